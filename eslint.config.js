@@ -1,0 +1,61 @@
+// Lint enforces the architecture: dependencies point crypto <- protocol <- server / web / cli,
+// and the isomorphic crypto core never reaches Node or any I/O.
+import js from '@eslint/js';
+import globals from 'globals';
+import tseslint from 'typescript-eslint';
+
+const nodeOnly = [
+  { group: ['node:*'], message: 'src/crypto is isomorphic: use WebCrypto and Web Streams only.' },
+  { group: ['fs', 'path', 'os', 'crypto', 'stream', 'buffer', 'child_process', 'http', 'https', 'net', 'tls', 'zlib', 'worker_threads'], message: 'src/crypto is isomorphic: no Node built-ins.' },
+  { group: ['commander', 'fastify', 'kysely', 'pg', 'better-sqlite3', '@aws-sdk/*', 'pino'], message: 'src/crypto does no I/O.' },
+];
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'test-results/**', '.examvault/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['scripts/**', 'bench/**', 'test/**', 'src/cli/**', 'src/server/**', '*.js', '.ci/**'],
+    languageOptions: { globals: globals.node },
+  },
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['src/crypto/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          ...nodeOnly,
+          { group: ['../protocol/*', '../server/*', '../cli/*', '../web/*'], message: 'src/crypto depends on nothing else in the project.' },
+        ],
+      }],
+      'no-restricted-globals': ['error',
+        { name: 'process', message: 'src/crypto is isomorphic.' },
+        { name: 'Buffer', message: 'src/crypto is isomorphic: use Uint8Array.' },
+        { name: 'fetch', message: 'src/crypto does no I/O.' },
+      ],
+    },
+  },
+  {
+    files: ['src/protocol/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          ...nodeOnly,
+          { group: ['../server/*', '../cli/*', '../web/*'], message: 'src/protocol is shared by server, web and CLI.' },
+        ],
+      }],
+    },
+  },
+  {
+    files: ['src/cli/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{ group: ['../server/*', '../web/*'], message: 'the CLI talks to the server over HTTP, not by import.' }],
+      }],
+    },
+  },
+);
