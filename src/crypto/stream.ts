@@ -13,7 +13,7 @@ import { readU32, u32 } from './bytes.js';
 import { ExamVaultCryptoError } from './errors.js';
 import { type Header, HEADER_PREFIX_LENGTH, decodeHeader, headerLength } from './header.js';
 import type { RecordingOpener, RecordingSealer } from './recording.js';
-import { TAG_LENGTH } from './segment.js';
+import { type OpenedSegment, TAG_LENGTH } from './segment.js';
 
 /** Accumulates chunks and hands out exact byte counts, copying only when a count spans chunks. */
 class ByteQueue {
@@ -69,18 +69,64 @@ class ByteQueue {
 export interface SealStreamOptions {
   /** Plaintext bytes per segment; defaults to the header's maximum. */
   readonly segmentSize?: number;
+  /** Segments sealed concurrently; default 2. */
+  readonly concurrency?: number;
 }
 
-export function createSealStream(sealer: RecordingSealer, options: SealStreamOptions = {}): TransformStream<Uint8Array, Uint8Array> {
-  const segmentSize = options.segmentSize ?? sealer.header.maxSegment;
+type Settled<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
+
+function unwrap<T>(s: Settled<T>): T {
+  if (!s.ok) throw s.error;
+  return s.value;
+}
+
+/**
+ * Hands back results in submission order while letting up to `depth` of them run at once. WebCrypto
+ * does its work off the calling thread, so the next segment's encryption overlaps the stream's own
+ * bookkeeping. Results come back settled, so a caller can judge an earlier result (say, a final
+ * segment) before a later failure is rethrown.
+ */
+class OrderedPipeline<T> {
+  private readonly pending: Promise<Settled<T>>[] = [];
+
+  constructor(private readonly depth: number) {
+    if (!Number.isInteger(depth) || depth < 1 || depth > 64) {
+      throw new ExamVaultCryptoError('EV_ERR_CRYPTO_INVALID_ARGUMENT', 'concurrency must be 1..64');
+    }
+  }
+
+  /** Starts `work`; resolves with the results that had to be awaited to stay within the depth. */
+  async push(work: Promise<T>): Promise<Settled<T>[]> {
+    this.pending.push(work.then((value) => ({ ok: true, value }), (error: unknown) => ({ ok: false, error })));
+    const ready: Settled<T>[] = [];
+    while (this.pending.length >= this.depth) ready.push(await (this.pending.shift() as Promise<Settled<T>>));
+    return ready;
+  }
+
+  async drain(): Promise<Settled<T>[]> {
+    const ready: Settled<T>[] = [];
+    while (this.pending.length > 0) ready.push(await (this.pending.shift() as Promise<Settled<T>>));
+    return ready;
+  }
+}
+
+function checkedSegmentSize(sealer: RecordingSealer, segmentSize: number): number {
   if (!Number.isInteger(segmentSize) || segmentSize < 1 || segmentSize > sealer.header.maxSegment) {
     throw new ExamVaultCryptoError('EV_ERR_CRYPTO_INVALID_ARGUMENT', `segmentSize must be 1..${sealer.header.maxSegment}`);
   }
+  return segmentSize;
+}
+
+export function createSealStream(sealer: RecordingSealer, options: SealStreamOptions = {}): TransformStream<Uint8Array, Uint8Array> {
+  const segmentSize = checkedSegmentSize(sealer, options.segmentSize ?? sealer.header.maxSegment);
+  const pipeline = new OrderedPipeline<Uint8Array>(options.concurrency ?? 2);
   const queue = new ByteQueue();
-  const emit = async (plaintext: Uint8Array, last: boolean, controller: TransformStreamDefaultController<Uint8Array>) => {
-    const sealed = await sealer.sealNext(plaintext, last);
-    controller.enqueue(u32(sealed.length));
-    controller.enqueue(sealed);
+  const emit = (controller: TransformStreamDefaultController<Uint8Array>, sealed: Settled<Uint8Array>[]) => {
+    for (const s of sealed) {
+      const segment = unwrap(s);
+      controller.enqueue(u32(segment.length));
+      controller.enqueue(segment);
+    }
   };
   return new TransformStream({
     start(controller) {
@@ -89,10 +135,11 @@ export function createSealStream(sealer: RecordingSealer, options: SealStreamOpt
     async transform(chunk, controller) {
       queue.push(chunk);
       // Strictly more than one segment queued: the one sealed now cannot be the final one.
-      while (queue.length > segmentSize) await emit(queue.take(segmentSize), false, controller);
+      while (queue.length > segmentSize) emit(controller, await pipeline.push(sealer.sealNext(queue.take(segmentSize), false)));
     },
     async flush(controller) {
-      await emit(queue.take(queue.length), true, controller);
+      emit(controller, await pipeline.push(sealer.sealNext(queue.take(queue.length), true)));
+      emit(controller, await pipeline.drain());
     },
   });
 }
@@ -157,12 +204,31 @@ export function locateRecords(file: Uint8Array): { header: Header; records: Reco
   return { header, records };
 }
 
+export interface OpenStreamOptions {
+  /** Segments opened concurrently; default 2. */
+  readonly concurrency?: number;
+}
+
 /** Opens a framed file stream. `open` turns the parsed header into an opener (unwrapping its key). */
-export function createOpenStream(open: (header: Header) => Promise<RecordingOpener>): TransformStream<Uint8Array, Uint8Array> {
+export function createOpenStream(
+  open: (header: Header) => Promise<RecordingOpener>,
+  options: OpenStreamOptions = {},
+): TransformStream<Uint8Array, Uint8Array> {
   const queue = new ByteQueue();
+  const pipeline = new OrderedPipeline<OpenedSegment>(options.concurrency ?? 2);
   let opener: RecordingOpener | null = null;
   let index = 0;
+  // Whether a segment already released carried the last flag. Segments still in flight may too, so
+  // the framing of what follows is only judged once they are in (see `release`).
   let ended = false;
+  const release = (controller: TransformStreamDefaultController<Uint8Array>, opened: Settled<OpenedSegment>[]) => {
+    for (const result of opened) {
+      if (ended) throw new ExamVaultCryptoError('EV_ERR_FORMAT_TRAILING_DATA', 'bytes follow the final segment');
+      const { plaintext, last } = unwrap(result);
+      ended = last;
+      if (plaintext.length > 0) controller.enqueue(plaintext);
+    }
+  };
   return new TransformStream({
     async transform(chunk, controller) {
       queue.push(chunk);
@@ -178,19 +244,17 @@ export function createOpenStream(open: (header: Header) => Promise<RecordingOpen
         checkRecordLength(length, opener.header);
         if (queue.length < 4 + length) return;
         queue.take(4);
-        const { plaintext, last } = await opener.openSegment(index, queue.take(length));
-        index++;
-        ended = last;
-        if (plaintext.length > 0) controller.enqueue(plaintext);
+        release(controller, await pipeline.push(opener.openSegment(index++, queue.take(length))));
       }
       if (ended && queue.length > 0) throw new ExamVaultCryptoError('EV_ERR_FORMAT_TRAILING_DATA', 'bytes follow the final segment');
     },
-    flush() {
+    async flush(controller) {
       if (!opener) {
         if (queue.length === 0) throw new ExamVaultCryptoError('EV_ERR_FORMAT_TRUNCATED', 'input is empty');
         headerLength(queue.peek(Math.min(queue.length, HEADER_PREFIX_LENGTH)));
         throw new ExamVaultCryptoError('EV_ERR_FORMAT_TRUNCATED', 'input ends inside the header');
       }
+      release(controller, await pipeline.drain());
       if (queue.length > 0) {
         throw new ExamVaultCryptoError(ended ? 'EV_ERR_FORMAT_TRAILING_DATA' : 'EV_ERR_FORMAT_TRUNCATED',
           ended ? 'bytes follow the final segment' : 'input ends inside a record');
