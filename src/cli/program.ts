@@ -1,0 +1,53 @@
+/**
+ * The `examvault` command line: builds the commander program and runs it, turning every failure into
+ * the `error:` / `hint:` lines of errors.ts and an exit status. Commands live in commands/, one file
+ * each; this module only wires them.
+ */
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { registerInspect } from './commands/inspect.js';
+import { registerKeygen } from './commands/keygen.js';
+import { registerOpen } from './commands/open.js';
+import { registerSeal } from './commands/seal.js';
+import { reportError } from './errors.js';
+
+/** The package version; package.json sits two levels up from both src/cli and dist/cli. */
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+  return pkg.version ?? '0.0.0';
+}
+
+/** Builds the program. Settings come before the commands, which inherit them (commander copies them). */
+export function buildProgram(): Command {
+  const program = new Command('examvault')
+    .description('End-to-end encrypted exam recordings: create epoch keys, seal, inspect and open recordings.')
+    .version(version(), '-V, --version')
+    // Throw instead of exiting, and print nothing: reportError writes the error and hint lines.
+    .exitOverride()
+    .configureOutput({ outputError: () => undefined })
+    .addHelpText('after', `
+Failures print one "error:" line with a stable code and one "hint:" line on stderr, and exit with
+status 1 (2 for a usage error). The codes are listed in docs/cli.md.`);
+  registerKeygen(program);
+  registerSeal(program);
+  registerOpen(program);
+  registerInspect(program);
+  return program;
+}
+
+/** The subcommand named on the command line, for pointing a usage error at the right --help. */
+function commandName(program: Command, args: readonly string[]): string | undefined {
+  const names = new Set(program.commands.map((c) => c.name()));
+  return args.find((a) => names.has(a));
+}
+
+/** Runs the CLI with `argv` as in process.argv; resolves with the exit status. */
+export async function runCli(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync([...argv]);
+    return 0;
+  } catch (e) {
+    return reportError(e, commandName(program, argv.slice(2)), (s) => process.stderr.write(s));
+  }
+}
