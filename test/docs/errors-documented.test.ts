@@ -11,7 +11,7 @@ import { cryptoErrorCodes } from '../../src/crypto/index.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const doc = readFileSync(join(root, 'docs/errors.md'), 'utf8');
-const codePattern = /EV_ERR_[A-Z0-9_]+/g;
+const codePattern = /EV_ERR_[A-Z0-9_]*[A-Z0-9]\b/g;
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
