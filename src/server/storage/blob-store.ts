@@ -1,0 +1,54 @@
+/**
+ * The one interface every blob store implements (local filesystem now, S3-compatible later). Every
+ * implementation passes the shared contract suite in test/server/storage/blob-store.contract.ts.
+ *
+ * Contract:
+ * - `put` resolves only once the object is durable (it survives a crash or power loss from then on)
+ *   and is atomic: a reader sees either the whole previous value (or nothing) or the whole new one,
+ *   never a partial object, even if the process dies mid-write. `put` overwrites.
+ * - `get` returns the bytes, or null when no object has the key. It throws only on I/O failure, or,
+ *   in a store that authenticates what it reads (blob-store.encrypted.ts), on an integrity failure.
+ * - `delete` is idempotent: deleting a missing key succeeds. Once it resolves, `get` returns null.
+ * - `list(prefix)` yields every key starting with `prefix` (in no promised order). The prefix is plain
+ *   string matching: `a/b` matches `a/b`, `a/b/c` and `a/bc`. It is `''` (everything) or up to 512
+ *   characters of `[A-Za-z0-9._/-]`; any other prefix is a `BlobKeyError`, raised when iterated.
+ * - Keys are 1–512 characters of `[A-Za-z0-9._/-]`, with no empty, `.` or `..` path segment and no
+ *   leading or trailing `/`. Anything else is a programming error: `BlobKeyError`. A key may also be
+ *   a path prefix of another: `a` and `a/b` are two independent objects.
+ * - Bytes are copied, never shared: changing `data` after `put` resolves, or changing what `get`
+ *   returned, changes nothing stored. (Until `put` resolves the store may still be reading `data`.)
+ * - `close` waits for the operations under way; it is idempotent. Afterwards every method rejects
+ *   with a `StorageError` of code `EV_ERR_STORAGE_CLOSED` (errors.ts).
+ */
+
+export interface BlobStore {
+  put(key: string, data: Uint8Array): Promise<void>;
+  get(key: string): Promise<Uint8Array | null>;
+  delete(key: string): Promise<void>;
+  list(prefix: string): AsyncIterable<string>;
+  /** Flushes and releases resources; the store is unusable afterwards. */
+  close(): Promise<void>;
+}
+
+export class BlobKeyError extends Error {
+  readonly code = 'EV_ERR_STORAGE_INVALID_KEY';
+
+  constructor(key: string) {
+    super(`invalid blob key: ${JSON.stringify(key.slice(0, 80))}`);
+    this.name = 'BlobKeyError';
+  }
+}
+
+const keyPattern = /^[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*$/;
+
+export function assertBlobKey(key: string): void {
+  if (typeof key !== 'string' || key.length === 0 || key.length > 512 || !keyPattern.test(key)) throw new BlobKeyError(String(key));
+  for (const segment of key.split('/')) if (segment === '.' || segment === '..') throw new BlobKeyError(key);
+}
+
+const prefixPattern = /^[A-Za-z0-9._/-]*$/;
+
+/** The rule for `list(prefix)`: `''`, or up to 512 characters of the key alphabet. */
+export function assertBlobPrefix(prefix: string): void {
+  if (typeof prefix !== 'string' || prefix.length > 512 || !prefixPattern.test(prefix)) throw new BlobKeyError(String(prefix));
+}
