@@ -18,6 +18,18 @@ export const chromiumTool: SystemTool = {
   install: 'apt-get install chromium',
 };
 
+export const sslscanTool: SystemTool = {
+  name: 'sslscan',
+  candidates: ['/usr/bin/sslscan'],
+  install: 'apt-get install sslscan',
+};
+
+export const testsslTool: SystemTool = {
+  name: 'testssl.sh',
+  candidates: ['/usr/bin/testssl'],
+  install: 'apt-get install testssl.sh',
+};
+
 export function findTool(tool: SystemTool): string | null {
   return tool.candidates.find((p) => existsSync(p)) ?? null;
 }
