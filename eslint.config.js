@@ -51,10 +51,27 @@ export default tseslint.config(
     },
   },
   {
+    // Operator commands (src/cli/operator) act on a server's data directory and may use its services;
+    // every other command works on files alone.
     files: ['src/cli/**/*.ts'],
+    ignores: ['src/cli/operator/**'],
     rules: {
       'no-restricted-imports': ['error', {
-        patterns: [{ group: ['../server/*', '../web/*'], message: 'the CLI talks to the server over HTTP, not by import.' }],
+        patterns: [{ group: ['**/server/**', '**/web/**'], message: 'only src/cli/operator may reach into the server.' }],
+      }],
+    },
+  },
+  {
+    // Heavy drivers stay inside their adapter: feature code sees Kysely and BlobStore only.
+    files: ['src/server/**/*.ts'],
+    ignores: ['src/server/db/dialect.*.ts', 'src/server/storage/blob-store.s3.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: ['better-sqlite3', 'pg'], message: 'database drivers live in src/server/db/dialect.*.ts only.' },
+          { group: ['@aws-sdk/*'], message: 'the S3 SDK lives in src/server/storage/blob-store.s3.ts only.' },
+          { group: ['**/web/**', '**/cli/**'], message: 'the server does not import the web apps or the CLI.' },
+        ],
       }],
     },
   },

@@ -1,0 +1,63 @@
+/**
+ * The recording upload protocol (docs/openapi.json, served at /v1/openapi.json): request and
+ * response shapes shared by the server, the recorder and the CLI.
+ *
+ *   POST /v1/recordings                         body: the sealed header (application/octet-stream)
+ *   PUT  /v1/recordings/{id}/segments/{n}       body: sealed segment n; idempotent
+ *   GET  /v1/recordings/{id}                    status: which segments are stored
+ *   POST /v1/recordings/{id}/complete           body: { "segmentCount": n }
+ *   GET  /v1/recordings/{id}/header             the sealed header back
+ *   GET  /v1/recordings/{id}/segments/{n}       sealed segment n back
+ *
+ * Every call carries `Authorization: Bearer <attempt credential>`.
+ */
+
+export interface RecordingStatus {
+  readonly recording: string;
+  readonly institution: string;
+  readonly exam: string;
+  readonly attempt: string;
+  readonly track: string;
+  readonly epoch: number;
+  readonly maxSegment: number;
+  /** Stored segment indexes as inclusive [first, last] ranges, ascending. */
+  readonly stored: ReadonlyArray<readonly [number, number]>;
+  /** The first index not yet stored: where a resuming client starts. */
+  readonly nextMissing: number;
+  readonly complete: boolean;
+  readonly segmentCount: number | null;
+}
+
+export interface SegmentReceipt {
+  readonly recording: string;
+  readonly index: number;
+  readonly size: number;
+  /** Hex SHA-256 of the stored sealed segment. */
+  readonly sha256: string;
+  /** False when the same bytes were already stored (an idempotent retry). */
+  readonly created: boolean;
+}
+
+export interface CompleteRequest {
+  readonly segmentCount: number;
+}
+
+/** Upload error codes, beyond the generic EV_ERR_API_* ones. */
+export const uploadErrors = {
+  EV_ERR_AUTH_MISSING_CREDENTIAL: 401,
+  EV_ERR_AUTH_INVALID_CREDENTIAL: 401,
+  EV_ERR_AUTH_EXPIRED_CREDENTIAL: 401,
+  EV_ERR_UPLOAD_BAD_HEADER: 400,
+  EV_ERR_UPLOAD_CONTEXT_MISMATCH: 403,
+  EV_ERR_UPLOAD_EPOCH_NOT_CURRENT: 409,
+  EV_ERR_UPLOAD_RECORDING_EXISTS: 409,
+  EV_ERR_UPLOAD_RECORDING_NOT_FOUND: 404,
+  EV_ERR_UPLOAD_SEGMENT_INDEX: 400,
+  EV_ERR_UPLOAD_SEGMENT_SIZE: 400,
+  EV_ERR_UPLOAD_SEGMENT_CONFLICT: 409,
+  EV_ERR_UPLOAD_SEGMENT_NOT_FOUND: 404,
+  EV_ERR_UPLOAD_RECORDING_COMPLETE: 409,
+  EV_ERR_UPLOAD_INCOMPLETE: 409,
+} as const;
+
+export type UploadErrorCode = keyof typeof uploadErrors;

@@ -1,0 +1,25 @@
+/**
+ * Runs the migrations of a database kind. Migrations are listed statically (no directory scan), so
+ * the compiled server carries exactly the migrations it was built with.
+ */
+import { type Kysely, type Migration, Migrator } from 'kysely';
+import * as cell0001 from './migrations/cell/0001-initial.js';
+import * as directory0001 from './migrations/directory/0001-initial.js';
+
+const migrations: Record<'cell' | 'directory', Record<string, Migration>> = {
+  cell: { '0001-initial': cell0001 },
+  directory: { '0001-initial': directory0001 },
+};
+
+export class MigrationError extends Error {
+  readonly code = 'EV_ERR_DB_MIGRATION_FAILED';
+}
+
+export async function migrateToLatest(db: Kysely<unknown>, kind: 'cell' | 'directory'): Promise<void> {
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations[kind] } });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new MigrationError(`migration ${kind}/${failed} failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}

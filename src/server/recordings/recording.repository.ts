@@ -1,0 +1,72 @@
+/** Recordings and their segment index, in the institution's cell. */
+import type { Kysely } from 'kysely';
+import type { CellDatabase, RecordingTable, SegmentTable } from '../db/schema.js';
+
+export async function insertRecording(db: Kysely<CellDatabase>, row: RecordingTable): Promise<boolean> {
+  const result = await db.insertInto('recordings').values(row).onConflict((oc) => oc.doNothing()).executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
+}
+
+export async function findRecording(db: Kysely<CellDatabase>, institutionId: string, recordingId: string): Promise<RecordingTable | undefined> {
+  return db
+    .selectFrom('recordings')
+    .selectAll()
+    .where('institution_id', '=', institutionId)
+    .where('recording_id', '=', recordingId)
+    .executeTakeFirst();
+}
+
+export async function findSegment(
+  db: Kysely<CellDatabase>,
+  institutionId: string,
+  recordingId: string,
+  idx: number,
+): Promise<SegmentTable | undefined> {
+  return db
+    .selectFrom('segments')
+    .selectAll()
+    .where('institution_id', '=', institutionId)
+    .where('recording_id', '=', recordingId)
+    .where('idx', '=', idx)
+    .executeTakeFirst();
+}
+
+export async function storedIndexes(db: Kysely<CellDatabase>, institutionId: string, recordingId: string): Promise<number[]> {
+  const rows = await db
+    .selectFrom('segments')
+    .select('idx')
+    .where('institution_id', '=', institutionId)
+    .where('recording_id', '=', recordingId)
+    .orderBy('idx')
+    .execute();
+  return rows.map((r) => Number(r.idx));
+}
+
+/**
+ * Marks a recording complete if, and only if, exactly segments 0..count-1 are stored. Returns false
+ * (and changes nothing) otherwise. The check and the update share one transaction.
+ */
+export async function completeRecording(
+  db: Kysely<CellDatabase>,
+  institutionId: string,
+  recordingId: string,
+  count: number,
+  now: number,
+): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const agg = await trx
+      .selectFrom('segments')
+      .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.max('idx').as('maxIdx')])
+      .where('institution_id', '=', institutionId)
+      .where('recording_id', '=', recordingId)
+      .executeTakeFirstOrThrow();
+    if (Number(agg.n) !== count || (count > 0 && Number(agg.maxIdx) !== count - 1)) return false;
+    await trx
+      .updateTable('recordings')
+      .set({ segment_count: count, completed_at: now })
+      .where('institution_id', '=', institutionId)
+      .where('recording_id', '=', recordingId)
+      .execute();
+    return true;
+  });
+}

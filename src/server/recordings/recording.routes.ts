@@ -1,0 +1,88 @@
+/**
+ * HTTP routes of the upload protocol (src/protocol/upload.ts, docs/openapi.json). Thin: parse,
+ * authenticate, call the service, answer. Every failure is an ApiError with a stable code.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import { ApiError } from '../../protocol/errors.js';
+import { authenticateAttempt } from '../attempts/attempt-auth.js';
+import type { Cells } from '../regions/cell.types.js';
+import {
+  MAX_HEADER_BODY,
+  MAX_SEGMENT_BODY,
+  MAX_SEGMENT_INDEX,
+  completeUpload,
+  createRecording,
+  putSegment,
+  readHeader,
+  readSegment,
+  recordingStatus,
+  uploadError,
+} from './recording.service.js';
+
+export interface RecordingRoutesOptions {
+  readonly cells: Cells;
+  readonly clock?: () => number;
+}
+
+const indexPattern = /^(?:0|[1-9][0-9]{0,9})$/;
+const recordingIdPattern = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
+
+function parseIndex(raw: string): number {
+  const n = indexPattern.test(raw) ? Number(raw) : NaN;
+  if (!(n >= 0 && n <= MAX_SEGMENT_INDEX)) throw uploadError('EV_ERR_UPLOAD_SEGMENT_INDEX', `segment index must be an integer 0..${MAX_SEGMENT_INDEX}`);
+  return n;
+}
+
+function parseRecordingId(raw: string): string {
+  if (!recordingIdPattern.test(raw)) throw uploadError('EV_ERR_UPLOAD_RECORDING_NOT_FOUND', 'no such recording for this attempt');
+  return raw;
+}
+
+function octets(body: unknown): Uint8Array {
+  if (!(body instanceof Uint8Array)) throw new ApiError('EV_ERR_API_UNSUPPORTED_MEDIA_TYPE', 'send the body as application/octet-stream');
+  return body;
+}
+
+export const recordingRoutes: FastifyPluginAsync<RecordingRoutesOptions> = async (app, { cells, clock = Date.now }) => {
+  const auth = (request: Parameters<typeof authenticateAttempt>[0]) => authenticateAttempt(request, cells, clock());
+
+  app.post('/recordings', { bodyLimit: MAX_HEADER_BODY }, async (request, reply) => {
+    const { cell, scope } = await auth(request);
+    const { created, status } = await createRecording(cell, scope, octets(request.body), clock());
+    return reply.code(created ? 201 : 200).send(status);
+  });
+
+  app.get<{ Params: { id: string } }>('/recordings/:id', async (request) => {
+    const { cell, scope } = await auth(request);
+    return recordingStatus(cell, scope, parseRecordingId(request.params.id));
+  });
+
+  app.put<{ Params: { id: string; n: string } }>('/recordings/:id/segments/:n', { bodyLimit: MAX_SEGMENT_BODY }, async (request, reply) => {
+    const { cell, scope } = await auth(request);
+    const idx = parseIndex(request.params.n);
+    const receipt = await putSegment(cell, scope, parseRecordingId(request.params.id), idx, octets(request.body), clock());
+    return reply.code(receipt.created ? 201 : 200).send(receipt);
+  });
+
+  app.get<{ Params: { id: string; n: string } }>('/recordings/:id/segments/:n', async (request, reply) => {
+    const { cell, scope } = await auth(request);
+    const bytes = await readSegment(cell, scope, parseRecordingId(request.params.id), parseIndex(request.params.n));
+    return reply.type('application/octet-stream').send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  });
+
+  app.get<{ Params: { id: string } }>('/recordings/:id/header', async (request, reply) => {
+    const { cell, scope } = await auth(request);
+    const bytes = await readHeader(cell, scope, parseRecordingId(request.params.id));
+    return reply.type('application/octet-stream').send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  });
+
+  app.post<{ Params: { id: string }; Body: unknown }>('/recordings/:id/complete', async (request) => {
+    const { cell, scope } = await auth(request);
+    const body = request.body as { segmentCount?: unknown } | null;
+    const count = body && typeof body === 'object' ? body.segmentCount : undefined;
+    if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > MAX_SEGMENT_INDEX + 1) {
+      throw new ApiError('EV_ERR_API_BAD_REQUEST', 'send { "segmentCount": n } with n ≥ 1 as application/json');
+    }
+    return completeUpload(cell, scope, parseRecordingId(request.params.id), count, clock());
+  });
+};

@@ -1,0 +1,212 @@
+/**
+ * The upload protocol's rules, independent of HTTP. The server holds no key to the recordings, so it
+ * checks what it can without one: header framing, the header's context against the credential,
+ * segment sizes and indexes, and that a complete recording has every segment. Each segment is
+ * acknowledged only once its blob and its index row are durable.
+ */
+import { createHash } from 'node:crypto';
+import { decodeHeader, isCryptoError, MAX_SEGMENT_LIMIT, TAG_LENGTH } from '../../crypto/index.js';
+import { ApiError } from '../../protocol/errors.js';
+import { type RecordingStatus, type SegmentReceipt, uploadErrors, type UploadErrorCode } from '../../protocol/upload.js';
+import type { AttemptScope } from '../attempts/credential.js';
+import type { RecordingTable } from '../db/schema.js';
+import { findInstitution } from '../institutions/institution.repository.js';
+import type { Cell } from '../regions/cell.types.js';
+import { completeRecording, findRecording, findSegment, insertRecording, storedIndexes } from './recording.repository.js';
+
+export const MAX_SEGMENT_INDEX = 0xffffffff;
+/** Largest body a segment PUT can carry: the format's maximum plaintext plus its tag. */
+export const MAX_SEGMENT_BODY = MAX_SEGMENT_LIMIT + TAG_LENGTH;
+export const MAX_HEADER_BODY = 2048;
+
+export function uploadError(code: UploadErrorCode, message: string): ApiError {
+  return new ApiError(code, message, uploadErrors[code]);
+}
+
+function sha256(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** Client-chosen ids may hold ':' which blob keys do not allow; hex keeps every id distinct. */
+function recordingPrefix(institution: string, recording: string): string {
+  return `institutions/${institution}/recordings/${Buffer.from(recording, 'utf8').toString('hex')}`;
+}
+
+export function headerBlobKey(r: Pick<RecordingTable, 'institution_id' | 'recording_id' | 'header_sha256'>): string {
+  return `${recordingPrefix(r.institution_id, r.recording_id)}/header-${r.header_sha256.slice(0, 32)}`;
+}
+
+export function segmentBlobKey(institution: string, recording: string, idx: number, sha: string): string {
+  return `${recordingPrefix(institution, recording)}/segments/${String(idx).padStart(10, '0')}-${sha.slice(0, 32)}`;
+}
+
+function ownedBy(r: RecordingTable | undefined, scope: AttemptScope): r is RecordingTable {
+  return !!r && r.institution_id === scope.institution && r.exam_id === scope.exam && r.attempt_id === scope.attempt;
+}
+
+async function ownRecording(cell: Cell, scope: AttemptScope, recordingId: string): Promise<RecordingTable> {
+  const r = await findRecording(cell.db, scope.institution, recordingId);
+  // Another attempt's recording is reported as absent, not forbidden: its existence is not ours to learn.
+  if (!ownedBy(r, scope)) throw uploadError('EV_ERR_UPLOAD_RECORDING_NOT_FOUND', 'no such recording for this attempt');
+  return r;
+}
+
+export interface CreateResult {
+  readonly created: boolean;
+  readonly status: RecordingStatus;
+}
+
+export async function createRecording(cell: Cell, scope: AttemptScope, body: Uint8Array, now: number): Promise<CreateResult> {
+  let header;
+  try {
+    header = decodeHeader(body);
+  } catch (e) {
+    if (isCryptoError(e)) throw uploadError('EV_ERR_UPLOAD_BAD_HEADER', `${e.message} (${e.code})`);
+    throw e;
+  }
+  if (header.bytes.length !== body.length) throw uploadError('EV_ERR_UPLOAD_BAD_HEADER', 'bytes follow the sealed header');
+  const ctx = header.context;
+  const expected: Array<[string, string, string]> = [
+    ['institution', ctx.institution, scope.institution],
+    ['region', ctx.region, cell.region],
+    ['exam', ctx.exam, scope.exam],
+    ['attempt', ctx.attempt, scope.attempt],
+  ];
+  for (const [field, got, want] of expected) {
+    if (got !== want) throw uploadError('EV_ERR_UPLOAD_CONTEXT_MISMATCH', `the header's ${field} does not match this credential`);
+  }
+  const institution = await findInstitution(cell.db, scope.institution);
+  if (!institution) throw uploadError('EV_ERR_UPLOAD_CONTEXT_MISMATCH', 'the institution is not in this region');
+  if (header.keySlot.epoch !== institution.current_epoch) {
+    throw uploadError('EV_ERR_UPLOAD_EPOCH_NOT_CURRENT', `recordings must be sealed to the institution's current epoch ${institution.current_epoch}`);
+  }
+
+  const row: RecordingTable = {
+    institution_id: scope.institution,
+    recording_id: ctx.recording,
+    exam_id: scope.exam,
+    attempt_id: scope.attempt,
+    track: ctx.track,
+    epoch: header.keySlot.epoch,
+    max_segment: header.maxSegment,
+    header_sha256: sha256(body),
+    header_size: body.length,
+    segment_count: null,
+    created_at: now,
+    completed_at: null,
+  };
+  const existing = await findRecording(cell.db, scope.institution, ctx.recording);
+  if (existing) return { created: false, status: await sameRecordingOrConflict(cell, scope, existing, row) };
+
+  await cell.blobs.put(headerBlobKey(row), body);
+  if (!(await insertRecording(cell.db, row))) {
+    const winner = await findRecording(cell.db, scope.institution, ctx.recording);
+    if (winner?.header_sha256 !== row.header_sha256) await cell.blobs.delete(headerBlobKey(row));
+    if (!winner) throw new Error('recording vanished during create');
+    return { created: false, status: await sameRecordingOrConflict(cell, scope, winner, row) };
+  }
+  return { created: true, status: await statusOf(cell, row) };
+}
+
+async function sameRecordingOrConflict(cell: Cell, scope: AttemptScope, existing: RecordingTable, attempted: RecordingTable): Promise<RecordingStatus> {
+  if (!ownedBy(existing, scope) || existing.header_sha256 !== attempted.header_sha256) {
+    throw uploadError('EV_ERR_UPLOAD_RECORDING_EXISTS', 'a different recording with this id already exists');
+  }
+  return statusOf(cell, existing);
+}
+
+function ranges(indexes: number[]): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (const i of indexes) {
+    const last = out[out.length - 1];
+    if (last && last[1] === i - 1) last[1] = i;
+    else out.push([i, i]);
+  }
+  return out;
+}
+
+async function statusOf(cell: Cell, r: RecordingTable): Promise<RecordingStatus> {
+  const stored = ranges(await storedIndexes(cell.db, r.institution_id, r.recording_id));
+  const first = stored[0];
+  return {
+    recording: r.recording_id,
+    institution: r.institution_id,
+    exam: r.exam_id,
+    attempt: r.attempt_id,
+    track: r.track,
+    epoch: r.epoch,
+    maxSegment: r.max_segment,
+    stored,
+    nextMissing: first && first[0] === 0 ? first[1] + 1 : 0,
+    complete: r.segment_count !== null,
+    segmentCount: r.segment_count === null ? null : Number(r.segment_count),
+  };
+}
+
+export async function recordingStatus(cell: Cell, scope: AttemptScope, recordingId: string): Promise<RecordingStatus> {
+  return statusOf(cell, await ownRecording(cell, scope, recordingId));
+}
+
+export async function putSegment(cell: Cell, scope: AttemptScope, recordingId: string, idx: number, body: Uint8Array, now: number): Promise<SegmentReceipt> {
+  const r = await ownRecording(cell, scope, recordingId);
+  if (r.segment_count !== null && idx >= Number(r.segment_count)) {
+    throw uploadError('EV_ERR_UPLOAD_RECORDING_COMPLETE', `the recording is complete with ${r.segment_count} segments`);
+  }
+  if (body.length < TAG_LENGTH || body.length > r.max_segment + TAG_LENGTH) {
+    throw uploadError('EV_ERR_UPLOAD_SEGMENT_SIZE', `a sealed segment of this recording is ${TAG_LENGTH}..${r.max_segment + TAG_LENGTH} bytes`);
+  }
+  const sha = sha256(body);
+  const receipt = (created: boolean): SegmentReceipt => ({ recording: recordingId, index: idx, size: body.length, sha256: sha, created });
+  const conflict = () => uploadError('EV_ERR_UPLOAD_SEGMENT_CONFLICT', `segment ${idx} is already stored with other bytes`);
+
+  const prior = await findSegment(cell.db, scope.institution, recordingId, idx);
+  if (prior) {
+    if (prior.sha256 !== sha) throw conflict();
+    return receipt(false);
+  }
+  // The blob key holds the content hash, so a racing upload of other bytes never overwrites ours;
+  // the index row decides which one the recording keeps.
+  const key = segmentBlobKey(scope.institution, recordingId, idx, sha);
+  await cell.blobs.put(key, body);
+  const outcome = await cell.segmentIndex.insert({
+    institution_id: scope.institution,
+    recording_id: recordingId,
+    idx,
+    size: body.length,
+    sha256: sha,
+    created_at: now,
+  });
+  if (outcome.inserted) return receipt(true);
+  if (outcome.existing.sha256 === sha) return receipt(false);
+  await cell.blobs.delete(key);
+  throw conflict();
+}
+
+export async function completeUpload(cell: Cell, scope: AttemptScope, recordingId: string, segmentCount: number, now: number): Promise<RecordingStatus> {
+  const r = await ownRecording(cell, scope, recordingId);
+  if (r.segment_count !== null) {
+    if (Number(r.segment_count) === segmentCount) return statusOf(cell, r);
+    throw uploadError('EV_ERR_UPLOAD_RECORDING_COMPLETE', `the recording is already complete with ${r.segment_count} segments`);
+  }
+  await cell.segmentIndex.idle();
+  if (!(await completeRecording(cell.db, scope.institution, recordingId, segmentCount, now))) {
+    const status = await statusOf(cell, r);
+    throw uploadError('EV_ERR_UPLOAD_INCOMPLETE', `segments 0..${segmentCount - 1} are not all stored, or more are stored (next missing: ${status.nextMissing})`);
+  }
+  return statusOf(cell, (await findRecording(cell.db, scope.institution, recordingId)) as RecordingTable);
+}
+
+export async function readHeader(cell: Cell, scope: AttemptScope, recordingId: string): Promise<Uint8Array> {
+  const r = await ownRecording(cell, scope, recordingId);
+  const bytes = await cell.blobs.get(headerBlobKey(r));
+  if (!bytes) throw uploadError('EV_ERR_UPLOAD_RECORDING_NOT_FOUND', 'the recording header is gone');
+  return bytes;
+}
+
+export async function readSegment(cell: Cell, scope: AttemptScope, recordingId: string, idx: number): Promise<Uint8Array> {
+  await ownRecording(cell, scope, recordingId);
+  const s = await findSegment(cell.db, scope.institution, recordingId, idx);
+  const bytes = s ? await cell.blobs.get(segmentBlobKey(scope.institution, recordingId, idx, s.sha256)) : null;
+  if (!bytes) throw uploadError('EV_ERR_UPLOAD_SEGMENT_NOT_FOUND', `segment ${idx} is not stored`);
+  return bytes;
+}

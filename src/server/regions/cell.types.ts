@@ -1,0 +1,20 @@
+/**
+ * A region cell: everything that holds an institution's data lives in exactly one of these — its
+ * metadata database, its blob store (encrypted at rest under the cell's own keyring) and its segment
+ * index writer. Nothing that identifies a test taker or holds recording bytes is written elsewhere.
+ */
+import type { Kysely } from 'kysely';
+import type { CellDatabase } from '../db/schema.js';
+import type { SegmentIndexWriter } from '../recordings/segment-index.js';
+import type { BlobStore } from '../storage/blob-store.js';
+
+export interface Cell {
+  readonly region: string;
+  readonly db: Kysely<CellDatabase>;
+  /** Encrypted at rest: what it stores is ciphertext under per-object keys wrapped by the cell's keyring. */
+  readonly blobs: BlobStore;
+  readonly segmentIndex: SegmentIndexWriter;
+  close(): Promise<void>;
+}
+
+export type Cells = ReadonlyMap<string, Cell>;

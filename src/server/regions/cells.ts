@@ -1,0 +1,40 @@
+/**
+ * Opens the region cells of a deployment. On the embedded default each cell is a folder
+ * `<dataDir>/cells/<region>/` holding its SQLite database (`metadata.db`), its blob store (`blobs/`)
+ * and its keyring (`keyring.json`): nothing is shared between two cells' folders.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { openSqlite } from '../db/dialect.sqlite.js';
+import { migrateToLatest } from '../db/migrate.js';
+import type { CellDatabase } from '../db/schema.js';
+import { SegmentIndexWriter } from '../recordings/segment-index.js';
+import type { BlobStore } from '../storage/blob-store.js';
+import type { Cell } from './cell.types.js';
+
+export function cellDir(dataDir: string, region: string): string {
+  return join(dataDir, 'cells', region);
+}
+
+/** Builds a cell's encrypted blob store from its folder. */
+export type CellBlobFactory = (region: string, dir: string) => Promise<BlobStore>;
+
+export async function openCell(dataDir: string, region: string, blobs: CellBlobFactory): Promise<Cell> {
+  const dir = cellDir(dataDir, region);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const db = openSqlite<CellDatabase>(join(dir, 'metadata.db'));
+  await migrateToLatest(db as never, 'cell');
+  const store = await blobs(region, dir);
+  const segmentIndex = new SegmentIndexWriter(db);
+  return {
+    region,
+    db,
+    blobs: store,
+    segmentIndex,
+    async close() {
+      await segmentIndex.idle();
+      await store.close();
+      await db.destroy();
+    },
+  };
+}

@@ -1,0 +1,58 @@
+/**
+ * Opens everything the API needs for a configuration — one cell per configured region, and the
+ * global directory — and returns the routes that serve them. main.ts, the operator CLI and tests call
+ * this, then hand the routes to buildApp.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { FastifyPluginAsync } from 'fastify';
+import type { Kysely } from 'kysely';
+import { openApiDocument } from '../protocol/openapi.js';
+import type { ServerConfig } from './config.types.js';
+import { openSqlite } from './db/dialect.sqlite.js';
+import { migrateToLatest } from './db/migrate.js';
+import type { DirectoryDatabase } from './db/schema.js';
+import { recordingRoutes } from './recordings/recording.routes.js';
+import type { Cell, Cells } from './regions/cell.types.js';
+import { fsCellBlobs } from './regions/cell-storage.fs.js';
+import { type CellBlobFactory, openCell } from './regions/cells.js';
+
+export interface Services {
+  /** Registered by buildApp under the API prefix. */
+  readonly routes: FastifyPluginAsync;
+  readonly cells: Cells;
+  readonly directory: Kysely<DirectoryDatabase>;
+  close(): Promise<void>;
+}
+
+export interface ServiceOptions {
+  readonly blobs?: CellBlobFactory;
+  readonly clock?: () => number;
+}
+
+export async function openServices(config: Pick<ServerConfig, 'dataDir' | 'regions'>, options: ServiceOptions = {}): Promise<Services> {
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const directory = openSqlite<DirectoryDatabase>(join(config.dataDir, 'directory.db'));
+  await migrateToLatest(directory as never, 'directory');
+  const cells = new Map<string, Cell>();
+  try {
+    for (const region of config.regions) cells.set(region, await openCell(config.dataDir, region, options.blobs ?? fsCellBlobs));
+  } catch (e) {
+    for (const cell of cells.values()) await cell.close();
+    await directory.destroy();
+    throw e;
+  }
+  const clock = options.clock ?? Date.now;
+  return {
+    cells,
+    directory,
+    routes: async (app) => {
+      app.get('/openapi.json', async () => openApiDocument);
+      await app.register(recordingRoutes, { cells, clock });
+    },
+    async close() {
+      for (const cell of cells.values()) await cell.close();
+      await directory.destroy();
+    },
+  };
+}

@@ -1,0 +1,110 @@
+/**
+ * A real ExamVault server for tests: real cells (SQLite, filesystem blobs, keyrings) in a temporary
+ * data directory, the real app, driven by injection. Institutions get real epoch key pairs so tests
+ * can seal, upload and open recordings end to end.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  type EpochKeyPair,
+  type RecordingContext,
+  type RecordingSealer,
+  createRecordingSealer,
+  exportPublicKey,
+  generateEpochKeyPair,
+  toBase64Url,
+} from '../../../src/crypto/index.js';
+import { type ExamVaultApp, buildApp } from '../../../src/server/app.js';
+import { issueAttemptCredential } from '../../../src/server/attempts/attempt.service.js';
+import { loadConfig } from '../../../src/server/config.js';
+import type { ServerConfig } from '../../../src/server/config.types.js';
+import { createInstitution } from '../../../src/server/institutions/institution.service.js';
+import { type Services, openServices } from '../../../src/server/services.js';
+
+export interface TestInstitution {
+  readonly id: string;
+  readonly region: string;
+  readonly keys: EpochKeyPair;
+}
+
+export interface TestAttempt {
+  readonly token: string;
+  readonly institution: TestInstitution;
+  readonly exam: string;
+  readonly attempt: string;
+}
+
+export interface TestServer {
+  readonly dataDir: string;
+  readonly config: ServerConfig;
+  readonly services: Services;
+  readonly app: ExamVaultApp;
+  /** The clock the server reads; tests may move it. */
+  now: number;
+  institution(region?: string): Promise<TestInstitution>;
+  attempt(institution: TestInstitution, exam?: string, ttlSeconds?: number): Promise<TestAttempt>;
+  sealer(attempt: TestAttempt, recording: string, options?: { track?: RecordingContext['track']; maxSegment?: number }): Promise<RecordingSealer>;
+}
+
+/** Where cleanup is registered: a test's context (`t`), or `{ after }` from node:test for a suite. */
+export interface CleanupScope {
+  after(fn: () => Promise<void>): void;
+}
+
+export async function startTestServer(t: CleanupScope, env: Record<string, string> = {}): Promise<TestServer> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'examvault-test-'));
+  const config = loadConfig({ env: { EXAMVAULT_DATA_DIR: dataDir, EXAMVAULT_LOG_LEVEL: 'silent', ...env }, cwd: dataDir });
+  const server = { now: Date.now() } as { now: number };
+  const services = await openServices(config, { clock: () => server.now });
+  const app = buildApp(config, services);
+  t.after(async () => {
+    await app.close();
+    await services.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+  let examCounter = 0;
+  return Object.assign(server, {
+    dataDir,
+    config,
+    services,
+    app,
+    async institution(region = 'eu') {
+      const keys = await generateEpochKeyPair();
+      const created = await createInstitution(services.cells, services.directory, {
+        name: `Test University ${region}`,
+        region,
+        epochPublicKey: toBase64Url(await exportPublicKey(keys.publicKey)),
+      }, server.now);
+      return { id: created.id, region, keys };
+    },
+    async attempt(institution: TestInstitution, exam = `exam-${++examCounter}`, ttlSeconds = 3600) {
+      const issued = await issueAttemptCredential(services.cells, services.directory, { institution: institution.id, exam, ttlSeconds }, server.now);
+      return { token: issued.token, institution, exam, attempt: issued.attempt };
+    },
+    async sealer(attempt: TestAttempt, recording: string, options: { track?: RecordingContext['track']; maxSegment?: number } = {}) {
+      return createRecordingSealer({
+        context: {
+          institution: attempt.institution.id,
+          region: attempt.institution.region,
+          exam: attempt.exam,
+          attempt: attempt.attempt,
+          recording,
+          track: options.track ?? 'camera',
+          mediaType: 'video/webm',
+        },
+        recipient: attempt.institution.keys.publicKey,
+        epoch: 1,
+        maxSegment: options.maxSegment ?? 64 * 1024,
+      });
+    },
+  }) as TestServer;
+}
+
+export function bearer(token: string): Record<string, string> {
+  return { authorization: `Bearer ${token}` };
+}
+
+export function octets(token: string): Record<string, string> {
+  return { ...bearer(token), 'content-type': 'application/octet-stream' };
+}
