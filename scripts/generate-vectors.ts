@@ -8,6 +8,7 @@
  * with WebCrypto directly, following docs/SPEC.md, as an independent check of the reader.
  */
 import { exportPrivateKey, exportPublicKey, fromHex, locateRecords, decodeHeader, toHex } from '../src/crypto/index.js';
+import { concat } from '../src/crypto/bytes.js';
 import { hpke } from '../src/crypto/hpke.js';
 import { type InvalidVector, type ValidVector, resealVector } from '../test/crypto/vector-format.js';
 
@@ -72,15 +73,7 @@ const edit = (f: (b: Uint8Array) => void) => {
   return b;
 };
 const record = (r: { offset: number; length: number }) => base.subarray(r.offset - 4, r.offset + r.length);
-const cat = (...parts: Uint8Array[]) => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-};
+const cat = concat;
 
 // An empty, non-final segment built straight from the spec with WebCrypto.
 async function emptyNonFinal(): Promise<Uint8Array> {

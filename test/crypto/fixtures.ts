@@ -15,6 +15,7 @@ import {
   type CryptoErrorCode,
 } from '../../src/crypto/index.js';
 import assert from 'node:assert/strict';
+import { concat } from '../../src/crypto/bytes.js';
 
 export const baseContext: RecordingContext = Object.freeze({
   institution: 'inst-7f3a',
@@ -47,15 +48,7 @@ export async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8
     if (done) break;
     parts.push(value);
   }
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concat(...parts);
 }
 
 export function streamOf(...chunks: Uint8Array[]): ReadableStream<Uint8Array> {

@@ -17,6 +17,7 @@ import {
   sealedSize,
   tracks,
 } from '../../src/crypto/index.js';
+import { concat } from '../../src/crypto/bytes.js';
 import { encodeBound, encodeKeySlot } from '../../src/crypto/header.js';
 import { baseContext, equalBytes, openFile, randomData, sealFile } from './fixtures.js';
 
@@ -43,15 +44,7 @@ function recordBytes(s: Sealed, i: number): Uint8Array {
   return s.file.subarray(r.offset - 4, r.offset + r.length);
 }
 
-function join(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
+const join = concat;
 
 /** True when opening fails, with any error: a damaged recording must never open. */
 async function failsToOpen(file: Uint8Array, key?: CryptoKey): Promise<boolean> {
