@@ -59,7 +59,14 @@ export interface SegmentTable {
   created_at: number;
 }
 
+/** Small blobs (at-rest key records) kept in the cell's database: see storage/blob-store.sql.ts. */
+export interface SmallObjectTable {
+  key: string;
+  data: Uint8Array;
+}
+
 export interface CellDatabase {
+  small_objects: SmallObjectTable;
   institutions: InstitutionTable;
   epoch_keys: EpochKeyTable;
   attempt_credentials: AttemptCredentialTable;

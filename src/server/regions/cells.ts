@@ -1,10 +1,12 @@
 /**
  * Opens the region cells of a deployment. On the embedded default each cell is a folder
- * `<dataDir>/cells/<region>/` holding its SQLite database (`metadata.db`), its blob store (`blobs/`)
- * and its keyring (`keyring.json`): nothing is shared between two cells' folders.
+ * `<dataDir>/cells/<region>/` holding its SQLite database (`metadata.db`, which also keeps the at-rest
+ * key records), its sealed objects (`blobs/objects/`) and its keyring (`keyring/keyring.json`):
+ * nothing is shared between two cells' folders.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Kysely } from 'kysely';
 import { openSqlite } from '../db/dialect.sqlite.js';
 import { migrateToLatest } from '../db/migrate.js';
 import type { CellDatabase } from '../db/schema.js';
@@ -16,15 +18,15 @@ export function cellDir(dataDir: string, region: string): string {
   return join(dataDir, 'cells', region);
 }
 
-/** Builds a cell's encrypted blob store from its folder. */
-export type CellBlobFactory = (region: string, dir: string) => Promise<BlobStore>;
+/** Builds a cell's encrypted blob store from its folder and its database. */
+export type CellBlobFactory = (region: string, dir: string, db: Kysely<CellDatabase>) => Promise<BlobStore>;
 
 export async function openCell(dataDir: string, region: string, blobs: CellBlobFactory): Promise<Cell> {
   const dir = cellDir(dataDir, region);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const db = openSqlite<CellDatabase>(join(dir, 'metadata.db'));
   await migrateToLatest(db as never, 'cell');
-  const store = await blobs(region, dir);
+  const store = await blobs(region, dir, db);
   const segmentIndex = new SegmentIndexWriter(db);
   return {
     region,

@@ -11,6 +11,7 @@ import { cellDir } from '../../../src/server/regions/cells.js';
 import { openCellKeyring } from '../../../src/server/regions/cell-storage.fs.js';
 import { EncryptedBlobStore } from '../../../src/server/storage/blob-store.encrypted.js';
 import { FsBlobStore } from '../../../src/server/storage/blob-store.fs.js';
+import { SqlBlobStore } from '../../../src/server/storage/blob-store.sql.js';
 import { filesContaining, readAllFiles } from '../support/data-files.js';
 import { octets, startTestServer } from '../support/test-server.js';
 
@@ -70,10 +71,12 @@ describe('storage sweep', () => {
 
     // Every object opens with the eu cell's keyring, and with another cell's keyring none does.
     const euDir = cellDir(s.dataDir, 'eu');
+    const euCell = s.services.cells.get('eu');
+    assert.ok(euCell);
     const withKeyring = async (region: string) =>
       new EncryptedBlobStore({
         objects: await FsBlobStore.open(join(euDir, 'blobs', 'objects')),
-        keyRecords: await FsBlobStore.open(join(euDir, 'blobs', 'keys')),
+        keyRecords: new SqlBlobStore(euCell.db),
         keyring: await openCellKeyring(cellDir(s.dataDir, region), region),
       });
     const own = await withKeyring('eu');
