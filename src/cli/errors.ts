@@ -6,9 +6,17 @@
  * Crypto errors keep their own codes (docs/errors.md); the CLI adds a hint for each. Where the CLI knows
  * more than the crypto core (it knows whether it was unlocking a key file or opening a segment), the
  * command wraps the error in a CliError that keeps the crypto code and carries the precise hint.
+ *
+ * The operator commands (operator/) also meet the server's errors: the HTTP API's ApiError, the
+ * server configuration's ConfigError, the storage layer's StorageError. They keep their codes too.
+ * ApiError is shared protocol and mapped here; the server's own classes cannot be imported here (lint
+ * keeps src/cli, operator/ aside, off src/server), so any error carrying an `EV_ERR_*` code passes
+ * through with its code and its own `hint` when it has one, and operator/errors.ts adds the precise
+ * hints for the storage codes. Nothing with a stable code ends up as EV_ERR_CLI_INTERNAL.
  */
 import { CommanderError } from 'commander';
 import { type CryptoErrorCode, ExamVaultCryptoError } from '../crypto/index.js';
+import { ApiError, type ApiErrorCode } from '../protocol/errors.js';
 
 /** Stable codes of failures that belong to the CLI itself. Each is documented in docs/errors.md. */
 export const cliErrorCodes = [
@@ -23,10 +31,19 @@ export const cliErrorCodes = [
   'EV_ERR_CLI_SEGMENT_NOT_FOUND',
   'EV_ERR_CLI_TERMINAL_OUTPUT',
   'EV_ERR_CLI_INTERRUPTED',
+  'EV_ERR_CLI_REGION_NOT_SERVED',
+  'EV_ERR_CLI_NO_DATA',
+  'EV_ERR_CLI_REWRAP_FAILED',
   'EV_ERR_CLI_INTERNAL',
 ] as const;
 
 export type CliErrorCode = (typeof cliErrorCodes)[number];
+
+/**
+ * A stable code raised below the CLI and passed through unchanged: the API's, the server
+ * configuration's, the storage layer's (each documented in docs/errors.md, where a test checks it).
+ */
+export type ForeignErrorCode = ApiErrorCode | `EV_ERR_${string}`;
 
 /** Exit status of a failure at run time. */
 export const EXIT_FAILURE = 1;
@@ -37,11 +54,11 @@ export const EXIT_INTERRUPTED = 130;
 
 /** A failure with a stable code, a message, and the fix to suggest. */
 export class CliError extends Error {
-  readonly code: CliErrorCode | CryptoErrorCode;
+  readonly code: CliErrorCode | CryptoErrorCode | ForeignErrorCode;
   readonly hint: string;
   readonly exitCode: number;
 
-  constructor(code: CliErrorCode | CryptoErrorCode, message: string, hint: string, exitCode = EXIT_FAILURE) {
+  constructor(code: CliErrorCode | CryptoErrorCode | ForeignErrorCode, message: string, hint: string, exitCode = EXIT_FAILURE) {
     super(message);
     this.name = 'CliError';
     this.code = code;
@@ -81,6 +98,39 @@ export const cryptoErrorHints: Readonly<Record<CryptoErrorCode, string>> = {
     'ExamVault requires 600000-10000000 PBKDF2 iterations and a 16-byte salt: a file asking for less was not written by `examvault keygen` or was altered; do not use it',
 };
 
+/**
+ * The hint for each API code when the command has nothing more specific (an operator command that
+ * knows which flag a BAD_REQUEST or NOT_FOUND is about says so itself). A test checks every code has one.
+ */
+export const apiErrorHints: Readonly<Record<ApiErrorCode, string>> = {
+  EV_ERR_API_BAD_REQUEST: 'a value was refused (the message says which and why): correct it and run the command again',
+  EV_ERR_API_UNAUTHENTICATED: 'the attempt credential is missing, unknown or expired: issue a new one with `examvault attempts issue`',
+  EV_ERR_API_FORBIDDEN: 'the credential is valid but does not allow this action: use one issued for this institution, exam and attempt',
+  EV_ERR_API_TLS_REQUIRED: 'reach the server through its TLS-terminating proxy over https:// (docs/DEPLOYMENT.md)',
+  EV_ERR_API_NOT_FOUND: 'check the id, and that --config or EXAMVAULT_DATA_DIR names the data directory that holds it',
+  EV_ERR_API_METHOD_NOT_ALLOWED: 'this action is not allowed on that resource',
+  EV_ERR_API_CONFLICT: 'it contradicts what is already stored (write-once data): check the ids, or leave it as it is',
+  EV_ERR_API_PAYLOAD_TOO_LARGE: 'the data is larger than the server accepts (docs/errors.md lists the limits)',
+  EV_ERR_API_UNSUPPORTED_MEDIA_TYPE: 'send JSON or application/octet-stream',
+  EV_ERR_API_INTERNAL: 'a failure inside the server code: please report it with the command you ran',
+};
+
+/** The hint for a passed-through code that brought no hint of its own. */
+function foreignHint(code: string): string {
+  return `docs/errors.md says what ${code} means and how to fix it`;
+}
+
+/**
+ * An error of a lower layer with a stable `EV_ERR_*` code (ConfigError, StorageError, the database's
+ * MigrationError...), kept with its code and its own `hint` when it carries one.
+ */
+function passThrough(e: unknown): CliError | null {
+  if (!(e instanceof Error)) return null;
+  const { code, hint } = e as Error & { code?: unknown; hint?: unknown };
+  if (typeof code !== 'string' || !/^EV_ERR_[A-Z0-9_]+$/.test(code)) return null;
+  return new CliError(code as ForeignErrorCode, e.message, typeof hint === 'string' && hint !== '' ? hint : foreignHint(code));
+}
+
 /** Node's file system error codes that deserve their own wording. */
 function systemError(e: NodeJS.ErrnoException): CliError | null {
   const path = e.path ? ` '${e.path}'` : '';
@@ -116,6 +166,9 @@ function asCliError(e: unknown, command: string | undefined): CliError {
     const hint = e.code === 'commander.unknownCommand' ? 'run `examvault --help` to list the commands' : `run \`${help}\` to see the usage`;
     return new CliError('EV_ERR_CLI_USAGE', message, hint, EXIT_USAGE);
   }
+  if (e instanceof ApiError) return new CliError(e.code as ForeignErrorCode, e.message, apiErrorHints[e.code as ApiErrorCode] ?? foreignHint(e.code));
+  const foreign = passThrough(e);
+  if (foreign) return foreign;
   const sys = e instanceof Error ? systemError(e as NodeJS.ErrnoException) : null;
   if (sys) return sys;
   const detail = e instanceof Error ? e.message : String(e);
@@ -130,8 +183,9 @@ function asCliError(e: unknown, command: string | undefined): CliError {
 export function reportError(e: unknown, command: string | undefined, writeErr: (s: string) => void): number {
   if (e instanceof CommanderError && (e.code === 'commander.helpDisplayed' || e.code === 'commander.version')) return e.exitCode;
   if (e instanceof CommanderError && e.code === 'commander.help') {
-    // No command given: commander has printed the help already.
-    writeErr('error: no command given (EV_ERR_CLI_USAGE)\nhint: run `examvault <command> --help` for one command\'s usage\n');
+    // No command given (or a command group without its subcommand): commander has printed the help already.
+    const hint = command ? `run \`examvault ${command} --help\` to list its commands` : 'run `examvault <command> --help` for one command\'s usage';
+    writeErr(`error: no command given (EV_ERR_CLI_USAGE)\nhint: ${hint}\n`);
     return EXIT_USAGE;
   }
   const err = asCliError(e, command);

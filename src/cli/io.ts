@@ -110,6 +110,16 @@ export async function writeStdout(chunks: Iterable<Uint8Array> | AsyncIterable<U
   if (failure) throw failure;
 }
 
+/** A value as the CLI prints JSON (to stdout or into a key file): two-space indent, one final newline. */
+export function jsonBytes(value: unknown): Uint8Array {
+  return new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Prints a value as JSON on stdout: the output of `inspect` and of the operator commands. */
+export function writeJson(value: unknown): Promise<void> {
+  return writeStdout([jsonBytes(value)]);
+}
+
 /** Iterates a Web ReadableStream (Node 20's types do not make it async-iterable under the DOM lib). */
 export async function* chunksOf(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
   const reader = stream.getReader();

@@ -10,6 +10,7 @@ import { registerKeygen } from './commands/keygen.js';
 import { registerOpen } from './commands/open.js';
 import { registerSeal } from './commands/seal.js';
 import { reportError } from './errors.js';
+import { registerOperatorCommands } from './operator/index.js';
 
 /** The package version; package.json sits two levels up from both src/cli and dist/cli. */
 function version(): string {
@@ -20,7 +21,8 @@ function version(): string {
 /** Builds the program. Settings come before the commands, which inherit them (commander copies them). */
 export function buildProgram(): Command {
   const program = new Command('examvault')
-    .description('End-to-end encrypted exam recordings: create epoch keys, seal, inspect and open recordings.')
+    .description('End-to-end encrypted exam recordings: create epoch keys, seal, inspect and open recordings; '
+      + 'on a server\'s machine, create institutions, issue attempt credentials and rotate at-rest keys.')
     .version(version(), '-V, --version')
     // Throw instead of exiting, and print nothing: reportError writes the error and hint lines.
     .exitOverride()
@@ -32,13 +34,25 @@ status 1 (2 for a usage error). The codes are listed in docs/cli.md.`);
   registerSeal(program);
   registerOpen(program);
   registerInspect(program);
+  registerOperatorCommands(program);
   return program;
 }
 
-/** The subcommand named on the command line, for pointing a usage error at the right --help. */
+/**
+ * The command named on the command line, with its subcommand if it has them (`keys rotate`), for
+ * pointing a usage error at the right --help.
+ */
 function commandName(program: Command, args: readonly string[]): string | undefined {
-  const names = new Set(program.commands.map((c) => c.name()));
-  return args.find((a) => names.has(a));
+  const names: string[] = [];
+  let current = program;
+  for (const arg of args) {
+    const sub = current.commands.find((c) => c.name() === arg);
+    if (!sub) continue;
+    names.push(arg);
+    current = sub;
+    if (current.commands.length === 0) break;
+  }
+  return names.length > 0 ? names.join(' ') : undefined;
 }
 
 /** Runs the CLI with `argv` as in process.argv; resolves with the exit status. */

@@ -7,64 +7,15 @@
  * One key pair is generated for the whole file: each unlock costs a 600,000-iteration PBKDF2.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { cryptoErrorCodes, fingerprint, fromBase64Url, locateRecords, sealedSize } from '../../src/crypto/index.js';
 import { cliErrorCodes, cryptoErrorHints } from '../../src/cli/errors.js';
+import { type Run, assertFailure, assertSuccess, cli, root } from './support/run-cli.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const main = join(root, 'src/cli/main.ts');
 const passphrase = 'correct horse battery staple';
-
-interface Run {
-  readonly status: number | null;
-  readonly stdout: Buffer;
-  readonly stderr: string;
-}
-
-/** The environment of every run: no passphrase leaking in from the developer's shell. */
-function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
-  if (!('EXAMVAULT_PASSPHRASE' in extra)) delete env.EXAMVAULT_PASSPHRASE;
-  delete env.NODE_TEST_CONTEXT;
-  return env;
-}
-
-/** Runs the CLI; stdin is a pipe (never a terminal), fed `input` or closed at once. */
-function cli(args: readonly string[], options: { input?: Uint8Array; env?: Record<string, string> } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', main, ...args], { cwd: root, env: childEnv(options.env ?? {}) });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') }));
-    child.stdin.end(options.input ?? new Uint8Array(0));
-  });
-}
-
-function assertSuccess(run: Run): void {
-  assert.equal(run.status, 0, `expected success, got ${run.status}: ${run.stderr}`);
-}
-
-/** Exactly one error line carrying `code`, then one non-empty hint line, and a non-zero status. */
-function assertFailure(run: Run, code: string, status?: number): void {
-  assert.notEqual(run.status, 0, 'expected a failure');
-  if (status !== undefined) assert.equal(run.status, status, run.stderr);
-  const lines = run.stderr.trimEnd().split('\n');
-  const errors = lines.filter((l) => l.startsWith('error: '));
-  const hints = lines.filter((l) => l.startsWith('hint: '));
-  assert.equal(errors.length, 1, `one error line expected in:\n${run.stderr}`);
-  assert.equal(hints.length, 1, `one hint line expected in:\n${run.stderr}`);
-  assert.ok(errors[0]?.endsWith(`(${code})`), `expected ${code} in: ${errors[0]}`);
-  assert.ok((hints[0]?.length ?? 0) > 'hint: '.length + 10, 'the hint says something');
-  assert.equal(lines.indexOf(hints[0] as string), lines.indexOf(errors[0] as string) + 1, 'the hint follows the error');
-}
 
 function randomData(n: number): Buffer {
   const out = Buffer.alloc(n);

@@ -7,7 +7,7 @@
  */
 import type { Command } from 'commander';
 import { type Header, TAG_LENGTH, locateRecords, toBase64Url } from '../../crypto/index.js';
-import { readInput, writeStdout } from '../io.js';
+import { readInput, writeJson } from '../io.js';
 
 /** The JSON `inspect` prints. Field names are part of the CLI's interface: scripts read them. */
 export interface InspectReport {
@@ -58,7 +58,7 @@ export function inspectFile(file: Uint8Array): InspectReport {
 async function inspect(input: string): Promise<void> {
   const file = await readInput(input, { name: 'recording', missingHint: 'check the path of the sealed recording' });
   const report = inspectFile(file);
-  await writeStdout([new TextEncoder().encode(`${JSON.stringify(report, null, 2)}\n`)]);
+  await writeJson(report);
 }
 
 /** Registers `inspect` on the program. */

@@ -4,7 +4,8 @@
  * script can capture it and a person can compare it with what the institution's admin sees.
  *
  * Neither file replaces an existing one unless --force is given: overwriting a private key destroys
- * access to every recording sealed to it.
+ * access to every recording sealed to it. `writeEpochKeyFiles` is the one code path that writes a new
+ * key pair; `examvault institutions create` uses it too.
  */
 import { unlink } from 'node:fs/promises';
 import type { Command } from 'commander';
@@ -17,25 +18,48 @@ import {
   publicKeyFile,
 } from '../../crypto/index.js';
 import { AtomicFile } from '../atomic-file.js';
+import { jsonBytes } from '../io.js';
 import { parseIterations } from '../parse.js';
 import { PASSPHRASE_ENV, readPassphrase } from '../passphrase.js';
 
-interface KeygenOptions {
+/** Where the public key file goes by default: beside the private key, with `.pub` appended. */
+export function defaultPublicKeyPath(privateKeyPath: string): string {
+  return `${privateKeyPath}.pub`;
+}
+
+/** Where and how `writeEpochKeyFiles` writes a new key pair. */
+export interface EpochKeyFileOptions {
+  /** The private key file. */
   readonly out: string;
-  readonly publicOut?: string;
-  readonly passphraseFile?: string;
-  readonly iterations: number;
+  /** The public key file; default `<out>.pub`. */
+  readonly publicOut?: string | undefined;
+  readonly passphraseFile?: string | undefined;
+  /** PBKDF2 iterations; default (and minimum) 600,000. */
+  readonly iterations?: number;
+  /** Replace existing files. Default false. */
   readonly force?: boolean;
 }
 
-function json(value: unknown): Uint8Array {
-  return new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`);
+/** A key pair now on disk. The private key itself is not returned: it exists only inside the file. */
+export interface WrittenEpochKeys {
+  readonly privatePath: string;
+  readonly publicPath: string;
+  /** The 65-byte public key. */
+  readonly publicKey: Uint8Array;
+  /** Lowercase hex SHA-256 of `publicKey`. */
+  readonly fingerprint: string;
+  /** Deletes both files again, for a caller whose next step failed (`institutions create`). */
+  remove(): Promise<void>;
 }
 
-async function keygen(options: KeygenOptions): Promise<void> {
-  const publicOut = options.publicOut ?? `${options.out}.pub`;
+/**
+ * Generates an epoch key pair and writes it as `keygen` does: the private key passphrase-protected
+ * with mode 0600, the public key beside it, both atomically. Both targets are checked (and their
+ * temporary files created) before the passphrase is asked for; on any failure neither file is left.
+ */
+export async function writeEpochKeyFiles(options: EpochKeyFileOptions): Promise<WrittenEpochKeys> {
+  const publicOut = options.publicOut ?? defaultPublicKeyPath(options.out);
   const overwrite = options.force ?? false;
-  // Both temporary files exist (and both targets were checked) before the passphrase is asked for.
   const privateFile = await AtomicFile.create(options.out, { mode: 0o600, overwrite });
   let publicFile: AtomicFile | undefined;
   let privateCommitted = false;
@@ -43,13 +67,22 @@ async function keygen(options: KeygenOptions): Promise<void> {
     publicFile = await AtomicFile.create(publicOut, { overwrite });
     const passphrase = await readPassphrase({ passphraseFile: options.passphraseFile, confirm: true, what: `the new key file '${options.out}'` });
     const keys = await generateEpochKeyPair();
-    await privateFile.write(json(await protectPrivateKey(keys.privateKey, keys.publicKey, passphrase, options.iterations)));
-    await publicFile.write(json(await publicKeyFile(keys.publicKey)));
+    await privateFile.write(jsonBytes(await protectPrivateKey(keys.privateKey, keys.publicKey, passphrase, options.iterations ?? MIN_PBKDF2_ITERATIONS)));
+    await publicFile.write(jsonBytes(await publicKeyFile(keys.publicKey)));
     await privateFile.commit();
     privateCommitted = true;
     await publicFile.commit();
-    process.stdout.write(`${await fingerprint(await exportPublicKey(keys.publicKey))}\n`);
-    process.stderr.write(`wrote private key ${options.out} (mode 0600) and public key ${publicOut}\n`);
+    const publicKey = await exportPublicKey(keys.publicKey);
+    return {
+      privatePath: options.out,
+      publicPath: publicOut,
+      publicKey,
+      fingerprint: await fingerprint(publicKey),
+      remove: async () => {
+        await unlink(options.out).catch(() => undefined);
+        await unlink(publicOut).catch(() => undefined);
+      },
+    };
   } catch (e) {
     await privateFile.abort();
     await publicFile?.abort();
@@ -57,6 +90,12 @@ async function keygen(options: KeygenOptions): Promise<void> {
     if (privateCommitted) await unlink(options.out).catch(() => undefined);
     throw e;
   }
+}
+
+async function keygen(options: EpochKeyFileOptions): Promise<void> {
+  const written = await writeEpochKeyFiles(options);
+  process.stdout.write(`${written.fingerprint}\n`);
+  process.stderr.write(`wrote private key ${written.privatePath} (mode 0600) and public key ${written.publicPath}\n`);
 }
 
 /** Registers `keygen` on the program. */
@@ -75,5 +114,5 @@ export function registerKeygen(program: Command): void {
 Examples:
   $ examvault keygen --out epoch-1.key
   $ examvault keygen --out epoch-1.key --passphrase-file pass.txt --iterations 1000000`)
-    .action((options: KeygenOptions) => keygen(options));
+    .action((options: EpochKeyFileOptions) => keygen(options));
 }

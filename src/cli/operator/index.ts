@@ -1,0 +1,97 @@
+/**
+ * The operator commands: `institutions create`, `attempts issue`, `keys rotate` and `keys status`.
+ * Unlike every other command they act on a server's data directory, found through the server's own
+ * configuration (`--config`, EXAMVAULT_* variables), so they run on the machine that holds it.
+ *
+ * This module only declares them. Each command's code, and with it the server's modules (SQLite,
+ * Kysely, the storage layer), loads when that command runs: `keygen`, `seal` and `open`, which run on
+ * reviewers' and test takers' machines, never load the server.
+ */
+import type { Command } from 'commander';
+import { contextField } from '../parse.js';
+import { PASSPHRASE_ENV } from '../passphrase.js';
+import { parseRegion, parseTtl, regionList } from './parse.js';
+
+const configFlag = ['--config <file>', 'the server\'s configuration file (default: $EXAMVAULT_CONFIG, else ./examvault.config.json; EXAMVAULT_* variables apply as for the server)'] as const;
+
+/**
+ * An action that loads its command module on first use and gives the storage layer's failures their
+ * hints (operator/errors.ts); everything else reaches errors.ts as it was thrown.
+ */
+function lazy<O>(load: () => Promise<{ run(options: O): Promise<void> }>): (options: O) => Promise<void> {
+  return async (options) => {
+    const [command, { withServerHint }] = await Promise.all([load(), import('./errors.js')]);
+    try {
+      await command.run(options);
+    } catch (e) {
+      throw withServerHint(e);
+    }
+  };
+}
+
+function registerInstitutions(program: Command): void {
+  const institutions = program.command('institutions').summary('set up institutions (on the server\'s machine)')
+    .description('Institutions on this server\'s data directory.');
+  institutions
+    .command('create')
+    .summary('create an institution, with its epoch-1 key pair')
+    .description('Create an institution pinned to one region. Its epoch-1 key pair is generated here and written as `keygen` writes it '
+      + '(private key passphrase-protected, mode 0600; public key in "<key-out>.pub"); the server is given the public key only. '
+      + 'Prints {institution, region, epoch, fingerprint} as JSON.')
+    .requiredOption('--name <name>', 'the institution\'s name, 1-200 printable characters')
+    .requiredOption('--region <region>', `where its data lives, for life: ${regionList()}`, parseRegion)
+    .requiredOption('--key-out <file>', 'where to write the epoch-1 private key file (never replaced)')
+    .option('--passphrase-file <file>', `read the key file's passphrase from this file (default: $${PASSPHRASE_ENV}, else ask twice on the terminal)`)
+    .option(...configFlag)
+    .addHelpText('after', `
+Example:
+  $ examvault institutions create --name "Example University" --region eu --key-out example-epoch-1.key`)
+    .action(lazy(() => import('./institutions-create.js')));
+}
+
+function registerAttempts(program: Command): void {
+  const attempts = program.command('attempts').summary('issue attempt credentials (on the server\'s machine)')
+    .description('Credentials that let one exam attempt upload its recordings.');
+  attempts
+    .command('issue')
+    .summary('issue an attempt\'s upload credential')
+    .description('Issue the bearer credential for one attempt of an exam. Prints {token, institution, region, exam, attempt, expiresAt} as JSON. '
+      + 'The token is shown this once: the server stores only its hash.')
+    .requiredOption('--institution <id>', 'the institution id `institutions create` printed', contextField('institution'))
+    .requiredOption('--exam <id>', 'the exam id, 1-64 characters of [A-Za-z0-9._:-]', contextField('exam'))
+    .option('--attempt <id>', 'the attempt id (default: a new random one)', contextField('attempt'))
+    .option('--ttl <lifetime>', 'how long the credential is valid: seconds, or 90m, 6h, 2d (default: the server\'s attemptCredentialTtlSeconds)', parseTtl)
+    .option(...configFlag)
+    .addHelpText('after', `
+Example:
+  $ examvault attempts issue --institution inst-0123456789abcdefghjk --exam chem-101 --ttl 3h`)
+    .action(lazy(() => import('./attempts-issue.js')));
+}
+
+function registerKeys(program: Command): void {
+  const keys = program.command('keys').summary('rotate a region\'s at-rest keys (on the server\'s machine)')
+    .description('The key-encryption keyring of a region cell, which wraps the data keys of everything stored at rest there.');
+  keys
+    .command('rotate')
+    .summary('rotate a region\'s key-encryption key and re-wrap its data keys')
+    .description('Make a new keyring version current and re-wrap every at-rest data key of the region\'s cell under it, without rewriting '
+      + 'any stored object. Progress goes to stderr; {region, keyId, version, rewrapped, upToDate, failed} to stdout as JSON. '
+      + 'Exits 1 if any key record could not be re-wrapped. Run it with the server stopped.')
+    .requiredOption('--region <region>', `the region: ${regionList()}`, parseRegion)
+    .option(...configFlag)
+    .action(lazy(() => import('./keys-rotate.js')));
+  keys
+    .command('status')
+    .summary('list a region\'s keyring versions')
+    .description('Print the region keyring\'s versions as JSON: number, creation time, which is current. Never any key material.')
+    .requiredOption('--region <region>', `the region: ${regionList()}`, parseRegion)
+    .option(...configFlag)
+    .action(lazy(() => import('./keys-status.js')));
+}
+
+/** Registers the operator commands on the program. */
+export function registerOperatorCommands(program: Command): void {
+  registerInstitutions(program);
+  registerAttempts(program);
+  registerKeys(program);
+}
