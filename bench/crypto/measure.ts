@@ -22,6 +22,9 @@ export interface CryptoBenchResult {
   readonly sealMBps: number;
   readonly rawDecryptMBps: number;
   readonly openMBps: number;
+  /** The same streams with one segment in flight (concurrency 1), as ratios to the same raw figures. */
+  readonly sealSerialRatio: number;
+  readonly openSerialRatio: number;
   /** Median over rounds of seal MB/s ÷ raw encrypt MB/s measured in the same round. */
   readonly sealRatio: number;
   /** Median over rounds of open MB/s ÷ raw decrypt MB/s measured in the same round. */
@@ -99,19 +102,22 @@ export async function runCryptoBench(totalBytes: number, segmentBytes: number, r
     return mb / ((performance.now() - t) / 1000);
   };
   let sealed: Uint8Array[] = [];
-  const seal = async () => {
+  const sealWith = (concurrency: number) => async () => {
     sealed = [];
     const t = performance.now();
     const sealer = await createRecordingSealer({ context, recipient: publicKey, epoch: 1, maxSegment: segmentBytes });
-    await drain(source(segments).pipeThrough(createSealStream(sealer)), sealed);
+    await drain(source(segments).pipeThrough(createSealStream(sealer, { concurrency })), sealed);
     return mb / ((performance.now() - t) / 1000);
   };
-  const open = async () => {
+  const openWith = (concurrency: number) => async () => {
     const t = performance.now();
-    const n = await drain(source(sealed).pipeThrough(createOpenStream((h) => openRecording(h, privateKey))), null);
+    const n = await drain(source(sealed).pipeThrough(createOpenStream((h) => openRecording(h, privateKey), { concurrency })), null);
     if (n !== totalBytes) throw new Error(`opened ${n} bytes, expected ${totalBytes}`);
     return mb / ((performance.now() - t) / 1000);
   };
+  // The streams' default: two segments in flight.
+  const seal = sealWith(2);
+  const open = openWith(2);
 
   // One warm-up pass of each path, not counted.
   await rawEncrypt();
@@ -124,6 +130,8 @@ export async function runCryptoBench(totalBytes: number, segmentBytes: number, r
   const figures = { rawEncrypt: [] as number[], seal: [] as number[], rawDecrypt: [] as number[], open: [] as number[] };
   const sealRatios: number[] = [];
   const openRatios: number[] = [];
+  const sealSerialRatios: number[] = [];
+  const openSerialRatios: number[] = [];
   for (let r = 0; r < rounds; r++) {
     const pair = async (base: () => Promise<number>, path: () => Promise<number>) => {
       if (r % 2 === 0) {
@@ -142,6 +150,9 @@ export async function runCryptoBench(totalBytes: number, segmentBytes: number, r
     figures.open.push(op);
     sealRatios.push(se / re);
     openRatios.push(op / rd);
+    // One in flight, against the same round's raw figures; open reads what the serial seal wrote.
+    sealSerialRatios.push((await sealWith(1)()) / re);
+    openSerialRatios.push((await openWith(1)()) / rd);
     log(`round ${r + 1}/${rounds}: raw encrypt ${re.toFixed(0)} MB/s, seal ${se.toFixed(0)} MB/s (${(se / re).toFixed(3)}); raw decrypt ${rd.toFixed(0)} MB/s, open ${op.toFixed(0)} MB/s (${(op / rd).toFixed(3)})`);
   }
   return {
@@ -154,5 +165,7 @@ export async function runCryptoBench(totalBytes: number, segmentBytes: number, r
     openMBps: median(figures.open),
     sealRatio: median(sealRatios),
     openRatio: median(openRatios),
+    sealSerialRatio: median(sealSerialRatios),
+    openSerialRatio: median(openSerialRatios),
   };
 }
