@@ -96,6 +96,19 @@ export const cryptoErrorHints: Readonly<Record<CryptoErrorCode, string>> = {
   EV_ERR_KEYFILE_MALFORMED: 'pass the key file `examvault keygen` wrote (the private key to --key, the .pub file to --recipient)',
   EV_ERR_KEYFILE_WEAK_KDF:
     'ExamVault requires 600000-10000000 PBKDF2 iterations and a 16-byte salt: a file asking for less was not written by `examvault keygen` or was altered; do not use it',
+  // Key custody (docs/KEY-CUSTODY.md): raised by staff clients; listed so that every code has advice.
+  EV_ERR_CUSTODY_MALFORMED: 'the wrapped key or grant is not of the documented shape (docs/KEY-CUSTODY.md): it was damaged or altered',
+  EV_ERR_CUSTODY_WEAK_KDF: 'the wrapped key asks for PBKDF2 parameters outside 600000-10000000 iterations or a 16-64-byte salt: it was altered; do not use it',
+  EV_ERR_CUSTODY_BINDING_MISMATCH: 'the server returned a key, grant or registration for someone or something else: report it, it may be a substitution',
+  EV_ERR_CUSTODY_NO_WRAPPING: 'this key cannot be unlocked that way: use the passphrase or the passkey it was protected with',
+  EV_ERR_CUSTODY_STATEMENT_MALFORMED: 'a log statement is damaged or not in canonical form: report it, the log may have been altered',
+  EV_ERR_CUSTODY_STATEMENT_UNSUPPORTED: 'a log statement uses a newer version or type: upgrade examvault',
+  EV_ERR_CUSTODY_STATEMENT_WRONG_TYPE: 'the server returned another kind of statement than the one asked for: report it',
+  EV_ERR_CUSTODY_SIGNATURE_INVALID: 'a log statement does not verify: it was altered or substituted; report it',
+  EV_ERR_CUSTODY_UNKNOWN_SIGNER: 'a log statement is signed by someone this client does not trust: report it',
+  EV_ERR_CUSTODY_SAFETY_NUMBER_MISMATCH: 'the safety numbers differ: do not approve; the keys may have been substituted, ask the reviewer to register again',
+  EV_ERR_CUSTODY_RECOVERY_KEY_INVALID: 'a recovery key is 56 characters of A-Z and 2-7 (dashes optional): check what was typed',
+  EV_ERR_CUSTODY_RECOVERY_KEY_CHECKSUM: 'the recovery key has a typo: compare it character by character with the printed copy',
 };
 
 /**

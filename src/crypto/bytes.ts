@@ -33,12 +33,35 @@ export function u32(n: number): Uint8Array {
   return out;
 }
 
+/**
+ * `u64(n)` for a non-negative safe integer (timestamps in milliseconds): big-endian, 8 bytes.
+ */
+export function u64(n: number): Uint8Array {
+  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError('u64 takes a non-negative safe integer');
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigUint64(0, BigInt(n));
+  return out;
+}
+
+/** `str8(s)`: one length byte, then the UTF-8 bytes of `s` (docs/SPEC.md §2). */
+export function str8(s: string): Uint8Array {
+  const b = utf8(s);
+  if (b.length > 0xff) throw new RangeError('str8 holds at most 255 bytes');
+  return concat(new Uint8Array([b.length]), b);
+}
+
 export function readU16(b: Uint8Array, offset: number): number {
   return ((b[offset] ?? 0) << 8) | (b[offset + 1] ?? 0);
 }
 
 export function readU32(b: Uint8Array, offset: number): number {
   return new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(offset);
+}
+
+/** Reads a big-endian u64; null when it exceeds Number.MAX_SAFE_INTEGER. */
+export function readU64(b: Uint8Array, offset: number): number | null {
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength).getBigUint64(offset);
+  return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : null;
 }
 
 /** Compares in time independent of where the inputs differ. */

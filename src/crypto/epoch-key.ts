@@ -24,22 +24,35 @@ export async function exportPublicKey(key: CryptoKey): Promise<Uint8Array> {
   return new Uint8Array(await hpke.kem.serializePublicKey(key));
 }
 
-export async function importPublicKey(raw: Uint8Array): Promise<CryptoKey> {
+/**
+ * Imports a 65-byte uncompressed P-256 point with `importer` (HPKE or ECDSA); anything else, or a
+ * point not on the curve, is EV_ERR_CRYPTO_INVALID_KEY.
+ */
+export async function importPoint(raw: Uint8Array, what: string, importer: (raw: Uint8Array) => Promise<CryptoKey>): Promise<CryptoKey> {
   if (raw.length !== PUBLIC_KEY_LENGTH || raw[0] !== 0x04) {
-    throw new ExamVaultCryptoError('EV_ERR_CRYPTO_INVALID_KEY', 'an epoch public key is a 65-byte uncompressed P-256 point');
+    throw new ExamVaultCryptoError('EV_ERR_CRYPTO_INVALID_KEY', `${what} is a 65-byte uncompressed P-256 point`);
   }
   try {
-    return await hpke.kem.deserializePublicKey(raw);
+    return await importer(raw);
   } catch {
     throw new ExamVaultCryptoError('EV_ERR_CRYPTO_INVALID_KEY', 'not a valid P-256 public key');
   }
 }
 
-/** Parses the base64url text form of a public key. */
-export async function importPublicKeyText(text: string): Promise<CryptoKey> {
+/** The bytes of a public key's base64url text form. */
+export function publicKeyTextBytes(text: string): Uint8Array {
   const raw = fromBase64Url(text.trim());
   if (!raw) throw new ExamVaultCryptoError('EV_ERR_CRYPTO_INVALID_KEY', 'a public key is unpadded base64url');
-  return importPublicKey(raw);
+  return raw;
+}
+
+export async function importPublicKey(raw: Uint8Array): Promise<CryptoKey> {
+  return importPoint(raw, 'an epoch public key', (b) => hpke.kem.deserializePublicKey(bs(b)));
+}
+
+/** Parses the base64url text form of a public key. */
+export async function importPublicKeyText(text: string): Promise<CryptoKey> {
+  return importPublicKey(publicKeyTextBytes(text));
 }
 
 export async function exportPrivateKey(key: CryptoKey): Promise<Uint8Array> {

@@ -2,7 +2,7 @@
  * Encoding and decoding of the sealed header (docs/SPEC.md §5). Framing only: no keys, no crypto, so
  * the server can validate a header it cannot open.
  */
-import { concat, fromUtf8, readU16, readU32, u16, u32, utf8 } from './bytes.js';
+import { concat, fromUtf8, readU16, readU32, str8, u16, u32 } from './bytes.js';
 import { type RecordingContext, contextProblem, trackCode, trackFromCode } from './context.js';
 import { ExamVaultCryptoError } from './errors.js';
 
@@ -35,11 +35,6 @@ export interface Header {
   readonly bound: Uint8Array;
   /** The exact bytes of the whole header. */
   readonly bytes: Uint8Array;
-}
-
-function str8(s: string): Uint8Array {
-  const b = utf8(s);
-  return concat(new Uint8Array([b.length]), b);
 }
 
 export function encodeBound(

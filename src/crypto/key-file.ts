@@ -2,15 +2,15 @@
  * Passphrase-protected private key files (docs/SPEC.md §9): PBKDF2-HMAC-SHA256 then AES-256-GCM.
  *
  * The reader enforces its own minimum work factor and never lowers it for what a file (or a server)
- * says: a file asking for fewer than 600,000 iterations is refused, not obeyed.
+ * says: a file asking for fewer than 600,000 iterations is refused, not obeyed (passphrase.ts).
  */
-import { bs, concat, fromBase64Url, randomBytes, toBase64Url, u32, utf8 } from './bytes.js';
+import { bs, concat, randomBytes, toBase64Url, u32, utf8 } from './bytes.js';
 import { exportPrivateKey, exportPublicKey, importPrivateKey, importPublicKey, keyPairMatches } from './epoch-key.js';
-import { DecryptionFailedError, ExamVaultCryptoError } from './errors.js';
+import { DecryptionFailedError } from './errors.js';
+import { type JsonObject, JsonFields } from './json-fields.js';
+import { MIN_PBKDF2_ITERATIONS, MIN_SALT_LENGTH, checkPbkdf2Parameters, derivePassphraseAesKey } from './passphrase.js';
 
-export const MIN_PBKDF2_ITERATIONS = 600_000;
-export const MAX_PBKDF2_ITERATIONS = 10_000_000;
-export const MIN_SALT_LENGTH = 16;
+export { MIN_PBKDF2_ITERATIONS, MAX_PBKDF2_ITERATIONS, MIN_SALT_LENGTH } from './passphrase.js';
 const AAD_LABEL = utf8('examvault-private-key/v1');
 
 export interface PrivateKeyFile {
@@ -29,18 +29,6 @@ export interface PublicKeyFile {
   readonly publicKey: string;
 }
 
-async function passphraseKey(passphrase: string, salt: Uint8Array, iterations: number): Promise<CryptoKey> {
-  if (passphrase.length === 0) throw new ExamVaultCryptoError('EV_ERR_CRYPTO_INVALID_ARGUMENT', 'the passphrase is empty');
-  const material = await crypto.subtle.importKey('raw', bs(utf8(passphrase.normalize('NFC'))), 'PBKDF2', false, ['deriveKey']);
-  return crypto.subtle.deriveKey(
-    { name: 'PBKDF2', hash: 'SHA-256', salt: bs(salt), iterations },
-    material,
-    { name: 'AES-GCM', length: 256 },
-    false,
-    ['encrypt', 'decrypt'],
-  );
-}
-
 function keyFileAad(publicKey: Uint8Array, iterations: number, salt: Uint8Array): Uint8Array {
   return concat(AAD_LABEL, publicKey, u32(iterations), salt);
 }
@@ -51,14 +39,12 @@ export async function protectPrivateKey(
   passphrase: string,
   iterations = MIN_PBKDF2_ITERATIONS,
 ): Promise<PrivateKeyFile> {
-  if (!Number.isInteger(iterations) || iterations < MIN_PBKDF2_ITERATIONS || iterations > MAX_PBKDF2_ITERATIONS) {
-    throw new ExamVaultCryptoError('EV_ERR_KEYFILE_WEAK_KDF', `iterations must be ${MIN_PBKDF2_ITERATIONS}..${MAX_PBKDF2_ITERATIONS}`);
-  }
   const salt = randomBytes(MIN_SALT_LENGTH);
+  checkPbkdf2Parameters(iterations, salt, 'EV_ERR_KEYFILE_WEAK_KDF');
   const iv = randomBytes(12);
   const pub = await exportPublicKey(publicKey);
   const scalar = await exportPrivateKey(privateKey);
-  const key = await passphraseKey(passphrase, salt, iterations);
+  const key = await derivePassphraseAesKey(passphrase, salt, iterations);
   const ciphertext = new Uint8Array(
     await crypto.subtle.encrypt({ name: 'AES-GCM', iv: bs(iv), additionalData: bs(keyFileAad(pub, iterations, salt)) }, key, bs(scalar)),
   );
@@ -74,26 +60,10 @@ export async function protectPrivateKey(
   };
 }
 
-function malformed(why: string): ExamVaultCryptoError {
-  return new ExamVaultCryptoError('EV_ERR_KEYFILE_MALFORMED', `malformed key file: ${why}`);
-}
-
-function field(obj: Record<string, unknown>, name: string): string {
-  const v = obj[name];
-  if (typeof v !== 'string') throw malformed(`${name} must be a string`);
-  return v;
-}
-
-function bytesField(obj: Record<string, unknown>, name: string): Uint8Array {
-  const b = fromBase64Url(field(obj, name));
-  if (!b) throw malformed(`${name} must be base64url`);
-  return b;
-}
-
-function asObject(v: unknown, what: string): Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw malformed(`${what} must be an object`);
-  return v as Record<string, unknown>;
-}
+const fields = new JsonFields('EV_ERR_KEYFILE_MALFORMED', 'key file');
+const malformed = (why: string) => fields.fail(why);
+const bytesField = (obj: JsonObject, name: string) => fields.bytes(obj, name);
+const asObject = (v: unknown, what: string) => fields.object(v, what);
 
 export interface UnlockedKeyPair {
   readonly privateKey: CryptoKey;
@@ -110,18 +80,15 @@ export async function unlockPrivateKey(file: unknown, passphrase: string): Promi
   if (kdf.name !== 'PBKDF2-HMAC-SHA256') throw malformed('kdf must be PBKDF2-HMAC-SHA256');
   const iterations = kdf.iterations;
   if (typeof iterations !== 'number' || !Number.isInteger(iterations)) throw malformed('iterations must be an integer');
-  if (iterations < MIN_PBKDF2_ITERATIONS || iterations > MAX_PBKDF2_ITERATIONS) {
-    throw new ExamVaultCryptoError('EV_ERR_KEYFILE_WEAK_KDF', `refusing ${iterations} PBKDF2 iterations: this client requires ${MIN_PBKDF2_ITERATIONS}..${MAX_PBKDF2_ITERATIONS}`);
-  }
   const salt = bytesField(kdf, 'salt');
-  if (salt.length < MIN_SALT_LENGTH) throw new ExamVaultCryptoError('EV_ERR_KEYFILE_WEAK_KDF', `the salt must be at least ${MIN_SALT_LENGTH} bytes`);
+  checkPbkdf2Parameters(iterations, salt, 'EV_ERR_KEYFILE_WEAK_KDF');
   const pub = bytesField(f, 'publicKey');
   await importPublicKey(pub);
   const iv = bytesField(f, 'iv');
   if (iv.length !== 12) throw malformed('iv must be 12 bytes');
   const ciphertext = bytesField(f, 'ciphertext');
 
-  const key = await passphraseKey(passphrase, salt, iterations);
+  const key = await derivePassphraseAesKey(passphrase, salt, iterations);
   let scalar: Uint8Array;
   try {
     scalar = new Uint8Array(
