@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { registerAudit } from './commands/audit-verify.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerKeygen } from './commands/keygen.js';
 import { registerOpen } from './commands/open.js';
@@ -34,6 +35,7 @@ status 1 (2 for a usage error). The codes are listed in docs/cli.md.`);
   registerSeal(program);
   registerOpen(program);
   registerInspect(program);
+  registerAudit(program);
   registerOperatorCommands(program);
   return program;
 }

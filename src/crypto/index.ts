@@ -1,6 +1,7 @@
 /**
- * The ExamVault crypto core: the sealed recording format v1 (docs/SPEC.md). Isomorphic: WebCrypto and
- * Web Streams only, no I/O, the same code in browsers and Node.
+ * The ExamVault crypto core: the sealed recording format v1 (docs/SPEC.md) and key custody
+ * (docs/KEY-CUSTODY.md). Isomorphic: WebCrypto and Web Streams only, no I/O, the same code in browsers
+ * and Node.
  *
  * @example
  * ```ts
@@ -31,4 +32,5 @@ export * from './recording.js';
 export * from './stream.js';
 export * from './size.js';
 export * from './key-file.js';
+export * from './custody/index.js';
 export { toBase64Url, fromBase64Url, toHex, fromHex } from './bytes.js';

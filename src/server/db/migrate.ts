@@ -5,10 +5,11 @@
 import { type Kysely, type Migration, Migrator } from 'kysely';
 import * as cell0001 from './migrations/cell/0001-initial.js';
 import * as cell0002 from './migrations/cell/0002-small-objects.js';
+import * as cell0003 from './migrations/cell/0003-audit-log.js';
 import * as directory0001 from './migrations/directory/0001-initial.js';
 
 const migrations: Record<'cell' | 'directory', Record<string, Migration>> = {
-  cell: { '0001-initial': cell0001, '0002-small-objects': cell0002 },
+  cell: { '0001-initial': cell0001, '0002-small-objects': cell0002, '0003-audit-log': cell0003 },
   directory: { '0001-initial': directory0001 },
 };
 

@@ -65,6 +65,28 @@ export interface SmallObjectTable {
   data: Uint8Array;
 }
 
+/** The cell's audit log (src/server/audit, docs/AUDIT-LOG.md): append-only, never updated. */
+export interface AuditLogTable {
+  /** The RFC 6962 leaf index, from 0, assigned by the log in order. */
+  seq: number;
+  /** Null for an event of the whole cell. */
+  institution_id: string | null;
+  type: string;
+  /** Canonical JSON of the event's payload (ids only, no personal data), UTF-8. */
+  payload: Uint8Array;
+  /** SHA-256(0x00 || leaf data): what the tree is built from. */
+  leaf_hash: Uint8Array;
+  created_at: number;
+}
+
+/** The checkpoints the audit log signed, one per tree size. */
+export interface AuditCheckpointTable {
+  tree_size: number;
+  /** The signed note (C2SP signed-note text). */
+  note: string;
+  created_at: number;
+}
+
 export interface CellDatabase {
   small_objects: SmallObjectTable;
   institutions: InstitutionTable;
@@ -72,6 +94,8 @@ export interface CellDatabase {
   attempt_credentials: AttemptCredentialTable;
   recordings: RecordingTable;
   segments: SegmentTable;
+  audit_log: AuditLogTable;
+  audit_checkpoints: AuditCheckpointTable;
 }
 
 export interface DirectoryTable {

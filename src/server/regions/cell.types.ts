@@ -1,9 +1,10 @@
 /**
  * A region cell: everything that holds an institution's data lives in exactly one of these — its
- * metadata database, its blob store (encrypted at rest under the cell's own keyring) and its segment
- * index writer. Nothing that identifies a test taker or holds recording bytes is written elsewhere.
+ * metadata database, its blob store (encrypted at rest under the cell's own keyring), its segment
+ * index writer and its audit log. Nothing that identifies a test taker or holds recording bytes is written elsewhere.
  */
 import type { Kysely } from 'kysely';
+import type { AuditLog } from '../audit/audit-log.js';
 import type { CellDatabase } from '../db/schema.js';
 import type { SegmentIndexWriter } from '../recordings/segment-index.js';
 import type { BlobStore } from '../storage/blob-store.js';
@@ -14,6 +15,8 @@ export interface Cell {
   /** Encrypted at rest: what it stores is ciphertext under per-object keys wrapped by the cell's keyring. */
   readonly blobs: BlobStore;
   readonly segmentIndex: SegmentIndexWriter;
+  /** The cell's tamper-evident log of security events (docs/AUDIT-LOG.md). */
+  readonly audit: AuditLog;
   close(): Promise<void>;
 }
 

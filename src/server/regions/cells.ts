@@ -7,6 +7,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Kysely } from 'kysely';
+import { AuditLog } from '../audit/audit-log.js';
 import { openSqlite } from '../db/dialect.sqlite.js';
 import { migrateToLatest } from '../db/migrate.js';
 import type { CellDatabase } from '../db/schema.js';
@@ -27,14 +28,17 @@ export async function openCell(dataDir: string, region: string, blobs: CellBlobF
   const db = openSqlite<CellDatabase>(join(dir, 'metadata.db'));
   await migrateToLatest(db as never, 'cell');
   const store = await blobs(region, dir, db);
+  const audit = await AuditLog.open({ db, keyDir: join(dir, 'audit'), region });
   const segmentIndex = new SegmentIndexWriter(db);
   return {
     region,
     db,
     blobs: store,
     segmentIndex,
+    audit,
     async close() {
       await segmentIndex.idle();
+      await audit.close();
       await store.close();
       await db.destroy();
     },
