@@ -1,5 +1,5 @@
 /**
- * The operator commands: `institutions create`, `attempts issue`, `keys rotate` and `keys status`.
+ * The operator commands: `institutions create`, `attempts issue`, `admins invite`, `keys rotate` and `keys status`.
  * Unlike every other command they act on a server's data directory, found through the server's own
  * configuration (`--config`, EXAMVAULT_* variables), so they run on the machine that holds it.
  *
@@ -68,6 +68,23 @@ Example:
     .action(lazy(() => import('./attempts-issue.js')));
 }
 
+function registerAdmins(program: Command): void {
+  const admins = program.command('admins').summary('invite institution admins (on the server\'s machine)')
+    .description('Institution admins sign in with passkeys; the first one is invited by the operator.');
+  admins
+    .command('invite')
+    .summary('print a one-time setup link for a new admin')
+    .description('Create a one-time, expiring setup link https://<publicOrigin>/staff/setup#<token> with which a new admin of the institution '
+      + 'registers a passkey. Prints {setupUrl, institution, role, expiresAt} as JSON. The link is shown this once: the server stores only its hash.')
+    .requiredOption('--institution <id>', 'the institution id `institutions create` printed', contextField('institution'))
+    .option('--ttl <lifetime>', 'how long the link is valid: seconds, or 30m, 24h, 3d; 5 minutes to 7 days (default 24h)', parseTtl)
+    .option(...configFlag)
+    .addHelpText('after', `
+Example:
+  $ examvault admins invite --institution inst-0123456789abcdefghjk --ttl 24h`)
+    .action(lazy(() => import('./admins-invite.js')));
+}
+
 function registerKeys(program: Command): void {
   const keys = program.command('keys').summary('rotate a region\'s at-rest keys (on the server\'s machine)')
     .description('The key-encryption keyring of a region cell, which wraps the data keys of everything stored at rest there.');
@@ -93,5 +110,6 @@ function registerKeys(program: Command): void {
 export function registerOperatorCommands(program: Command): void {
   registerInstitutions(program);
   registerAttempts(program);
+  registerAdmins(program);
   registerKeys(program);
 }
