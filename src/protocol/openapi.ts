@@ -1,8 +1,11 @@
 /**
- * OpenAPI 3.1 description of the upload protocol, served at GET /v1/openapi.json. A test checks that
+ * OpenAPI 3.1 description of the upload protocol and staff sign-in, served at GET /v1/openapi.json. A test checks that
  * every route the server registers under /v1 is described here and every described one exists.
  */
 import { apiErrors } from './errors.js';
+import { custodyErrors } from './custody.js';
+import { custodyPaths, custodySchemas } from './openapi.custody.js';
+import { staffErrors } from './staff.js';
 import { uploadErrors } from './upload.js';
 
 const bearer = [{ attemptCredential: [] }];
@@ -22,6 +25,17 @@ const commonErrors = {
   '401': errorResponse('Missing, unknown or expired credential (EV_ERR_AUTH_*)'),
   '404': errorResponse('No such recording or segment for this attempt'),
 };
+const session = [{ staffSession: [] }];
+const json = (schema: object) => ({ 'application/json': { schema } });
+const jsonBody = (schema: object) => ({ required: true, content: json(schema) });
+const credentialBody = jsonBody({ type: 'object', required: ['response'], properties: { response: { type: 'object', description: 'The WebAuthn credential as JSON (RegistrationResponseJSON / AuthenticationResponseJSON)' } } });
+const staffMe = { description: 'The signed-in staff member and the session\'s CSRF token', content: json({ $ref: '#/components/schemas/StaffMe' }) };
+const ceremonyOptions = (what: string) => ({
+  description: `${what}; sets the short-lived __Host-ev_webauthn challenge cookie`,
+  content: json({ type: 'object', required: ['options'], properties: { options: { type: 'object' } } }),
+});
+const originRefused = errorResponse('Origin is not the public origin (EV_ERR_STAFF_BAD_ORIGIN)');
+const sessionRefused = errorResponse('No, unknown or expired session (EV_ERR_SESSION_*)');
 const status = { description: 'Recording status', content: { 'application/json': { schema: { $ref: '#/components/schemas/RecordingStatus' } } } };
 
 export const openApiDocument = {
@@ -34,9 +48,11 @@ export const openApiDocument = {
   },
   components: {
     securitySchemes: {
+      staffSession: { type: 'apiKey', in: 'cookie', name: '__Host-ev_session', description: 'A staff session (docs/STAFF.md); state-changing calls also need x-ev-csrf and Origin' },
       attemptCredential: { type: 'http', scheme: 'bearer', description: 'An attempt credential `ev1.<region>.<random>`, scoped to one attempt' },
     },
     schemas: {
+      ...custodySchemas,
       Error: {
         type: 'object',
         required: ['error'],
@@ -44,8 +60,20 @@ export const openApiDocument = {
           error: {
             type: 'object',
             required: ['code', 'message'],
-            properties: { code: { type: 'string', enum: [...Object.keys(apiErrors), ...Object.keys(uploadErrors)] }, message: { type: 'string' } },
+            properties: { code: { type: 'string', enum: [...Object.keys(apiErrors), ...Object.keys(uploadErrors), ...Object.keys(staffErrors), ...Object.keys(custodyErrors)] }, message: { type: 'string' } },
           },
+        },
+      },
+      StaffMe: {
+        type: 'object',
+        required: ['staffId', 'institution', 'region', 'role', 'csrfToken', 'expiresAt'],
+        properties: {
+          staffId: { type: 'string' },
+          institution: { type: 'string' },
+          region: { type: 'string' },
+          role: { type: 'string', enum: ['admin', 'reviewer'] },
+          csrfToken: { type: 'string', description: 'Send as x-ev-csrf on state-changing calls' },
+          expiresAt: { type: 'integer', description: 'Milliseconds since the epoch' },
         },
       },
       RecordingStatus: {
@@ -120,8 +148,54 @@ export const openApiDocument = {
         responses: { '200': status, ...commonErrors, '409': errorResponse('Segments are missing, or the recording is complete with another count') },
       },
     },
+    '/v1/staff/invites/redeem': {
+      post: {
+        summary: 'Redeem a setup link: passkey registration options',
+        security: [],
+        requestBody: jsonBody({ type: 'object', required: ['token'], properties: { token: { type: 'string', description: 'The token from the setup link\'s fragment' } } }),
+        responses: { '200': ceremonyOptions('PublicKeyCredentialCreationOptionsJSON'), '400': errorResponse('Unknown invite'), '403': originRefused, '410': errorResponse('Invite expired or used') },
+      },
+    },
+    '/v1/staff/registration': {
+      post: {
+        summary: 'Register the passkey: creates the staff member and signs in',
+        security: [],
+        requestBody: credentialBody,
+        responses: { '200': staffMe, '400': errorResponse('No pending ceremony, or the registration did not verify'), '403': originRefused, '410': errorResponse('Invite expired or used') },
+      },
+    },
+    '/v1/staff/sign-in/options': {
+      post: { summary: 'Passkey sign-in options (discoverable credentials)', security: [], requestBody: jsonBody({ type: 'object' }), responses: { '200': ceremonyOptions('PublicKeyCredentialRequestOptionsJSON'), '403': originRefused } },
+    },
+    '/v1/staff/sign-in': {
+      post: {
+        summary: 'Sign in with a passkey',
+        security: [],
+        requestBody: credentialBody,
+        responses: { '200': staffMe, '400': errorResponse('No pending ceremony'), '401': errorResponse('The sign-in did not verify'), '403': originRefused },
+      },
+    },
+    '/v1/staff/sign-out': {
+      post: { summary: 'End the session', security: session, responses: { '204': { description: 'Signed out' }, '401': sessionRefused, '403': errorResponse('Bad Origin or CSRF token') } },
+    },
+    '/v1/staff/me': {
+      get: { summary: 'Who is signed in', security: session, responses: { '200': staffMe, '401': sessionRefused } },
+    },
+    '/v1/staff/invites': {
+      post: {
+        summary: 'Invite a reviewer (admins only): a one-time setup link',
+        security: session,
+        requestBody: jsonBody({ type: 'object', required: ['role'], properties: { role: { const: 'reviewer' }, institution: { type: 'string', description: 'If given, must be the admin\'s own' }, ttlSeconds: { type: 'integer', minimum: 300, maximum: 604800 } } }),
+        responses: {
+          '201': { description: 'The setup link (token in its fragment)', content: json({ type: 'object', required: ['setupUrl', 'role', 'institution', 'expiresAt'] }) },
+          '401': sessionRefused,
+          '403': errorResponse('Not an admin, another institution, or bad Origin / CSRF token'),
+        },
+      },
+    },
     '/v1/openapi.json': {
       get: { summary: 'This document', security: [], responses: { '200': { description: 'OpenAPI 3.1 document', content: { 'application/json': {} } } } },
     },
+    ...custodyPaths,
   },
 } as const;

@@ -16,6 +16,9 @@ import { recordingRoutes } from './recordings/recording.routes.js';
 import type { Cell, Cells } from './regions/cell.types.js';
 import { fsCellBlobs } from './regions/cell-storage.fs.js';
 import { type CellBlobFactory, openCell } from './regions/cells.js';
+import { staffRoutes } from './staff/staff.routes.js';
+import { custodyRoutes } from './custody/custody.routes.js';
+import { startRetentionTimer } from './custody/retention.js';
 
 export interface Services {
   /** Registered by buildApp under the API prefix. */
@@ -30,7 +33,8 @@ export interface ServiceOptions {
   readonly clock?: () => number;
 }
 
-export async function openServices(config: Pick<ServerConfig, 'dataDir' | 'regions'>, options: ServiceOptions = {}): Promise<Services> {
+/** `publicOrigin` is needed to serve the API (staff sign-in binds passkeys to it), not to provision data. */
+export async function openServices(config: Pick<ServerConfig, 'dataDir' | 'regions'> & Partial<Pick<ServerConfig, 'publicOrigin'>>, options: ServiceOptions = {}): Promise<Services> {
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const directory = openSqlite<DirectoryDatabase>(join(config.dataDir, 'directory.db'));
   await migrateToLatest(directory as never, 'directory');
@@ -43,14 +47,20 @@ export async function openServices(config: Pick<ServerConfig, 'dataDir' | 'regio
     throw e;
   }
   const clock = options.clock ?? Date.now;
+  // Retention: expired recordings are crypto-shredded hourly (custody/retention.ts); the timer never holds the process open.
+  const stopRetention = startRetentionTimer(cells, clock);
   return {
     cells,
     directory,
     routes: async (app) => {
       app.get('/openapi.json', async () => openApiDocument);
       await app.register(recordingRoutes, { cells, clock });
+      if (config.publicOrigin === undefined) throw new Error('services opened without publicOrigin cannot serve the API');
+      await app.register(staffRoutes, { cells, directory, publicOrigin: config.publicOrigin, clock });
+      await app.register(custodyRoutes, { cells, clock, staff: { cells, clock, publicOrigin: config.publicOrigin } });
     },
     async close() {
+      stopRetention();
       for (const cell of cells.values()) await cell.close();
       await directory.destroy();
     },

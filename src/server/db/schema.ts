@@ -87,6 +87,117 @@ export interface AuditCheckpointTable {
   created_at: number;
 }
 
+/**
+ * A staff member (institution admin or reviewer): an opaque id, never a name or an email. The
+ * institution may give a free-text label of its own choosing.
+ */
+export interface StaffTable {
+  id: string;
+  institution_id: string;
+  role: 'admin' | 'reviewer';
+  label: string | null;
+  created_at: number;
+  disabled_at: number | null;
+}
+
+/** One-time, expiring setup links; only SHA-256 of the token is kept. */
+export interface StaffInviteTable {
+  token_hash: string;
+  institution_id: string;
+  role: 'admin' | 'reviewer';
+  /** The inviting staff id, or null for an operator's `examvault admins invite`. */
+  created_by: string | null;
+  expires_at: number;
+  used_at: number | null;
+  created_at: number;
+}
+
+/** A staff member's WebAuthn credentials. */
+export interface PasskeyTable {
+  /** base64url credential id. */
+  credential_id: string;
+  staff_id: string;
+  /** COSE public key. */
+  public_key: Uint8Array;
+  counter: number;
+  /** JSON array of AuthenticatorTransport strings. */
+  transports: string;
+  created_at: number;
+}
+
+/** Staff sessions: SHA-256 of the cookie token and of the CSRF token, never the tokens. */
+export interface StaffSessionTable {
+  token_hash: string;
+  staff_id: string;
+  csrf_hash: string | null;
+  expires_at: number;
+  created_at: number;
+}
+
+/** Pending WebAuthn challenges: single-use, short-lived, keyed by SHA-256 of a random id. */
+export interface WebauthnChallengeTable {
+  id_hash: string;
+  purpose: 'register' | 'sign-in';
+  challenge: string;
+  /** For registration: the invite's token hash being redeemed. */
+  invite_hash: string | null;
+  /** For registration: the WebAuthn user handle offered to the authenticator (the future staff id). */
+  staff_id: string | null;
+  expires_at: number;
+  created_at: number;
+}
+
+/** A staff member's custody keys (src/server/custody): public keys, wrapped private keys, signed registration. */
+export interface CustodyMemberTable {
+  institution_id: string;
+  member_id: string;
+  role: 'admin' | 'reviewer';
+  /** base64url of the 65-byte points. */
+  hpke_public_key: string;
+  signing_public_key: string;
+  /** base64url of the 32-byte member fingerprint (KEY-CUSTODY §3). */
+  fingerprint: string;
+  /** base64url of the signed key-registration statement. */
+  registration: string;
+  /** JSON object: purpose → wrapped private key document (opaque to the server). */
+  wrapped_keys: string;
+  status: 'pending' | 'approved' | 'revoked';
+  created_at: number;
+  updated_at: number;
+}
+
+/** An epoch key sealed to one member (KEY-CUSTODY §6), with the admin-signed approval that made it. */
+export interface CustodyGrantTable {
+  institution_id: string;
+  member_id: string;
+  epoch: number;
+  grant_json: string;
+  /** base64url of the signed approval statement. */
+  approval: string;
+  created_at: number;
+}
+
+/** The signed statements the server accepted, each also in the audit log at `audit_seq`. */
+export interface CustodyStatementTable {
+  institution_id: string;
+  /** Hex SHA-256 of the statement without its signature (KEY-CUSTODY §7.5). */
+  statement_id: string;
+  audit_seq: number;
+  type: string;
+  subject: string | null;
+  epoch: number | null;
+  /** base64url of the signed statement. */
+  signed: string;
+  created_at: number;
+}
+
+/** An institution's retention period for recordings. */
+export interface CustodyRetentionTable {
+  institution_id: string;
+  days: number;
+  updated_at: number;
+}
+
 export interface CellDatabase {
   small_objects: SmallObjectTable;
   institutions: InstitutionTable;
@@ -96,6 +207,15 @@ export interface CellDatabase {
   segments: SegmentTable;
   audit_log: AuditLogTable;
   audit_checkpoints: AuditCheckpointTable;
+  staff: StaffTable;
+  staff_invites: StaffInviteTable;
+  passkeys: PasskeyTable;
+  staff_sessions: StaffSessionTable;
+  webauthn_challenges: WebauthnChallengeTable;
+  custody_members: CustodyMemberTable;
+  custody_grants: CustodyGrantTable;
+  custody_statements: CustodyStatementTable;
+  custody_retention: CustodyRetentionTable;
 }
 
 export interface DirectoryTable {

@@ -1,0 +1,85 @@
+/**
+ * The key-custody API (docs/CUSTODY-SERVER.md): what staff clients send and receive under
+ * /v1/custody. The server stores and relays public keys, wrapped private keys, grants and signed
+ * statements; it verifies what it can (shapes, signatures against registered keys, fingerprints) and
+ * can open none of it. Each code is documented in docs/errors.md.
+ */
+
+export const custodyErrors = {
+  /** The body is not the documented JSON shape, or a field breaks its size or form rule. */
+  EV_ERR_CUSTODY_INVALID_REQUEST: 400,
+  /** A signed statement does not verify, is of the wrong type, names someone or something else, or is not the signer's to make. */
+  EV_ERR_CUSTODY_STATEMENT_REJECTED: 422,
+  /** The staff member (or the reviewer named) has no registered custody keys. */
+  EV_ERR_CUSTODY_NOT_REGISTERED: 409,
+  /** The reviewer holds no grant for the recording's epoch, or is not approved. */
+  EV_ERR_CUSTODY_NO_GRANT: 403,
+  /** The reviewer was revoked. */
+  EV_ERR_CUSTODY_REVOKED: 403,
+  /** The staff member belongs to another institution than the path names. */
+  EV_ERR_CUSTODY_WRONG_INSTITUTION: 403,
+  /** A revocation's epoch is not the next one, or the institution changed meanwhile. */
+  EV_ERR_CUSTODY_EPOCH_CONFLICT: 409,
+  EV_ERR_CUSTODY_RECORDING_NOT_FOUND: 404,
+  EV_ERR_CUSTODY_SEGMENT_NOT_FOUND: 404,
+  /** The audit log could not record the event first: the action was not carried out. */
+  EV_ERR_CUSTODY_AUDIT_UNAVAILABLE: 503,
+} as const;
+
+export type CustodyErrorCode = keyof typeof custodyErrors;
+
+/** PUT /v1/custody/me/keys */
+export interface RegisterKeysRequest {
+  /** base64url of the signed key-registration statement (self-signed, KEY-CUSTODY §7). */
+  readonly registration: string;
+  /** Wrapped private keys (KEY-CUSTODY §5) by purpose: opaque to the server, checked for shape and size only. */
+  readonly wrappedKeys: Readonly<Record<string, unknown>>;
+}
+
+export interface CustodyMember {
+  readonly member: string;
+  readonly role: 'admin' | 'reviewer';
+  readonly status: 'pending' | 'approved' | 'revoked';
+  readonly hpkePublicKey: string;
+  readonly signingPublicKey: string;
+  readonly fingerprint: string;
+  /** base64url of the signed key registration: the client verifies it and computes the safety number itself. */
+  readonly registration: string;
+  /** base64url signed approval statements for this member, oldest first. */
+  readonly approvals: readonly string[];
+}
+
+/** POST /v1/custody/grants */
+export interface GrantRequest {
+  /** The grant document (KEY-CUSTODY §6). */
+  readonly grant: unknown;
+  /** base64url of the admin-signed approval statement. */
+  readonly approval: string;
+}
+
+/** POST /v1/custody/revocations */
+export interface RevocationRequest {
+  /** base64url of the admin-signed revocation statement, which names the new epoch and its public key. */
+  readonly revocation: string;
+}
+
+export interface UnlockResponse {
+  readonly institution: string;
+  readonly recording: string;
+  readonly epoch: number;
+  /** base64url of the sealed header (SPEC §5): it holds the data key wrapped to the epoch key. */
+  readonly header: string;
+  readonly segmentCount: number | null;
+  readonly segments: readonly { readonly index: number; readonly size: number; readonly sha256: string }[];
+  /** The audit log entry that recorded this unlock. */
+  readonly auditSeq: number;
+}
+
+export interface EpochResponse {
+  readonly institution: string;
+  readonly epoch: number;
+  /** base64url of the 65-byte epoch public key. */
+  readonly publicKey: string;
+  /** base64url signed statements (epoch, revocation) naming this or earlier epochs, in log order. */
+  readonly statements: readonly string[];
+}

@@ -1,0 +1,119 @@
+/**
+ * OpenAPI description of the key-custody routes (docs/CUSTODY-SERVER.md), merged into
+ * openapi.ts's document. Staff routes need the staff session cookie; state-changing ones also the
+ * `x-ev-csrf` header and `Origin`. GET /v1/custody/epoch also takes an attempt credential.
+ */
+
+const json = (schema: object) => ({ 'application/json': { schema } });
+const err = (description: string) => ({ description, content: json({ $ref: '#/components/schemas/Error' }) });
+const ok = (description: string, schema: object = { type: 'object' }) => ({ description, content: json(schema) });
+const body = (schema: object) => ({ required: true, content: json(schema) });
+const session = [{ staffSession: [] }];
+const b64 = { type: 'string', pattern: '^[A-Za-z0-9_-]+$', description: 'unpadded base64url' };
+const denied = {
+  '401': err('No, unknown or expired staff session (EV_ERR_SESSION_*)'),
+  '403': err('Wrong role, CSRF or Origin refused, revoked, no grant, or another institution (EV_ERR_STAFF_*, EV_ERR_SESSION_CSRF, EV_ERR_CUSTODY_*)'),
+};
+const refused = {
+  '400': err('Not the documented JSON shape (EV_ERR_CUSTODY_INVALID_REQUEST)'),
+  '422': err('The signed statement does not verify, or names another member, key fingerprint, epoch or institution (EV_ERR_CUSTODY_STATEMENT_REJECTED)'),
+  '503': err('The audit log could not record the event first; nothing was done (EV_ERR_CUSTODY_AUDIT_UNAVAILABLE)'),
+};
+const institutionParam = { name: 'institution', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$' } };
+const recordingParam = { name: 'recording', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$' } };
+const indexParam = { name: 'n', in: 'path', required: true, schema: { type: 'integer', minimum: 0, maximum: 4294967295 } };
+const member = { $ref: '#/components/schemas/CustodyMember' };
+
+export const custodySchemas = {
+  CustodyMember: {
+    type: 'object',
+    required: ['member', 'role', 'status', 'hpkePublicKey', 'signingPublicKey', 'fingerprint', 'registration', 'approvals'],
+    properties: {
+      member: { type: 'string' },
+      role: { type: 'string', enum: ['admin', 'reviewer'] },
+      status: { type: 'string', enum: ['pending', 'approved', 'revoked'] },
+      hpkePublicKey: b64,
+      signingPublicKey: b64,
+      fingerprint: b64,
+      registration: { ...b64, description: 'The signed key-registration statement (KEY-CUSTODY §7); clients verify it and compute the safety number themselves' },
+      approvals: { type: 'array', items: b64 },
+      wrappedKeys: { type: 'object', description: 'Only in answers to the member itself: its wrapped private keys by purpose (KEY-CUSTODY §5)' },
+    },
+  },
+} as const;
+
+export const custodyPaths = {
+  '/v1/custody/me/keys': {
+    put: {
+      summary: 'Register (or re-register) my public keys and wrapped private keys',
+      description: 'The self-signed key-registration statement is verified and appended to the audit log. New keys reset the member to pending and drop its grants.',
+      security: session,
+      requestBody: body({ type: 'object', required: ['registration', 'wrappedKeys'], properties: { registration: b64, wrappedKeys: { type: 'object' } } }),
+      responses: { '200': ok('The registered member, with its wrapped keys', member), ...denied, ...refused },
+    },
+    get: { summary: 'My registered keys and wrapped private keys', security: session, responses: { '200': ok('The member, with its wrapped keys', member), ...denied, '409': err('No keys registered (EV_ERR_CUSTODY_NOT_REGISTERED)') } },
+  },
+  '/v1/custody/me/grant': {
+    get: { summary: 'My grants: epoch → epoch key sealed to my HPKE key, with the approval that made it', security: session, responses: { '200': ok('Status and grants'), ...denied } },
+  },
+  '/v1/custody/reviewers': {
+    get: { summary: "The institution's reviewers (admin)", security: session, responses: { '200': ok('Reviewers with keys and statements', { type: 'object', properties: { reviewers: { type: 'array', items: member } } }), ...denied } },
+  },
+  '/v1/custody/grants': {
+    post: {
+      summary: 'Store a grant with its admin-signed approval (admin)',
+      description: "Refused unless the approval verifies under the requesting admin's registered signing key and names the reviewer's current key fingerprint, and the grant names the same member, fingerprint, epoch and epoch key. The approval is appended to the audit log first.",
+      security: session,
+      requestBody: body({ type: 'object', required: ['grant', 'approval'], properties: { grant: { type: 'object' }, approval: b64 } }),
+      responses: { '201': ok('Stored'), ...denied, ...refused, '409': err('The reviewer or admin has no registered keys (EV_ERR_CUSTODY_NOT_REGISTERED)') },
+    },
+  },
+  '/v1/custody/revocations': {
+    post: {
+      summary: 'Revoke a reviewer and start the next epoch (admin)',
+      description: "The admin-signed revocation names the new epoch and its public key; the reviewer's grants are deleted and new recordings must be sealed to the new epoch.",
+      security: session,
+      requestBody: body({ type: 'object', required: ['revocation'], properties: { revocation: b64 } }),
+      responses: { '201': ok('Revoked'), ...denied, ...refused, '409': err('Not the next epoch, or not a registered reviewer') },
+    },
+  },
+  '/v1/custody/retention': {
+    put: {
+      summary: 'Set the retention period of recordings (admin)',
+      security: session,
+      requestBody: body({ type: 'object', required: ['days'], properties: { days: { type: ['integer', 'null'], minimum: 1, maximum: 36500 } } }),
+      responses: { '200': ok('Set'), ...denied, ...refused },
+    },
+  },
+  '/v1/custody/epoch': {
+    get: {
+      summary: "The institution's current epoch public key, with the signed statements that justify it",
+      security: [{ attemptCredential: [] }, { staffSession: [] }],
+      responses: { '200': ok('The current epoch'), '401': err('No valid attempt credential or staff session') },
+    },
+  },
+  '/v1/custody/recordings/{institution}/{recording}/unlock': {
+    post: {
+      summary: 'Unlock a recording: audited first, then its sealed header (holding the wrapped data key) and segment list',
+      security: session,
+      parameters: [institutionParam, recordingParam],
+      responses: { '200': ok('The sealed header and segment list'), ...denied, '404': err('No such recording'), '503': refused['503'] },
+    },
+  },
+  '/v1/custody/recordings/{institution}/{recording}/segments/{n}': {
+    get: {
+      summary: 'Sealed segment n (approved reviewers)',
+      security: session,
+      parameters: [institutionParam, recordingParam, indexParam],
+      responses: { '200': { description: 'The segment bytes', content: { 'application/octet-stream': {} } }, ...denied, '404': err('No such recording or segment') },
+    },
+  },
+  '/v1/custody/recordings/{institution}/{recording}': {
+    delete: {
+      summary: 'Crypto-shred a recording (admin): receipt in the audit log, then header, segments and rows deleted',
+      security: session,
+      parameters: [institutionParam, recordingParam],
+      responses: { '200': ok('The deletion receipt'), ...denied, '404': err('No such recording'), '503': refused['503'] },
+    },
+  },
+} as const;

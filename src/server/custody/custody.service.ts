@@ -1,0 +1,450 @@
+/**
+ * The server side of key custody (docs/CUSTODY-SERVER.md, docs/KEY-CUSTODY.md). The server only
+ * stores and relays: public keys, wrapped private keys, grants and signed statements. It checks what
+ * it can without any private key — shapes and sizes, statement signatures against the keys members
+ * registered, that an approval names the reviewer's current key fingerprint — and it records every
+ * registration, approval, revocation, unlock and deletion in the cell's audit log *before* acting on it.
+ * It cannot approve anyone (it has nothing to wrap) and cannot open anything it stores.
+ */
+import { createHash } from 'node:crypto';
+import {
+  type Signer,
+  type StatementOf,
+  type StatementType,
+  fromBase64Url,
+  keyPurposes,
+  memberFingerprint,
+  toBase64Url,
+  verifyStatement,
+} from '../../crypto/index.js';
+import type { AuditPayload } from '../../crypto/merkle/index.js';
+import { type CustodyErrorCode, type CustodyMember, type EpochResponse, type UnlockResponse, custodyErrors } from '../../protocol/custody.js';
+import { ApiError } from '../../protocol/errors.js';
+import type { CustodyMemberTable, RecordingTable } from '../db/schema.js';
+import { findEpochKey, findInstitution } from '../institutions/institution.repository.js';
+import { findRecording, findSegment } from '../recordings/recording.repository.js';
+import { headerBlobKey, segmentBlobKey } from '../recordings/recording.service.js';
+import type { Cell } from '../regions/cell.types.js';
+import type { StaffPrincipal } from '../staff/staff.types.js';
+import {
+  deleteGrants,
+  findGrant,
+  findGrants,
+  findMember,
+  hasStatement,
+  insertStatement,
+  listMembers,
+  listStatements,
+  setMemberStatus,
+  setRetention,
+  upsertGrant,
+  upsertMember,
+} from './custody.repository.js';
+
+export function custodyError(code: CustodyErrorCode, message: string): ApiError {
+  return new ApiError(code, message, custodyErrors[code]);
+}
+
+/** Largest JSON of all of a member's wrapped keys together, and of one grant. */
+export const MAX_WRAPPED_KEYS_JSON = 32 * 1024;
+export const MAX_GRANT_JSON = 2048;
+export const MAX_RETENTION_DAYS = 36_500;
+
+const b64 = /^[A-Za-z0-9_-]{1,4096}$/;
+
+function bytesField(value: unknown, what: string, max = 2048): Uint8Array {
+  const bytes = typeof value === 'string' && b64.test(value) ? fromBase64Url(value) : null;
+  if (!bytes || bytes.length === 0 || bytes.length > max) throw custodyError('EV_ERR_CUSTODY_INVALID_REQUEST', `${what} must be unpadded base64url`);
+  return bytes;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Records an event in the audit log, durably, before the action it describes. If the log cannot
+ * take it, the action must not happen: 503 EV_ERR_CUSTODY_AUDIT_UNAVAILABLE.
+ */
+async function audit(cell: Cell, institution: string, type: string, payload: AuditPayload): Promise<number> {
+  try {
+    return (await cell.audit.append({ institution, type, payload })).seq;
+  } catch (e) {
+    throw custodyError('EV_ERR_CUSTODY_AUDIT_UNAVAILABLE', `the audit log could not record the ${type} event, so it was not carried out (${e instanceof Error ? e.message : String(e)})`);
+  }
+}
+
+/** Verifies a signed statement; any failure is 422 with the crypto code in the message. */
+async function checkStatement<T extends StatementType>(
+  signed: Uint8Array,
+  type: T,
+  resolve: (signer: Signer) => Uint8Array | null | Promise<Uint8Array | null>,
+): Promise<{ statement: StatementOf<T>; id: string }> {
+  const result = await verifyStatement(signed, (signer) => resolve(signer), type);
+  if (!result.ok) throw custodyError('EV_ERR_CUSTODY_STATEMENT_REJECTED', `the ${type} statement was refused: ${result.message} (${result.code})`);
+  return { statement: result.statement, id: result.id };
+}
+
+function rejected(message: string): ApiError {
+  return custodyError('EV_ERR_CUSTODY_STATEMENT_REJECTED', message);
+}
+
+/** The signing key the server holds for an admin of this institution: only the requesting admin may sign. */
+async function adminSigningKey(cell: Cell, principal: StaffPrincipal): Promise<Uint8Array> {
+  const admin = await findMember(cell.db, principal.institution, principal.staffId);
+  if (!admin || admin.role !== 'admin') throw custodyError('EV_ERR_CUSTODY_NOT_REGISTERED', 'register your custody keys (PUT /v1/custody/me/keys) before signing statements');
+  return fromBase64Url(admin.signing_public_key) as Uint8Array;
+}
+
+function requestingAdmin(principal: StaffPrincipal, key: Uint8Array) {
+  return (signer: Signer): Uint8Array | null => (signer.kind === 'admin' && signer.admin === principal.staffId ? key : null);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Registration
+
+function checkWrappedKeys(value: unknown, principal: StaffPrincipal): string {
+  if (!isPlainObject(value)) throw custodyError('EV_ERR_CUSTODY_INVALID_REQUEST', 'wrappedKeys must be an object of wrapped private keys by purpose');
+  const entries = Object.entries(value);
+  if (entries.length < 1 || entries.length > keyPurposes.length) throw custodyError('EV_ERR_CUSTODY_INVALID_REQUEST', 'wrappedKeys holds 1 to 5 wrapped keys');
+  for (const [purpose, doc] of entries) {
+    if (!(keyPurposes as readonly string[]).includes(purpose) || purpose === 'epoch') throw custodyError('EV_ERR_CUSTODY_INVALID_REQUEST', `wrappedKeys.${purpose} is not a member key purpose`);
+    if (!isPlainObject(doc) || doc.format !== 'examvault-wrapped-key' || doc.version !== 1 || doc.purpose !== purpose) {
+      throw custodyError('EV_ERR_CUSTODY_INVALID_REQUEST', `wrappedKeys.${purpose} is not an examvault-wrapped-key document for ${purpose}`);
+    }
+    if (doc.institution !== principal.institution || doc.owner !== principal.staffId) {
+      throw custodyError('EV_ERR_CUSTODY_INVALID_REQUEST', `wrappedKeys.${purpose} belongs to another member`);
+    }
+  }
+  const json = JSON.stringify(value);
+  if (json.length > MAX_WRAPPED_KEYS_JSON) throw custodyError('EV_ERR_CUSTODY_INVALID_REQUEST', `wrappedKeys is larger than ${MAX_WRAPPED_KEYS_JSON} bytes`);
+  return json;
+}
+
+function memberView(m: CustodyMemberTable, approvals: readonly string[]): CustodyMember {
+  return {
+    member: m.member_id,
+    role: m.role,
+    status: m.status,
+    hpkePublicKey: m.hpke_public_key,
+    signingPublicKey: m.signing_public_key,
+    fingerprint: m.fingerprint,
+    registration: m.registration,
+    approvals,
+  };
+}
+
+/** A staff member registers (or re-registers) its public keys and wrapped private keys. */
+export async function registerKeys(cell: Cell, principal: StaffPrincipal, body: unknown, now: number): Promise<CustodyMember & { readonly wrappedKeys: unknown }> {
+  if (!isPlainObject(body)) throw custodyError('EV_ERR_CUSTODY_INVALID_REQUEST', 'send { "registration", "wrappedKeys" } as application/json');
+  const signed = bytesField(body.registration, 'registration');
+  const wrappedJson = checkWrappedKeys(body.wrappedKeys, principal);
+  const { statement, id } = await checkStatement(signed, 'key-registration', () => null);
+  if (statement.institution !== principal.institution) throw rejected('the key registration is for another institution');
+  if (statement.reviewer !== principal.staffId) throw rejected('the key registration names another member than the one signed in');
+
+  const existing = await findMember(cell.db, principal.institution, principal.staffId);
+  if (existing?.status === 'revoked') throw custodyError('EV_ERR_CUSTODY_REVOKED', 'your access was revoked; an admin must start over with you');
+  const fingerprint = toBase64Url(await memberFingerprint(statement));
+  const sameKeys = existing?.fingerprint === fingerprint;
+  const registration = toBase64Url(signed);
+  if (!(await hasStatement(cell.db, principal.institution, id))) {
+    const seq = await audit(cell, principal.institution, 'custody.key-registered', {
+      member: principal.staffId,
+      role: principal.role,
+      fingerprint,
+      statementId: id,
+      statement: registration,
+    });
+    await insertStatement(cell.db, { institution_id: principal.institution, statement_id: id, audit_seq: seq, type: 'key-registration', subject: principal.staffId, epoch: null, signed: registration, created_at: now });
+  }
+  const row: CustodyMemberTable = {
+    institution_id: principal.institution,
+    member_id: principal.staffId,
+    role: principal.role,
+    hpke_public_key: toBase64Url(statement.hpkePublicKey),
+    signing_public_key: toBase64Url(statement.signingPublicKey),
+    fingerprint,
+    registration: sameKeys && existing ? existing.registration : registration,
+    wrapped_keys: wrappedJson,
+    // New keys need a new approval: grants are bound to the fingerprint of the old ones.
+    status: sameKeys && existing ? existing.status : 'pending',
+    created_at: existing ? Number(existing.created_at) : now,
+    updated_at: now,
+  };
+  await cell.db.transaction().execute(async (trx) => {
+    if (existing && !sameKeys) await deleteGrants(trx, principal.institution, principal.staffId);
+    await upsertMember(trx, row);
+  });
+  return { ...memberView(row, []), wrappedKeys: JSON.parse(wrappedJson) as unknown };
+}
+
+export async function myKeys(cell: Cell, principal: StaffPrincipal): Promise<CustodyMember & { readonly wrappedKeys: unknown }> {
+  const m = await findMember(cell.db, principal.institution, principal.staffId);
+  if (m?.status === 'revoked') throw custodyError('EV_ERR_CUSTODY_REVOKED', 'your access was revoked');
+  if (!m) throw custodyError('EV_ERR_CUSTODY_NOT_REGISTERED', 'you have not registered custody keys');
+  return { ...memberView(m, []), wrappedKeys: JSON.parse(m.wrapped_keys) as unknown };
+}
+
+/** The institution's reviewers with their keys and statements; the admin's client verifies them. */
+export async function listReviewers(cell: Cell, principal: StaffPrincipal): Promise<{ reviewers: CustodyMember[] }> {
+  const members = await listMembers(cell.db, principal.institution, 'reviewer');
+  const reviewers: CustodyMember[] = [];
+  for (const m of members) {
+    const approvals = await listStatements(cell.db, principal.institution, ['approval'], m.member_id);
+    reviewers.push(memberView(m, approvals.map((s) => s.signed)));
+  }
+  return { reviewers };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Grants
+
+function checkGrantShape(grant: unknown, expected: { institution: string; epoch: number; epochPublicKey: string; member: string; fingerprint: string }): string {
+  const fail = (why: string) => custodyError('EV_ERR_CUSTODY_INVALID_REQUEST', `the grant ${why}`);
+  if (!isPlainObject(grant)) throw fail('must be an examvault-grant document');
+  const keys = Object.keys(grant).sort().join(',');
+  if (keys !== 'ciphertext,enc,epoch,epochPublicKey,format,institution,recipient,version') throw fail('has missing or unknown members');
+  if (grant.format !== 'examvault-grant' || grant.version !== 1) throw fail('must be format examvault-grant, version 1');
+  const enc = typeof grant.enc === 'string' ? fromBase64Url(grant.enc) : null;
+  const ct = typeof grant.ciphertext === 'string' ? fromBase64Url(grant.ciphertext) : null;
+  if (enc?.length !== 65 || ct?.length !== 48) throw fail('has an enc of 65 bytes and a ciphertext of 48');
+  const r = grant.recipient;
+  if (!isPlainObject(r) || Object.keys(r).sort().join(',') !== 'fingerprint,kind,member' || r.kind !== 'member') throw fail('must be for a member');
+  // What the server can check without keys: the grant names what the approval names.
+  if (grant.institution !== expected.institution) throw rejected('the grant is for another institution than the approval');
+  if (grant.epoch !== expected.epoch) throw rejected('the grant is for another epoch than the approval');
+  if (grant.epochPublicKey !== expected.epochPublicKey) throw rejected("the grant names another epoch public key than the epoch's");
+  if (r.member !== expected.member) throw rejected('the grant is for another member than the approval');
+  if (r.fingerprint !== expected.fingerprint) throw rejected('the grant is bound to another key fingerprint than the approval');
+  const json = JSON.stringify(grant);
+  if (json.length > MAX_GRANT_JSON) throw fail(`is larger than ${MAX_GRANT_JSON} bytes`);
+  return json;
+}
+
+/**
+ * An admin uploads a grant with its signed approval. Refused unless the approval verifies under the
+ * requesting admin's registered signing key and names the reviewer's current key fingerprint: a key
+ * the server substituted, or an approval of other keys, makes no grant.
+ */
+export async function storeGrant(cell: Cell, principal: StaffPrincipal, body: unknown, now: number): Promise<{ member: string; epoch: number; auditSeq: number }> {
+  if (!isPlainObject(body)) throw custodyError('EV_ERR_CUSTODY_INVALID_REQUEST', 'send { "grant", "approval" } as application/json');
+  const signed = bytesField(body.approval, 'approval');
+  const key = await adminSigningKey(cell, principal);
+  const { statement, id } = await checkStatement(signed, 'approval', requestingAdmin(principal, key));
+  if (statement.institution !== principal.institution) throw rejected('the approval is for another institution');
+  const member = await findMember(cell.db, principal.institution, statement.reviewer);
+  if (!member) throw custodyError('EV_ERR_CUSTODY_NOT_REGISTERED', `${statement.reviewer} has no registered custody keys`);
+  if (member.status === 'revoked') throw rejected(`${statement.reviewer} was revoked`);
+  const fingerprint = toBase64Url(statement.fingerprint);
+  if (fingerprint !== member.fingerprint) throw rejected("the approval names another key fingerprint than the reviewer's registered keys");
+  const epochKey = await findEpochKey(cell.db, principal.institution, statement.epoch);
+  if (!epochKey) throw rejected(`the institution has no epoch ${statement.epoch}`);
+  const grantJson = checkGrantShape(body.grant, { institution: principal.institution, epoch: statement.epoch, epochPublicKey: epochKey, member: member.member_id, fingerprint });
+
+  const approval = toBase64Url(signed);
+  const seq = await audit(cell, principal.institution, 'custody.approved', {
+    admin: principal.staffId,
+    member: member.member_id,
+    epoch: statement.epoch,
+    fingerprint,
+    statementId: id,
+    statement: approval,
+  });
+  await cell.db.transaction().execute(async (trx) => {
+    await insertStatement(trx, { institution_id: principal.institution, statement_id: id, audit_seq: seq, type: 'approval', subject: member.member_id, epoch: statement.epoch, signed: approval, created_at: now });
+    await upsertGrant(trx, { institution_id: principal.institution, member_id: member.member_id, epoch: statement.epoch, grant_json: grantJson, approval, created_at: now });
+    await setMemberStatus(trx, principal.institution, member.member_id, 'approved', now);
+  });
+  return { member: member.member_id, epoch: statement.epoch, auditSeq: seq };
+}
+
+export async function myGrants(cell: Cell, principal: StaffPrincipal): Promise<{ status: string; grants: { epoch: number; grant: unknown; approval: string }[] }> {
+  const m = await findMember(cell.db, principal.institution, principal.staffId);
+  if (m?.status === 'revoked') throw custodyError('EV_ERR_CUSTODY_REVOKED', 'your access was revoked');
+  const grants = await findGrants(cell.db, principal.institution, principal.staffId);
+  return {
+    status: m?.status ?? 'unregistered',
+    grants: grants.map((g) => ({ epoch: Number(g.epoch), grant: JSON.parse(g.grant_json) as unknown, approval: g.approval })),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Revocation and epochs
+
+/**
+ * An admin revokes a reviewer: its grants are deleted, the signed revocation (which names the new
+ * epoch and its public key) is logged, and the new epoch becomes current, so new recordings are
+ * sealed to a key the revoked reviewer never held.
+ */
+export async function revoke(cell: Cell, principal: StaffPrincipal, body: unknown, now: number): Promise<{ member: string; epoch: number; auditSeq: number }> {
+  if (!isPlainObject(body)) throw custodyError('EV_ERR_CUSTODY_INVALID_REQUEST', 'send { "revocation" } as application/json');
+  const signed = bytesField(body.revocation, 'revocation');
+  const key = await adminSigningKey(cell, principal);
+  const { statement, id } = await checkStatement(signed, 'revocation', requestingAdmin(principal, key));
+  if (statement.institution !== principal.institution) throw rejected('the revocation is for another institution');
+  const member = await findMember(cell.db, principal.institution, statement.reviewer);
+  if (!member || member.role !== 'reviewer') throw custodyError('EV_ERR_CUSTODY_NOT_REGISTERED', `${statement.reviewer} is not a registered reviewer`);
+  if (member.status === 'revoked') throw rejected(`${statement.reviewer} is already revoked`);
+  const institution = await findInstitution(cell.db, principal.institution);
+  if (!institution) throw custodyError('EV_ERR_CUSTODY_INVALID_REQUEST', 'the institution is not in this region');
+  const current = Number(institution.current_epoch);
+  if (statement.epoch !== current + 1) throw custodyError('EV_ERR_CUSTODY_EPOCH_CONFLICT', `the revocation must start epoch ${current + 1}`);
+
+  const revocation = toBase64Url(signed);
+  const epochPublicKey = toBase64Url(statement.epochPublicKey);
+  const seq = await audit(cell, principal.institution, 'custody.revoked', {
+    admin: principal.staffId,
+    member: member.member_id,
+    epoch: statement.epoch,
+    epochPublicKey,
+    statementId: id,
+    statement: revocation,
+  });
+  await cell.db.transaction().execute(async (trx) => {
+    const bumped = await trx
+      .updateTable('institutions')
+      .set({ current_epoch: statement.epoch })
+      .where('id', '=', principal.institution)
+      .where('current_epoch', '=', current)
+      .executeTakeFirst();
+    if (Number(bumped.numUpdatedRows) !== 1) throw custodyError('EV_ERR_CUSTODY_EPOCH_CONFLICT', 'the epoch changed meanwhile');
+    await trx.insertInto('epoch_keys').values({ institution_id: principal.institution, epoch: statement.epoch, public_key: epochPublicKey, created_at: now }).execute();
+    await deleteGrants(trx, principal.institution, member.member_id);
+    await setMemberStatus(trx, principal.institution, member.member_id, 'revoked', now);
+    await insertStatement(trx, { institution_id: principal.institution, statement_id: id, audit_seq: seq, type: 'revocation', subject: member.member_id, epoch: statement.epoch, signed: revocation, created_at: now });
+  });
+  return { member: member.member_id, epoch: statement.epoch, auditSeq: seq };
+}
+
+/** The current epoch public key and the signed statements that name epochs, for recorders to check. */
+export async function currentEpoch(cell: Cell, institutionId: string): Promise<EpochResponse> {
+  const institution = await findInstitution(cell.db, institutionId);
+  const epoch = institution ? Number(institution.current_epoch) : 0;
+  const publicKey = institution ? await findEpochKey(cell.db, institutionId, epoch) : undefined;
+  if (!institution || !publicKey) throw custodyError('EV_ERR_CUSTODY_INVALID_REQUEST', 'the institution has no epoch key in this region');
+  const statements = await listStatements(cell.db, institutionId, ['epoch', 'revocation']);
+  return { institution: institutionId, epoch, publicKey, statements: statements.map((s) => s.signed) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unlock and reading
+
+function sameInstitution(principal: StaffPrincipal, institution: string): void {
+  if (principal.institution !== institution) throw custodyError('EV_ERR_CUSTODY_WRONG_INSTITUTION', 'you are staff of another institution');
+}
+
+async function approvedMember(cell: Cell, principal: StaffPrincipal): Promise<CustodyMemberTable> {
+  const m = await findMember(cell.db, principal.institution, principal.staffId);
+  if (m?.status === 'revoked') throw custodyError('EV_ERR_CUSTODY_REVOKED', 'your access was revoked');
+  if (m?.status !== 'approved') throw custodyError('EV_ERR_CUSTODY_NO_GRANT', 'you are not an approved reviewer of this institution');
+  return m;
+}
+
+async function recordingOf(cell: Cell, institution: string, recording: string): Promise<RecordingTable> {
+  const r = await findRecording(cell.db, institution, recording);
+  if (!r) throw custodyError('EV_ERR_CUSTODY_RECORDING_NOT_FOUND', 'no such recording');
+  return r;
+}
+
+/**
+ * A reviewer unlocks a recording: the unlock is appended to the audit log durably first, and only
+ * then is the sealed header (holding the data key wrapped to the epoch key) served. If the log
+ * cannot take the event, nothing is served.
+ */
+export async function unlock(cell: Cell, principal: StaffPrincipal, institution: string, recordingId: string): Promise<UnlockResponse> {
+  sameInstitution(principal, institution);
+  const member = await approvedMember(cell, principal);
+  const r = await recordingOf(cell, institution, recordingId);
+  const epoch = Number(r.epoch);
+  if (!(await findGrant(cell.db, institution, member.member_id, epoch))) throw custodyError('EV_ERR_CUSTODY_NO_GRANT', `you hold no grant for epoch ${epoch}`);
+  const seq = await audit(cell, institution, 'recording.unlocked', { member: member.member_id, recording: r.recording_id, epoch });
+  const header = await cell.blobs.get(headerBlobKey(r));
+  if (!header) throw custodyError('EV_ERR_CUSTODY_RECORDING_NOT_FOUND', 'the recording header is gone');
+  const segments = await cell.db
+    .selectFrom('segments')
+    .select(['idx', 'size', 'sha256'])
+    .where('institution_id', '=', institution)
+    .where('recording_id', '=', r.recording_id)
+    .orderBy('idx')
+    .execute();
+  return {
+    institution,
+    recording: r.recording_id,
+    epoch,
+    header: toBase64Url(header),
+    segmentCount: r.segment_count === null ? null : Number(r.segment_count),
+    segments: segments.map((s) => ({ index: Number(s.idx), size: Number(s.size), sha256: s.sha256 })),
+    auditSeq: seq,
+  };
+}
+
+export async function readSegmentForReviewer(cell: Cell, principal: StaffPrincipal, institution: string, recordingId: string, idx: number): Promise<Uint8Array> {
+  sameInstitution(principal, institution);
+  await approvedMember(cell, principal);
+  await recordingOf(cell, institution, recordingId);
+  const s = await findSegment(cell.db, institution, recordingId, idx);
+  const bytes = s ? await cell.blobs.get(segmentBlobKey(institution, recordingId, idx, s.sha256)) : null;
+  if (!bytes) throw custodyError('EV_ERR_CUSTODY_SEGMENT_NOT_FOUND', `segment ${idx} is not stored`);
+  return bytes;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deletion and retention
+
+export interface DeletionReceipt {
+  readonly institution: string;
+  readonly recording: string;
+  readonly segments: number;
+  readonly headerSha256: string;
+  readonly reason: 'admin' | 'retention';
+  readonly auditSeq: number;
+}
+
+/**
+ * Crypto-shreds a recording: the receipt goes into the audit log first (the log may record a deletion
+ * that then failed and is retried, never miss one that happened), then the header blob (which holds
+ * the wrapped data key) and every segment are shredded through the cell's encrypted blob store (key
+ * record first), then the rows go.
+ */
+export async function deleteRecording(cell: Cell, institution: string, recordingId: string, by: { reason: 'admin'; admin: string } | { reason: 'retention' }): Promise<DeletionReceipt> {
+  const r = await recordingOf(cell, institution, recordingId);
+  await cell.segmentIndex.idle();
+  const segments = await cell.db.selectFrom('segments').select(['idx', 'sha256']).where('institution_id', '=', institution).where('recording_id', '=', r.recording_id).execute();
+  const payload: AuditPayload = {
+    recording: r.recording_id,
+    epoch: Number(r.epoch),
+    headerSha256: r.header_sha256,
+    segments: segments.length,
+    reason: by.reason,
+    ...(by.reason === 'admin' ? { admin: by.admin } : {}),
+  };
+  const seq = await audit(cell, institution, 'recording.deleted', payload);
+  await cell.blobs.delete(headerBlobKey(r));
+  for (const s of segments) await cell.blobs.delete(segmentBlobKey(institution, r.recording_id, Number(s.idx), s.sha256));
+  await cell.db.transaction().execute(async (trx) => {
+    await trx.deleteFrom('segments').where('institution_id', '=', institution).where('recording_id', '=', r.recording_id).execute();
+    await trx.deleteFrom('recordings').where('institution_id', '=', institution).where('recording_id', '=', r.recording_id).execute();
+  });
+  return { institution, recording: r.recording_id, segments: segments.length, headerSha256: r.header_sha256, reason: by.reason, auditSeq: seq };
+}
+
+export async function deleteRecordingAsAdmin(cell: Cell, principal: StaffPrincipal, institution: string, recordingId: string): Promise<DeletionReceipt> {
+  sameInstitution(principal, institution);
+  return deleteRecording(cell, institution, recordingId, { reason: 'admin', admin: principal.staffId });
+}
+
+export async function updateRetention(cell: Cell, principal: StaffPrincipal, body: unknown, now: number): Promise<{ days: number | null; auditSeq: number }> {
+  const days = isPlainObject(body) ? body.days : undefined;
+  if (!(days === null || (typeof days === 'number' && Number.isInteger(days) && days >= 1 && days <= MAX_RETENTION_DAYS))) {
+    throw custodyError('EV_ERR_CUSTODY_INVALID_REQUEST', `send { "days": n } with 1 ≤ n ≤ ${MAX_RETENTION_DAYS}, or { "days": null } to keep recordings until deleted`);
+  }
+  const seq = await audit(cell, principal.institution, 'custody.retention-set', { admin: principal.staffId, days });
+  await setRetention(cell.db, principal.institution, days, now);
+  return { days, auditSeq: seq };
+}
+
+/** Hex SHA-256, for tests and receipts. */
+export function sha256Hex(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}

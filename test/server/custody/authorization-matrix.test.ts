@@ -1,0 +1,109 @@
+/**
+ * The authorization matrix of the custody routes, generated from the app's route table: every route
+ * under /v1/custody × every kind of caller. A route without a row here fails the test, so a new route
+ * cannot ship without deciding who may call it.
+ *
+ * - `allow`: the caller passes authentication and authorization (any status but 401/403; a 400 for
+ *   the deliberately empty bodies sent here, or a 404, means it got past the checks).
+ * - `own`: allowed, but the route acts on the caller's own institution only (from its session): the
+ *   answer must not mention ours.
+ * - `deny`: 401 or 403.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { InjectOptions } from 'fastify';
+import { type Staff, addStaff, approve, register, registrationBody, scenario, upload } from './support.js';
+import { generateEpochKeyPair, exportPublicKey, signStatement, toBase64Url } from '../../../src/crypto/index.js';
+
+const callers = ['anonymous', 'takerA', 'takerB', 'reviewerNoGrant', 'approvedReviewer', 'revokedReviewer', 'admin', 'otherInstitution'] as const;
+type Caller = (typeof callers)[number];
+type Rule = 'allow' | 'own' | 'deny';
+
+const selfService: Record<Caller, Rule> = {
+  anonymous: 'deny', takerA: 'deny', takerB: 'deny', reviewerNoGrant: 'allow', approvedReviewer: 'allow', revokedReviewer: 'deny', admin: 'allow', otherInstitution: 'own',
+};
+const adminOnly: Record<Caller, Rule> = {
+  anonymous: 'deny', takerA: 'deny', takerB: 'deny', reviewerNoGrant: 'deny', approvedReviewer: 'deny', revokedReviewer: 'deny', admin: 'allow', otherInstitution: 'own',
+};
+const approvedOnly: Record<Caller, Rule> = {
+  anonymous: 'deny', takerA: 'deny', takerB: 'deny', reviewerNoGrant: 'deny', approvedReviewer: 'allow', revokedReviewer: 'deny', admin: 'deny', otherInstitution: 'deny',
+};
+
+/** Documented in docs/CUSTODY-SERVER.md, "Who may call what". */
+const expectations: Record<string, Record<Caller, Rule>> = {
+  'PUT /v1/custody/me/keys': selfService,
+  'GET /v1/custody/me/keys': selfService,
+  'GET /v1/custody/me/grant': selfService,
+  'GET /v1/custody/reviewers': adminOnly,
+  'POST /v1/custody/grants': adminOnly,
+  'POST /v1/custody/revocations': adminOnly,
+  'PUT /v1/custody/retention': adminOnly,
+  'GET /v1/custody/epoch': {
+    anonymous: 'deny', takerA: 'allow', takerB: 'allow', reviewerNoGrant: 'allow', approvedReviewer: 'allow', revokedReviewer: 'allow', admin: 'allow', otherInstitution: 'own',
+  },
+  'POST /v1/custody/recordings/:institution/:recording/unlock': approvedOnly,
+  'GET /v1/custody/recordings/:institution/:recording/segments/:n': approvedOnly,
+  'DELETE /v1/custody/recordings/:institution/:recording': {
+    anonymous: 'deny', takerA: 'deny', takerB: 'deny', reviewerNoGrant: 'deny', approvedReviewer: 'deny', revokedReviewer: 'deny', admin: 'allow', otherInstitution: 'deny',
+  },
+};
+
+describe('custody authorization matrix', () => {
+  it('allows or denies every custody route for every caller exactly as documented', async (t) => {
+    const { s, inst, admin } = await scenario(t);
+    const noGrant = await addStaff(s, inst, 'rev-pending', 'reviewer');
+    const approved = await addStaff(s, inst, 'rev-approved', 'reviewer');
+    const revoked = await addStaff(s, inst, 'rev-revoked', 'reviewer');
+    for (const r of [noGrant, approved, revoked]) await register(s, r);
+    for (const r of [approved, revoked]) assert.equal((await approve(s, admin, r, 1, inst.keys)).statusCode, 201);
+    await upload(s, inst, 'cam-1');
+    const epoch2 = await generateEpochKeyPair();
+    const revocation = await signStatement({ type: 'revocation', institution: inst.id, timestamp: Date.now(), admin: admin.id, reviewer: revoked.id, epoch: 2, epochPublicKey: await exportPublicKey(epoch2.publicKey) }, admin.keys.signing.privateKey);
+    assert.equal((await s.app.inject({ method: 'POST', url: '/v1/custody/revocations', headers: admin.send, payload: { revocation: toBase64Url(revocation) } })).statusCode, 201);
+    // The approved reviewer's grant is for epoch 1, the recording's epoch: still valid after the revocation.
+
+    const other = await s.institution('eu');
+    const otherAdmin = await addStaff(s, other, 'adm-other', 'admin');
+    await register(s, otherAdmin);
+    const takerA = await s.attempt(inst);
+    const takerB = await s.attempt(inst);
+
+    const staffOf: Partial<Record<Caller, Staff>> = { reviewerNoGrant: noGrant, approvedReviewer: approved, revokedReviewer: revoked, admin, otherInstitution: otherAdmin };
+    const bodies = new Map<Staff, unknown>();
+    for (const m of Object.values(staffOf)) bodies.set(m, await registrationBody(m));
+
+    await s.app.ready();
+    const routes = s.app.routeTable.filter((r) => r.url.startsWith('/v1/custody'));
+    assert.ok(routes.length >= 11);
+    const keys = routes.map((r) => `${r.method} ${r.url}`);
+    const missing = keys.filter((k) => !(k in expectations));
+    assert.deepEqual(missing, [], `custody routes without an authorization entry: ${missing.join(', ')}`);
+    assert.deepEqual(Object.keys(expectations).filter((k) => !keys.includes(k)), [], 'entries for routes that do not exist');
+
+    // Deleting goes last: the other rows read the recording first.
+    const ordered = [...routes].sort((a, b) => Number(a.method === 'DELETE') - Number(b.method === 'DELETE'));
+    const failures: string[] = [];
+    for (const route of ordered) {
+      const key = `${route.method} ${route.url}`;
+      const url = route.url.replace(':institution', inst.id).replace(':recording', 'cam-1').replace(':n', '0');
+      // The admin deletes last of all callers, so every caller meets the recording.
+      for (const caller of [...callers].sort((a, b) => Number(a === 'admin') - Number(b === 'admin'))) {
+        const rule = (expectations[key] as Record<Caller, Rule>)[caller];
+        const staff = staffOf[caller];
+        const sending = route.method !== 'GET';
+        const headers: Record<string, string> =
+          caller === 'takerA' ? { authorization: `Bearer ${takerA.token}` }
+          : caller === 'takerB' ? { authorization: `Bearer ${takerB.token}` }
+          : staff ? { ...(sending ? staff.send : staff.get) }
+          : {};
+        const options: InjectOptions = { method: route.method as InjectOptions['method'], url, headers };
+        if (sending && route.method !== 'DELETE') options.payload = key === 'PUT /v1/custody/me/keys' && staff ? (bodies.get(staff) as object) : {};
+        const res = await s.app.inject(options);
+        const denied = res.statusCode === 401 || res.statusCode === 403;
+        const ok = rule === 'deny' ? denied : !denied && res.statusCode < 500 && (rule === 'allow' || !res.body.includes(inst.id));
+        if (!ok) failures.push(`${key} as ${caller}: expected ${rule}, got ${res.statusCode} ${res.body.slice(0, 160)}`);
+      }
+    }
+    assert.deepEqual(failures, []);
+  });
+});
