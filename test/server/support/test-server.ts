@@ -15,7 +15,7 @@ import {
   generateEpochKeyPair,
   toBase64Url,
 } from '../../../src/crypto/index.js';
-import { type ExamVaultApp, buildApp } from '../../../src/server/app.js';
+import { type BuildAppOptions, type ExamVaultApp, buildApp } from '../../../src/server/app.js';
 import { issueAttemptCredential } from '../../../src/server/attempts/attempt.service.js';
 import { loadConfig } from '../../../src/server/config.js';
 import type { ServerConfig } from '../../../src/server/config.types.js';
@@ -52,12 +52,13 @@ export interface CleanupScope {
   after(fn: () => Promise<void>): void;
 }
 
-export async function startTestServer(t: CleanupScope, env: Record<string, string> = {}): Promise<TestServer> {
+/** `logStream`: where the app's log lines go (set `EXAMVAULT_LOG_LEVEL` in `env` to get any). */
+export async function startTestServer(t: CleanupScope, env: Record<string, string> = {}, options: Pick<BuildAppOptions, 'logStream'> = {}): Promise<TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'examvault-test-'));
   const config = loadConfig({ env: { EXAMVAULT_DATA_DIR: dataDir, EXAMVAULT_LOG_LEVEL: 'silent', ...env }, cwd: dataDir });
   const server = { now: Date.now() } as { now: number };
   const services = await openServices(config, { clock: () => server.now });
-  const app = buildApp(config, services);
+  const app = buildApp(config, services, options.logStream ? { logStream: options.logStream } : {});
   t.after(async () => {
     await app.close();
     await services.close();
