@@ -83,3 +83,34 @@ export interface EpochResponse {
   /** base64url signed statements (epoch, revocation) naming this or earlier epochs, in log order. */
   readonly statements: readonly string[];
 }
+
+/** GET /v1/custody/exams/{exam}/attempts: the exam's attempts in the caller's institution. */
+export interface AttemptListResponse {
+  readonly institution: string;
+  readonly exam: string;
+  /** Attempts with a credential or a recording, by attempt id. */
+  readonly attempts: readonly { readonly attempt: string; readonly recordings: number }[];
+}
+
+/** One recording of an attempt, as listed to reviewers: metadata only, nothing that opens it. */
+export interface RecordingListItem {
+  readonly recording: string;
+  readonly track: string;
+  readonly epoch: number;
+  /** Segments stored so far. */
+  readonly segments: number;
+  /** The count declared at completion; null while the recording is not complete. */
+  readonly segmentCount: number | null;
+  readonly complete: boolean;
+  readonly createdAt: number;
+  readonly completedAt: number | null;
+}
+
+/** GET /v1/custody/attempts/{attempt}/recordings */
+export interface RecordingListResponse {
+  readonly institution: string;
+  readonly attempt: string;
+  /** The attempt's exam, or null when the attempt is unknown in the caller's institution. */
+  readonly exam: string | null;
+  readonly recordings: readonly RecordingListItem[];
+}

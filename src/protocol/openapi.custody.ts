@@ -22,6 +22,8 @@ const refused = {
 const institutionParam = { name: 'institution', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$' } };
 const recordingParam = { name: 'recording', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$' } };
 const indexParam = { name: 'n', in: 'path', required: true, schema: { type: 'integer', minimum: 0, maximum: 4294967295 } };
+const examParam = { name: 'exam', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$' } };
+const attemptParam = { name: 'attempt', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$' } };
 const member = { $ref: '#/components/schemas/CustodyMember' };
 
 export const custodySchemas = {
@@ -90,6 +92,65 @@ export const custodyPaths = {
       summary: "The institution's current epoch public key, with the signed statements that justify it",
       security: [{ attemptCredential: [] }, { staffSession: [] }],
       responses: { '200': ok('The current epoch'), '401': err('No valid attempt credential or staff session') },
+    },
+  },
+  '/v1/custody/exams/{exam}/attempts': {
+    get: {
+      summary: "An exam's attempts in my institution, with their number of recordings (admins and approved members)",
+      description: 'Every attempt of the exam with a credential or a recording in the institution of the session. An exam unknown there is an empty list. Not audited: metadata only.',
+      security: session,
+      parameters: [examParam],
+      responses: {
+        '200': ok('The attempts', {
+          type: 'object',
+          required: ['institution', 'exam', 'attempts'],
+          properties: {
+            institution: { type: 'string' },
+            exam: { type: 'string' },
+            attempts: { type: 'array', items: { type: 'object', required: ['attempt', 'recordings'], properties: { attempt: { type: 'string' }, recordings: { type: 'integer', minimum: 0 } } } },
+          },
+        }),
+        '400': err('Not an exam id (EV_ERR_CUSTODY_INVALID_REQUEST)'),
+        ...denied,
+      },
+    },
+  },
+  '/v1/custody/attempts/{attempt}/recordings': {
+    get: {
+      summary: "An attempt's recordings in my institution (admins and approved members)",
+      description: 'Ids, tracks, epochs, stored and declared segment counts and the complete flag; no header and no key (unlock a recording for those). An attempt unknown in the institution of the session is an empty list with exam null. Not audited: metadata only.',
+      security: session,
+      parameters: [attemptParam],
+      responses: {
+        '200': ok('The recordings', {
+          type: 'object',
+          required: ['institution', 'attempt', 'exam', 'recordings'],
+          properties: {
+            institution: { type: 'string' },
+            attempt: { type: 'string' },
+            exam: { type: ['string', 'null'] },
+            recordings: {
+              type: 'array',
+              items: {
+                type: 'object',
+                required: ['recording', 'track', 'epoch', 'segments', 'segmentCount', 'complete', 'createdAt', 'completedAt'],
+                properties: {
+                  recording: { type: 'string' },
+                  track: { type: 'string' },
+                  epoch: { type: 'integer', minimum: 1 },
+                  segments: { type: 'integer', minimum: 0, description: 'Segments stored so far' },
+                  segmentCount: { type: ['integer', 'null'], description: 'The count declared at completion; null while not complete' },
+                  complete: { type: 'boolean' },
+                  createdAt: { type: 'integer', description: 'ms since the epoch' },
+                  completedAt: { type: ['integer', 'null'] },
+                },
+              },
+            },
+          },
+        }),
+        '400': err('Not an attempt id (EV_ERR_CUSTODY_INVALID_REQUEST)'),
+        ...denied,
+      },
     },
   },
   '/v1/custody/recordings/{institution}/{recording}/unlock': {

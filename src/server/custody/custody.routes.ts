@@ -13,6 +13,8 @@ import {
   currentEpoch,
   custodyError,
   deleteRecordingAsAdmin,
+  listAttempts,
+  listRecordings,
   listReviewers,
   myGrants,
   myKeys,
@@ -68,6 +70,16 @@ export const custodyRoutes: FastifyPluginAsync<CustodyRoutesOptions> = async (ap
     }
     const { cell, principal } = await authenticateStaff(request, context);
     return currentEpoch(cell, principal.institution);
+  });
+
+  // Reviewers' lists: an admin, or an approved member, of the session's institution (metadata only).
+  app.get<{ Params: { exam: string } }>('/custody/exams/:exam/attempts', { preHandler: anyStaff }, async (request) => {
+    if (!idPattern.test(request.params.exam)) throw custodyError('EV_ERR_CUSTODY_INVALID_REQUEST', 'not an exam id');
+    return listAttempts(cellOf(request), staffOf(request), request.params.exam);
+  });
+  app.get<{ Params: { attempt: string } }>('/custody/attempts/:attempt/recordings', { preHandler: anyStaff }, async (request) => {
+    if (!idPattern.test(request.params.attempt)) throw custodyError('EV_ERR_CUSTODY_INVALID_REQUEST', 'not an attempt id');
+    return listRecordings(cellOf(request), staffOf(request), request.params.attempt);
   });
 
   app.post<{ Params: RecordingParams }>('/custody/recordings/:institution/:recording/unlock', { preHandler: anyStaff }, async (request) => {

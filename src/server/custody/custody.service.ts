@@ -18,7 +18,15 @@ import {
   verifyStatement,
 } from '../../crypto/index.js';
 import type { AuditPayload } from '../../crypto/merkle/index.js';
-import { type CustodyErrorCode, type CustodyMember, type EpochResponse, type UnlockResponse, custodyErrors } from '../../protocol/custody.js';
+import {
+  type AttemptListResponse,
+  type CustodyErrorCode,
+  type CustodyMember,
+  type EpochResponse,
+  type RecordingListResponse,
+  type UnlockResponse,
+  custodyErrors,
+} from '../../protocol/custody.js';
 import { ApiError } from '../../protocol/errors.js';
 import type { CustodyMemberTable, RecordingTable } from '../db/schema.js';
 import { findEpochKey, findInstitution } from '../institutions/institution.repository.js';
@@ -391,6 +399,95 @@ export async function readSegmentForReviewer(cell: Cell, principal: StaffPrincip
 
 // ---------------------------------------------------------------------------------------------
 // Deletion and retention
+
+// ---------------------------------------------------------------------------------------------
+// Listing an exam's attempts and an attempt's recordings (metadata only: no header, no key)
+
+/** Who may list: an admin of the institution, or an approved member (a revoked or pending reviewer may not). */
+async function mayList(cell: Cell, principal: StaffPrincipal): Promise<void> {
+  if (principal.role === 'admin') return;
+  await approvedMember(cell, principal);
+}
+
+/**
+ * The attempts of an exam in the caller's institution (from the session): every attempt with a
+ * credential or a recording, with its number of recordings. An exam unknown here is an empty list.
+ */
+export async function listAttempts(cell: Cell, principal: StaffPrincipal, exam: string): Promise<AttemptListResponse> {
+  await mayList(cell, principal);
+  const institution = principal.institution;
+  const issued = await cell.db
+    .selectFrom('attempt_credentials')
+    .select('attempt_id')
+    .distinct()
+    .where('institution_id', '=', institution)
+    .where('exam_id', '=', exam)
+    .execute();
+  const recorded = await cell.db
+    .selectFrom('recordings')
+    .select(['attempt_id', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('institution_id', '=', institution)
+    .where('exam_id', '=', exam)
+    .groupBy('attempt_id')
+    .execute();
+  const counts = new Map<string, number>(issued.map((a) => [a.attempt_id, 0]));
+  for (const r of recorded) counts.set(r.attempt_id, Number(r.n));
+  const attempts = [...counts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([attempt, recordings]) => ({ attempt, recordings }));
+  return { institution, exam, attempts };
+}
+
+/**
+ * The recordings of an attempt in the caller's institution: ids, tracks, epochs, stored and declared
+ * segment counts, complete flag. An attempt unknown here is an empty list (exam null).
+ */
+export async function listRecordings(cell: Cell, principal: StaffPrincipal, attempt: string): Promise<RecordingListResponse> {
+  await mayList(cell, principal);
+  const institution = principal.institution;
+  const rows = await cell.db
+    .selectFrom('recordings')
+    .leftJoin('segments', (join) => join.onRef('segments.institution_id', '=', 'recordings.institution_id').onRef('segments.recording_id', '=', 'recordings.recording_id'))
+    .select([
+      'recordings.recording_id',
+      'recordings.exam_id',
+      'recordings.track',
+      'recordings.epoch',
+      'recordings.segment_count',
+      'recordings.created_at',
+      'recordings.completed_at',
+      (eb) => eb.fn.count<number>('segments.idx').as('stored'),
+    ])
+    .where('recordings.institution_id', '=', institution)
+    .where('recordings.attempt_id', '=', attempt)
+    .groupBy(['recordings.recording_id', 'recordings.exam_id', 'recordings.track', 'recordings.epoch', 'recordings.segment_count', 'recordings.created_at', 'recordings.completed_at'])
+    .orderBy('recordings.created_at')
+    .orderBy('recordings.recording_id')
+    .execute();
+  let exam = rows[0]?.exam_id ?? null;
+  if (exam === null) {
+    const credential = await cell.db
+      .selectFrom('attempt_credentials')
+      .select('exam_id')
+      .where('institution_id', '=', institution)
+      .where('attempt_id', '=', attempt)
+      .executeTakeFirst();
+    exam = credential?.exam_id ?? null;
+  }
+  return {
+    institution,
+    attempt,
+    exam,
+    recordings: rows.map((r) => ({
+      recording: r.recording_id,
+      track: r.track,
+      epoch: Number(r.epoch),
+      segments: Number(r.stored),
+      segmentCount: r.segment_count === null ? null : Number(r.segment_count),
+      complete: r.segment_count !== null,
+      createdAt: Number(r.created_at),
+      completedAt: r.completed_at === null ? null : Number(r.completed_at),
+    })),
+  };
+}
 
 export interface DeletionReceipt {
   readonly institution: string;

@@ -25,6 +25,10 @@ const selfService: Record<Caller, Rule> = {
 const adminOnly: Record<Caller, Rule> = {
   anonymous: 'deny', takerA: 'deny', takerB: 'deny', reviewerNoGrant: 'deny', approvedReviewer: 'deny', revokedReviewer: 'deny', admin: 'allow', otherInstitution: 'own',
 };
+/** Listing an exam's attempts and an attempt's recordings: admins, and approved members, of the institution. */
+const listing: Record<Caller, Rule> = {
+  anonymous: 'deny', takerA: 'deny', takerB: 'deny', reviewerNoGrant: 'deny', approvedReviewer: 'allow', revokedReviewer: 'deny', admin: 'allow', otherInstitution: 'own',
+};
 const approvedOnly: Record<Caller, Rule> = {
   anonymous: 'deny', takerA: 'deny', takerB: 'deny', reviewerNoGrant: 'deny', approvedReviewer: 'allow', revokedReviewer: 'deny', admin: 'deny', otherInstitution: 'deny',
 };
@@ -41,6 +45,8 @@ const expectations: Record<string, Record<Caller, Rule>> = {
   'GET /v1/custody/epoch': {
     anonymous: 'deny', takerA: 'allow', takerB: 'allow', reviewerNoGrant: 'allow', approvedReviewer: 'allow', revokedReviewer: 'allow', admin: 'allow', otherInstitution: 'own',
   },
+  'GET /v1/custody/exams/:exam/attempts': listing,
+  'GET /v1/custody/attempts/:attempt/recordings': listing,
   'POST /v1/custody/recordings/:institution/:recording/unlock': approvedOnly,
   'GET /v1/custody/recordings/:institution/:recording/segments/:n': approvedOnly,
   'DELETE /v1/custody/recordings/:institution/:recording': {
@@ -57,6 +63,8 @@ describe('custody authorization matrix', () => {
     for (const r of [noGrant, approved, revoked]) await register(s, r);
     for (const r of [approved, revoked]) assert.equal((await approve(s, admin, r, 1, inst.keys)).statusCode, 201);
     await upload(s, inst, 'cam-1');
+    const cam1 = await s.services.cells.get(inst.region)?.db.selectFrom('recordings').select(['exam_id', 'attempt_id']).where('recording_id', '=', 'cam-1').executeTakeFirstOrThrow();
+    assert.ok(cam1);
     const epoch2 = await generateEpochKeyPair();
     const revocation = await signStatement({ type: 'revocation', institution: inst.id, timestamp: Date.now(), admin: admin.id, reviewer: revoked.id, epoch: 2, epochPublicKey: await exportPublicKey(epoch2.publicKey) }, admin.keys.signing.privateKey);
     assert.equal((await s.app.inject({ method: 'POST', url: '/v1/custody/revocations', headers: admin.send, payload: { revocation: toBase64Url(revocation) } })).statusCode, 201);
@@ -74,7 +82,7 @@ describe('custody authorization matrix', () => {
 
     await s.app.ready();
     const routes = s.app.routeTable.filter((r) => r.url.startsWith('/v1/custody'));
-    assert.ok(routes.length >= 11);
+    assert.ok(routes.length >= 13);
     const keys = routes.map((r) => `${r.method} ${r.url}`);
     const missing = keys.filter((k) => !(k in expectations));
     assert.deepEqual(missing, [], `custody routes without an authorization entry: ${missing.join(', ')}`);
@@ -85,7 +93,7 @@ describe('custody authorization matrix', () => {
     const failures: string[] = [];
     for (const route of ordered) {
       const key = `${route.method} ${route.url}`;
-      const url = route.url.replace(':institution', inst.id).replace(':recording', 'cam-1').replace(':n', '0');
+      const url = route.url.replace(':institution', inst.id).replace(':recording', 'cam-1').replace(':n', '0').replace(':exam', cam1.exam_id).replace(':attempt', cam1.attempt_id);
       // The admin deletes last of all callers, so every caller meets the recording.
       for (const caller of [...callers].sort((a, b) => Number(a === 'admin') - Number(b === 'admin'))) {
         const rule = (expectations[key] as Record<Caller, Rule>)[caller];
