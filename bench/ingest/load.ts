@@ -1,0 +1,395 @@
+/**
+ * The load generator: simulated test takers uploading sealed segments over keep-alive HTTPS, and the
+ * per-request protocol of each server under test.
+ *
+ * Paced run: each taker seals a segment of each of its three recordings every 2 s, on its own
+ * timeline (a random phase in [0, 2 s)), and uploads the three at once over up to `connections`
+ * keep-alive connections of its own (default one: a recorder's ordered upload queue, or any HTTP/2
+ * browser; three is a browser running the three uploads in parallel over HTTP/1.1). Takers join at
+ * random times during the first half of the warm-up. A segment's acknowledgement latency runs from the
+ * moment its request is issued to the end of the 2xx response; when a response takes longer than
+ * 2 s, the taker's next segment of that track waits in its connection pool and that wait is counted
+ * too. Segments due during the warm-up are sent but not measured.
+ *
+ * Max-throughput run: `concurrency` uploaders, each one taker with one keep-alive connection, send
+ * the same three tracks' segments back to back (camera, screen, audio, camera, ...), each request
+ * issued as soon as the previous one is acknowledged. What completes inside the window counts.
+ */
+import { type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
+import { Agent, request } from 'node:https';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import type { ServerKind } from './options.js';
+import { type BenchRecording, type BenchTaker, type Provisioned, SEGMENT_SECONDS, mapLimit } from './provision.js';
+
+export interface Endpoint {
+  readonly host: string;
+  readonly port: number;
+  readonly ca: string;
+}
+
+interface RequestSpec {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: OutgoingHttpHeaders;
+}
+
+/** How one server under test takes a segment, and what counts as its acknowledgement. */
+export interface Protocol {
+  readonly kind: ServerKind;
+  segment(taker: BenchTaker, recording: BenchRecording, index: number, body: Buffer): RequestSpec;
+  /** null when the response acknowledges the segment, otherwise what is wrong with it. */
+  check(status: number, headers: IncomingHttpHeaders, body: Buffer, sent: Buffer): string | null;
+}
+
+const examvaultRequest = (taker: BenchTaker, recording: BenchRecording, index: number, body: Buffer): RequestSpec => ({
+  method: 'PUT',
+  path: `/v1/recordings/${recording.id}/segments/${index}`,
+  headers: { authorization: `Bearer ${taker.token}`, 'content-type': 'application/octet-stream', 'content-length': body.length },
+});
+
+export const protocols: Record<ServerKind, Protocol> = {
+  examvault: {
+    kind: 'examvault',
+    segment: examvaultRequest,
+    check: (status, _headers, body) => (status === 201 ? null : `HTTP ${status} ${body.toString('utf8').slice(0, 300)}`),
+  },
+  // The same requests, byte for byte, as ExamVault gets.
+  discard: {
+    kind: 'discard',
+    segment: examvaultRequest,
+    check: (status) => (status === 201 ? null : `HTTP ${status}`),
+  },
+  // creation-with-upload: one POST per segment carries the whole upload. The credential is sent
+  // too, so the bytes on the wire match, though the tus server does not check it.
+  tus: {
+    kind: 'tus',
+    segment: (taker, recording, index, body) => ({
+      method: 'POST',
+      path: '/files',
+      headers: {
+        authorization: `Bearer ${taker.token}`,
+        'tus-resumable': '1.0.0',
+        'upload-length': body.length,
+        'upload-metadata': `recording ${Buffer.from(recording.id).toString('base64')},index ${Buffer.from(String(index)).toString('base64')}`,
+        'content-type': 'application/offset+octet-stream',
+        'content-length': body.length,
+      },
+    }),
+    check: (status, headers, body, sent) => {
+      if (status !== 201) return `HTTP ${status} ${body.toString('utf8').slice(0, 300)}`;
+      if (headers['upload-offset'] !== String(sent.length)) return `201 with Upload-Offset ${String(headers['upload-offset'])}, expected ${sent.length}`;
+      return null;
+    },
+  },
+};
+
+interface Outcome {
+  readonly error: string | null;
+  /** Milliseconds from issuing the request to the end of the response. */
+  readonly latencyMs: number;
+  /** performance.now() at the end of the response. */
+  readonly doneAt: number;
+}
+
+/** A request with no response at all for this long fails (the socket is idle: nothing moves). */
+const REQUEST_TIMEOUT_MS = 120_000;
+
+function send(endpoint: Endpoint, agent: Agent, spec: RequestSpec, body: Buffer, protocol: Protocol): Promise<Outcome> {
+  const started = performance.now();
+  return new Promise((resolve) => {
+    const finish = (error: string | null) => {
+      const doneAt = performance.now();
+      resolve({ error, latencyMs: doneAt - started, doneAt });
+    };
+    const req = request({ host: endpoint.host, port: endpoint.port, method: spec.method, path: spec.path, headers: spec.headers, agent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => finish(protocol.check(res.statusCode ?? 0, res.headers, Buffer.concat(chunks), body)));
+      res.on('error', (e) => finish(`response: ${e.message}`));
+    });
+    req.on('error', (e) => finish(`request: ${(e as NodeJS.ErrnoException).code ?? e.message}`));
+    req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error(`no response within ${REQUEST_TIMEOUT_MS / 1000} s`)));
+    req.end(body);
+  });
+}
+
+function newAgent(endpoint: Endpoint, maxSockets: number): Agent {
+  return new Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets, ca: endpoint.ca, servername: 'localhost' });
+}
+
+/** What one run measured. */
+export class Tally {
+  /** Acknowledgement latencies of the measured segments, ms. */
+  readonly latencies: number[] = [];
+  /** Measured segments never acknowledged (the drain gave up); they count as infinitely late. */
+  unanswered = 0;
+  /** Acknowledgements completed inside the window, and their bytes: the sustained throughput. */
+  windowSegments = 0;
+  windowBytes = 0;
+  /** Failed requests, warm-up included: any one fails the run. */
+  errors = 0;
+  readonly errorSamples = new Map<string, number>();
+
+  error(message: string): void {
+    this.errors++;
+    this.errorSamples.set(message, (this.errorSamples.get(message) ?? 0) + 1);
+  }
+
+  /** Percentile of the latencies, unanswered segments included as +Infinity. */
+  percentile(p: number): number {
+    const n = this.latencies.length + this.unanswered;
+    if (n === 0) return NaN;
+    const sorted = Float64Array.from(this.latencies).sort();
+    const rank = Math.min(n - 1, Math.max(0, Math.ceil((p / 100) * n) - 1));
+    return rank < sorted.length ? (sorted[rank] as number) : Infinity;
+  }
+}
+
+/** Called at the edges of the measured window, so server CPU time is read at the same instants. */
+export interface WindowHooks {
+  start(): void;
+  end(): void;
+}
+
+export interface RunResult {
+  readonly tally: Tally;
+  /** Seconds between the window hooks. */
+  readonly windowSeconds: number;
+  /** Load generator CPU seconds inside the window (user + system, all its threads). */
+  readonly clientCpuSeconds: number;
+  /** Load generator event-loop delay inside the window, ms: high means the generator, not the server, lagged. */
+  readonly clientLoopDelayP99Ms: number;
+  readonly clientLoopDelayMaxMs: number;
+  /** Paced only: how late segments were issued against their schedule, p99, ms. */
+  readonly scheduleSlipP99Ms: number;
+  /** Paced only: segments issued in the window and not yet acknowledged when it closed. */
+  readonly backlogAtEnd: number;
+}
+
+/** How long unacknowledged segments are waited for after a paced window. */
+export const DRAIN_LIMIT_MS = 30_000;
+
+function windowClock(hooks: WindowHooks) {
+  let t0 = 0;
+  let cpu0 = process.cpuUsage();
+  let t1 = 0;
+  let cpu1 = cpu0;
+  return {
+    open() {
+      hooks.start();
+      t0 = performance.now();
+      cpu0 = process.cpuUsage();
+    },
+    close() {
+      hooks.end();
+      t1 = performance.now();
+      cpu1 = process.cpuUsage(cpu0);
+    },
+    get seconds() {
+      return (t1 - t0) / 1000;
+    },
+    get cpuSeconds() {
+      return (cpu1.user + cpu1.system) / 1e6;
+    },
+  };
+}
+
+/** Creates every recording of the given takers (POST its sealed header), before any timing. */
+export async function createRecordings(endpoint: Endpoint, takers: readonly BenchTaker[], agents: readonly Agent[]): Promise<void> {
+  const jobs = takers.flatMap((taker, t) => taker.recordings.map((recording) => ({ taker, recording, agent: agents[t] as Agent })));
+  const probe: Protocol = { kind: 'examvault', segment: examvaultRequest, check: (s, _h, b) => (s === 201 ? null : `HTTP ${s} ${b.toString('utf8').slice(0, 300)}`) };
+  await mapLimit(jobs, 32, async ({ taker, recording, agent }) => {
+    const spec = { method: 'POST', path: '/v1/recordings', headers: { authorization: `Bearer ${taker.token}`, 'content-type': 'application/octet-stream', 'content-length': recording.header.length } };
+    const o = await send(endpoint, agent, spec, recording.header, probe);
+    if (o.error) throw new Error(`creating recording ${recording.id}: ${o.error}`);
+  });
+}
+
+export interface PacedParams {
+  readonly endpoint: Endpoint;
+  readonly protocol: Protocol;
+  readonly data: Provisioned;
+  readonly takers: number;
+  /** Keep-alive connections per taker. */
+  readonly connections: number;
+  readonly warmupSeconds: number;
+  readonly seconds: number;
+  readonly hooks: WindowHooks;
+}
+
+export async function runPaced(p: PacedParams): Promise<RunResult> {
+  const takers = p.data.takers.slice(0, p.takers);
+  const agents = takers.map(() => newAgent(p.endpoint, p.connections));
+  if (p.protocol.kind === 'examvault') await createRecordings(p.endpoint, takers, agents);
+
+  const period = SEGMENT_SECONDS * 1000;
+  const phases = takers.map(() => Math.random() * period);
+  // Takers join over the first half of the warm-up, as they would at the start of an exam, so the
+  // TLS handshakes of thousands of new connections do not all land in the same two seconds.
+  const joins = takers.map(() => Math.random() * p.warmupSeconds * 500);
+  const order = takers.map((_, i) => i).sort((a, b) => (phases[a] as number) - (phases[b] as number));
+  const t0 = performance.now() + 200;
+  const windowStart = t0 + p.warmupSeconds * 1000;
+  const windowEnd = windowStart + p.seconds * 1000;
+  const tally = new Tally();
+  const slips: number[] = [];
+  const clock = windowClock(p.hooks);
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  const pending = new Set<Promise<void>>();
+  let measuredPending = 0;
+  let backlogAtEnd = 0;
+  let abandoned = false;
+
+  const fire = (t: number, n: number, due: number) => {
+    if (due < t0 + (joins[t] as number)) return; // not joined yet
+    const taker = takers[t] as BenchTaker;
+    const measured = due >= windowStart;
+    if (measured) slips.push(performance.now() - due);
+    for (const recording of taker.recordings) {
+      const bodies = p.data.pool[recording.trackIndex] as readonly Buffer[];
+      const body = bodies[(t + n) % bodies.length] as Buffer;
+      const job = send(p.endpoint, agents[t] as Agent, p.protocol.segment(taker, recording, n, body), body, p.protocol).then((o) => {
+        if (abandoned) return;
+        if (measured) measuredPending--;
+        if (o.error !== null) return tally.error(o.error); // warm-up errors too fail the run
+        if (measured) tally.latencies.push(o.latencyMs);
+        if (o.doneAt >= windowStart && o.doneAt < windowEnd) {
+          tally.windowSegments++;
+          tally.windowBytes += body.length;
+        }
+      });
+      if (measured) measuredPending++;
+      pending.add(job);
+      void job.finally(() => pending.delete(job));
+    }
+  };
+
+  await new Promise<void>((resolve) => {
+    let slot = 0;
+    let round = 0;
+    let windowOpen = false;
+    const tick = () => {
+      const now = performance.now();
+      if (!windowOpen && now >= windowStart) {
+        windowOpen = true;
+        loop.enable();
+        clock.open();
+      }
+      for (;;) {
+        const t = order[slot] as number;
+        const due = t0 + (phases[t] as number) + round * period;
+        if (due >= windowEnd) {
+          setTimeout(() => {
+            clock.close();
+            loop.disable();
+            backlogAtEnd = measuredPending;
+            resolve();
+          }, Math.max(0, windowEnd - performance.now()));
+          return;
+        }
+        if (due > now) {
+          setTimeout(tick, Math.max(0, Math.min(due, windowOpen ? due : windowStart) - now));
+          return;
+        }
+        fire(t, round, due);
+        if (++slot === order.length) {
+          slot = 0;
+          round++;
+        }
+      }
+    };
+    setTimeout(tick, Math.max(0, t0 - performance.now()));
+  });
+  await drain(pending);
+  // Whatever is still out is abandoned: late outcomes must not change the figures any more.
+  abandoned = true;
+  tally.unanswered = measuredPending;
+  for (let i = 0; i < pending.size; i++) tally.error(`not acknowledged within ${DRAIN_LIMIT_MS / 1000} s after the window`);
+  for (const a of agents) a.destroy();
+  return {
+    tally,
+    windowSeconds: clock.seconds,
+    clientCpuSeconds: clock.cpuSeconds,
+    clientLoopDelayP99Ms: loop.percentile(99) / 1e6,
+    clientLoopDelayMaxMs: loop.max / 1e6,
+    scheduleSlipP99Ms: percentileOf(slips, 99),
+    backlogAtEnd,
+  };
+}
+
+export interface MaxParams {
+  readonly endpoint: Endpoint;
+  readonly protocol: Protocol;
+  readonly data: Provisioned;
+  readonly concurrency: number;
+  readonly warmupSeconds: number;
+  readonly seconds: number;
+  readonly hooks: WindowHooks;
+}
+
+export async function runMax(p: MaxParams): Promise<RunResult> {
+  const takers = p.data.takers.slice(0, p.concurrency);
+  const agents = takers.map(() => newAgent(p.endpoint, 1));
+  if (p.protocol.kind === 'examvault') await createRecordings(p.endpoint, takers, agents);
+
+  const tally = new Tally();
+  const clock = windowClock(p.hooks);
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  const t0 = performance.now();
+  const windowStart = t0 + p.warmupSeconds * 1000;
+  const windowEnd = windowStart + p.seconds * 1000;
+  let stopped = false;
+  const opener = setTimeout(() => {
+    loop.enable();
+    clock.open();
+  }, p.warmupSeconds * 1000);
+  const closer = setTimeout(() => {
+    stopped = true;
+    clock.close();
+    loop.disable();
+  }, (p.warmupSeconds + p.seconds) * 1000);
+
+  const worker = async (t: number) => {
+    const taker = takers[t] as BenchTaker;
+    for (let n = 0; ; n++) {
+      for (const recording of taker.recordings) {
+        if (stopped) return;
+        const bodies = p.data.pool[recording.trackIndex] as readonly Buffer[];
+        const body = bodies[(t + n) % bodies.length] as Buffer;
+        const o = await send(p.endpoint, agents[t] as Agent, p.protocol.segment(taker, recording, n, body), body, p.protocol);
+        if (o.error !== null) tally.error(o.error);
+        else if (o.doneAt >= windowStart && o.doneAt < windowEnd) {
+          tally.latencies.push(o.latencyMs);
+          tally.windowSegments++;
+          tally.windowBytes += body.length;
+        }
+      }
+    }
+  };
+  await Promise.all(takers.map((_, t) => worker(t)));
+  clearTimeout(opener);
+  clearTimeout(closer);
+  for (const a of agents) a.destroy();
+  return {
+    tally,
+    windowSeconds: clock.seconds,
+    clientCpuSeconds: clock.cpuSeconds,
+    clientLoopDelayP99Ms: loop.percentile(99) / 1e6,
+    clientLoopDelayMaxMs: loop.max / 1e6,
+    scheduleSlipP99Ms: NaN,
+    backlogAtEnd: 0,
+  };
+}
+
+async function drain(pending: Set<Promise<void>>): Promise<void> {
+  const deadline = performance.now() + DRAIN_LIMIT_MS;
+  while (pending.size > 0 && performance.now() < deadline) {
+    await Promise.race([Promise.all([...pending]), new Promise((r) => setTimeout(r, 250))]);
+  }
+}
+
+function percentileOf(values: readonly number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = Float64Array.from(values).sort();
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number;
+}
