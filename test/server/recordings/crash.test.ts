@@ -28,6 +28,8 @@ interface Upload {
   readonly sealed: Uint8Array[];
   /** Index → SHA-256 of the bytes the server acknowledged. */
   readonly acked: Map<number, string>;
+  /** Indexes known to be stored: acknowledged, or listed by a status after a restart. */
+  readonly known: Set<number>;
 }
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -45,12 +47,14 @@ async function uploadWithRetries(server: ServerProcess, u: Upload, stop: { faile
       const stored = new Set<number>();
       for (const [a, b] of status.stored) for (let i = a; i <= b; i++) stored.add(i);
       for (const i of u.acked.keys()) assert.ok(stored.has(i), `acknowledged segment ${i} of ${u.recording} is missing after a restart`);
+      for (const i of stored) u.known.add(i);
       for (let i = 0; i < SEGMENTS; i++) {
         if (stored.has(i)) continue;
         const body = u.sealed[i] as Uint8Array;
         const r = await server.request('PUT', `/v1/recordings/${u.recording}/segments/${i}`, octet, body);
         if (r.status !== 200 && r.status !== 201) throw new Error(`put ${i}: ${r.status} ${r.body}`);
         u.acked.set(i, sha(body));
+        u.known.add(i);
         await pause(randomInt(0, 15));
       }
       const done = await server.request('POST', `/v1/recordings/${u.recording}/complete`, { ...auth, 'content-type': 'application/json' }, JSON.stringify({ segmentCount: SEGMENTS }));
@@ -92,7 +96,7 @@ describe('crash safety', () => {
       const sources = Array.from({ length: SEGMENTS }, () => randomBytes(randomInt(1, 32 * 1024)));
       const sealed = [];
       for (const [i, s] of sources.entries()) sealed.push(await sealer.sealNext(s, i === SEGMENTS - 1));
-      uploads.push({ token: issued.token, recording, header: sealer.header.bytes, sources, sealed, acked: new Map() });
+      uploads.push({ token: issued.token, recording, header: sealer.header.bytes, sources, sealed, acked: new Map(), known: new Set() });
     }
     await services.close();
 
@@ -102,19 +106,26 @@ describe('crash safety', () => {
 
     const stop: { failed?: Error } = {};
     const uploading = Promise.all(uploads.map((u) => uploadWithRetries(server, u, stop)));
+    // Kill at random points of the upload's progress rather than of the clock, so every kill lands
+    // mid-upload however fast this machine is: each threshold is a random count of stored segments.
+    const total = UPLOADERS * SEGMENTS;
+    const thresholds = Array.from({ length: KILLS }, () => randomInt(Math.floor(total * 0.05), Math.floor(total * 0.8))).sort((a, b) => a - b);
+    const storedSoFar = () => uploads.reduce((n, u) => n + u.known.size, 0);
     let kills = 0;
     let finished = false;
     void uploading.finally(() => (finished = true)).catch(() => undefined);
     while (kills < KILLS && !finished) {
-      await pause(randomInt(150, 700));
-      if (finished) break;
+      if (storedSoFar() < (thresholds[kills] as number)) {
+        await pause(randomInt(1, 5));
+        continue;
+      }
       await server.kill();
       kills++;
       await pause(randomInt(0, 200));
       await server.start();
     }
     await uploading;
-    assert.equal(kills, KILLS, `the uploads finished after only ${kills} kills: make them longer`);
+    assert.equal(kills, KILLS, `the uploads finished after only ${kills} kills`);
 
     // Once more, after all uploads: kill, restart, and check everything from the server's side.
     await server.kill();
