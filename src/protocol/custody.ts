@@ -24,6 +24,14 @@ export const custodyErrors = {
   EV_ERR_CUSTODY_SEGMENT_NOT_FOUND: 404,
   /** The audit log could not record the event first: the action was not carried out. */
   EV_ERR_CUSTODY_AUDIT_UNAVAILABLE: 503,
+  /** A re-wrapped header changes Bound (and so would not match the stored segments), or is not a header at all. */
+  EV_ERR_CUSTODY_REWRAP_BOUND_MISMATCH: 409,
+  /** A re-wrapped header is not for the institution's current epoch, the recording is already at it, or it changed meanwhile. */
+  EV_ERR_CUSTODY_REWRAP_EPOCH: 409,
+  /** The institution has no recovery key registered (PUT /v1/custody/recovery at set-up). */
+  EV_ERR_CUSTODY_RECOVERY_NOT_SET: 409,
+  /** The institution's recovery key is registered once, at set-up; it is already. */
+  EV_ERR_CUSTODY_RECOVERY_ALREADY_SET: 409,
 } as const;
 
 export type CustodyErrorCode = keyof typeof custodyErrors;
@@ -113,4 +121,33 @@ export interface RecordingListResponse {
   /** The attempt's exam, or null when the attempt is unknown in the caller's institution. */
   readonly exam: string | null;
   readonly recordings: readonly RecordingListItem[];
+}
+
+/** GET /v1/custody/rewrap/pending: recordings sealed to an epoch older than the current one, oldest first. */
+export interface RewrapPendingResponse {
+  readonly institution: string;
+  readonly currentEpoch: number;
+  readonly recordings: readonly {
+    readonly recording: string;
+    readonly epoch: number;
+    /** base64url of the sealed header as stored. */
+    readonly header: string;
+  }[];
+  /** True when more recordings are pending than this answer lists: re-wrap these and ask again. */
+  readonly more: boolean;
+}
+
+/** PUT /v1/custody/recordings/{institution}/{recording}/header */
+export interface RewrapRequest {
+  /** base64url of the re-wrapped header: the stored Bound byte for byte, a KeySlot for the current epoch. */
+  readonly header: string;
+}
+
+export interface RewrapResponse {
+  readonly institution: string;
+  readonly recording: string;
+  readonly fromEpoch: number;
+  readonly epoch: number;
+  readonly headerSha256: string;
+  readonly auditSeq: number;
 }

@@ -169,6 +169,93 @@ export const custodyPaths = {
       responses: { '200': { description: 'The segment bytes', content: { 'application/octet-stream': {} } }, ...denied, '404': err('No such recording or segment') },
     },
   },
+  '/v1/custody/recovery': {
+    put: {
+      summary: "Set-up, once per institution (a registered admin): the recovery key's self-signed institution statement and the grant of the current epoch key to the recovery key; audited first",
+      security: session,
+      requestBody: body({
+        type: 'object',
+        required: ['institution', 'recoveryGrant'],
+        properties: {
+          institution: { ...b64, description: 'The institution statement (KEY-CUSTODY §7), signed by the recovery signing key it carries' },
+          recoveryGrant: { type: 'object', description: 'The current epoch key granted to the recovery key (KEY-CUSTODY §6, recipient kind "recovery")' },
+        },
+      }),
+      responses: {
+        '201': ok('The institution, the recovery key fingerprint, the epoch granted and the audit entry'),
+        ...refused,
+        ...denied,
+        '409': err('The institution already has a recovery key (EV_ERR_CUSTODY_RECOVERY_ALREADY_SET), or the admin has no registered keys (EV_ERR_CUSTODY_NOT_REGISTERED)'),
+      },
+    },
+    get: {
+      summary: "The institution statement and the recovery key's grants (admin), for the recovery holder's client",
+      security: session,
+      responses: {
+        '200': ok('{ institution, statement, grants: [{ epoch, grant }] }'),
+        ...denied,
+        '409': err('No recovery key registered (EV_ERR_CUSTODY_RECOVERY_NOT_SET)'),
+      },
+    },
+  },
+  '/v1/custody/recovery/admins': {
+    post: {
+      summary: 'Recovery: enrol a registered admin by an admin-enrolment signed by the recovery key, with the epoch keys wrapped to it; audited first, then the admin is approved',
+      security: session,
+      requestBody: body({
+        type: 'object',
+        required: ['enrolment', 'grants'],
+        properties: {
+          enrolment: { ...b64, description: "The admin-enrolment statement signed by the recovery key, naming the admin's registered keys" },
+          grants: { type: 'array', minItems: 1, maxItems: 64, items: { type: 'object' }, description: 'Epoch keys granted to the enrolled admin, one per epoch' },
+        },
+      }),
+      responses: {
+        '201': ok('The admin, the epochs granted and the audit entry'),
+        ...refused,
+        ...denied,
+        '409': err('No recovery key registered (EV_ERR_CUSTODY_RECOVERY_NOT_SET), or the admin named has no registered keys (EV_ERR_CUSTODY_NOT_REGISTERED)'),
+      },
+    },
+  },
+  '/v1/custody/rewrap/pending': {
+    get: {
+      summary: "Recordings of the admin's institution still sealed to an older epoch, oldest first (at most 100), with their stored headers, for the admin's client to re-wrap",
+      security: session,
+      responses: {
+        '200': ok('The current epoch, the pending recordings and whether more remain', {
+          type: 'object',
+          required: ['institution', 'currentEpoch', 'recordings', 'more'],
+          properties: {
+            institution: { type: 'string' },
+            currentEpoch: { type: 'integer' },
+            recordings: {
+              type: 'array',
+              items: { type: 'object', required: ['recording', 'epoch', 'header'], properties: { recording: { type: 'string' }, epoch: { type: 'integer' }, header: b64 } },
+            },
+            more: { type: 'boolean' },
+          },
+        }),
+        ...denied,
+      },
+    },
+  },
+  '/v1/custody/recordings/{institution}/{recording}/header': {
+    put: {
+      summary: "Store a recording's header re-wrapped to the current epoch (admin): Bound must be byte-identical to the stored header's; audited first, then the old header is shredded",
+      security: session,
+      parameters: [institutionParam, recordingParam],
+      requestBody: body({ type: 'object', required: ['header'], properties: { header: { ...b64, description: 'The re-wrapped sealed header (SPEC §5): the stored Bound, a KeySlot for the current epoch' } } }),
+      responses: {
+        '200': ok('The recording, its old and new epoch, the new header SHA-256 and the audit entry'),
+        '400': err('Not the documented JSON, or not a sealed header (EV_ERR_CUSTODY_INVALID_REQUEST)'),
+        ...denied,
+        '404': err('No such recording'),
+        '409': err('Bound differs from the stored header (EV_ERR_CUSTODY_REWRAP_BOUND_MISMATCH), or the KeySlot is not for the current epoch, the recording is already at it, or it changed meanwhile (EV_ERR_CUSTODY_REWRAP_EPOCH)'),
+        '503': refused['503'],
+      },
+    },
+  },
   '/v1/custody/recordings/{institution}/{recording}': {
     delete: {
       summary: 'Crypto-shred a recording (admin): receipt in the audit log, then header, segments and rows deleted',

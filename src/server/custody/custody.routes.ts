@@ -18,9 +18,14 @@ import {
   listReviewers,
   myGrants,
   myKeys,
+  pendingRewraps,
+  recoverAdmin,
+  recoveryInfo,
+  registerRecovery,
   readSegmentForReviewer,
   registerKeys,
   revoke,
+  rewrapRecording,
   storeGrant,
   unlock,
   updateRetention,
@@ -93,6 +98,18 @@ export const custodyRoutes: FastifyPluginAsync<CustodyRoutesOptions> = async (ap
     if (!(n >= 0 && n <= 0xffffffff)) throw custodyError('EV_ERR_CUSTODY_SEGMENT_NOT_FOUND', 'segment index must be an integer 0..4294967295');
     const bytes = await readSegmentForReviewer(cellOf(request), staffOf(request), p.institution, p.recording, n);
     return reply.type('application/octet-stream').send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  });
+
+  // The recovery key: registered once at set-up; enrols a new admin when every admin is lost.
+  app.put('/custody/recovery', { preHandler: admin }, async (request, reply) => reply.code(201).send(await registerRecovery(cellOf(request), staffOf(request), request.body, clock())));
+  app.get('/custody/recovery', { preHandler: admin }, async (request) => recoveryInfo(cellOf(request), staffOf(request)));
+  app.post('/custody/recovery/admins', { preHandler: admin }, async (request, reply) => reply.code(201).send(await recoverAdmin(cellOf(request), staffOf(request), request.body, clock())));
+
+  // Re-wrapping older recordings to the current epoch (admin; the admin's client does the crypto).
+  app.get('/custody/rewrap/pending', { preHandler: admin }, async (request) => pendingRewraps(cellOf(request), staffOf(request)));
+  app.put<{ Params: RecordingParams }>('/custody/recordings/:institution/:recording/header', { preHandler: admin }, async (request) => {
+    const p = recordingParams(request.params);
+    return rewrapRecording(cellOf(request), staffOf(request), p.institution, p.recording, request.body);
   });
 
   app.delete<{ Params: RecordingParams }>('/custody/recordings/:institution/:recording', { preHandler: admin }, async (request) => {

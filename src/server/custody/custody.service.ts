@@ -9,9 +9,13 @@
 import { createHash } from 'node:crypto';
 import {
   type Signer,
+  type Statement,
   type StatementOf,
   type StatementType,
+  type Header,
+  decodeHeader,
   fromBase64Url,
+  isCryptoError,
   keyPurposes,
   memberFingerprint,
   toBase64Url,
@@ -24,6 +28,8 @@ import {
   type CustodyMember,
   type EpochResponse,
   type RecordingListResponse,
+  type RewrapPendingResponse,
+  type RewrapResponse,
   type UnlockResponse,
   custodyErrors,
 } from '../../protocol/custody.js';
@@ -86,9 +92,9 @@ async function audit(cell: Cell, institution: string, type: string, payload: Aud
 async function checkStatement<T extends StatementType>(
   signed: Uint8Array,
   type: T,
-  resolve: (signer: Signer) => Uint8Array | null | Promise<Uint8Array | null>,
+  resolve: (signer: Signer, statement: Statement) => Uint8Array | null | Promise<Uint8Array | null>,
 ): Promise<{ statement: StatementOf<T>; id: string }> {
-  const result = await verifyStatement(signed, (signer) => resolve(signer), type);
+  const result = await verifyStatement(signed, (signer, statement) => resolve(signer, statement), type);
   if (!result.ok) throw custodyError('EV_ERR_CUSTODY_STATEMENT_REJECTED', `the ${type} statement was refused: ${result.message} (${result.code})`);
   return { statement: result.statement, id: result.id };
 }
@@ -208,7 +214,7 @@ export async function listReviewers(cell: Cell, principal: StaffPrincipal): Prom
 // ---------------------------------------------------------------------------------------------
 // Grants
 
-function checkGrantShape(grant: unknown, expected: { institution: string; epoch: number; epochPublicKey: string; member: string; fingerprint: string }): string {
+function checkGrantShape(grant: unknown, expected: { institution: string; epoch: number; epochPublicKey: string; member: string | null; fingerprint: string }): string {
   const fail = (why: string) => custodyError('EV_ERR_CUSTODY_INVALID_REQUEST', `the grant ${why}`);
   if (!isPlainObject(grant)) throw fail('must be an examvault-grant document');
   const keys = Object.keys(grant).sort().join(',');
@@ -218,12 +224,14 @@ function checkGrantShape(grant: unknown, expected: { institution: string; epoch:
   const ct = typeof grant.ciphertext === 'string' ? fromBase64Url(grant.ciphertext) : null;
   if (enc?.length !== 65 || ct?.length !== 48) throw fail('has an enc of 65 bytes and a ciphertext of 48');
   const r = grant.recipient;
-  if (!isPlainObject(r) || Object.keys(r).sort().join(',') !== 'fingerprint,kind,member' || r.kind !== 'member') throw fail('must be for a member');
+  if (expected.member === null) {
+    if (!isPlainObject(r) || Object.keys(r).sort().join(',') !== 'fingerprint,kind' || r.kind !== 'recovery') throw fail('must be for the recovery key');
+  } else if (!isPlainObject(r) || Object.keys(r).sort().join(',') !== 'fingerprint,kind,member' || r.kind !== 'member') throw fail('must be for a member');
   // What the server can check without keys: the grant names what the approval names.
   if (grant.institution !== expected.institution) throw rejected('the grant is for another institution than the approval');
   if (grant.epoch !== expected.epoch) throw rejected('the grant is for another epoch than the approval');
   if (grant.epochPublicKey !== expected.epochPublicKey) throw rejected("the grant names another epoch public key than the epoch's");
-  if (r.member !== expected.member) throw rejected('the grant is for another member than the approval');
+  if (expected.member !== null && r.member !== expected.member) throw rejected('the grant is for another member than the approval');
   if (r.fingerprint !== expected.fingerprint) throw rejected('the grant is bound to another key fingerprint than the approval');
   const json = JSON.stringify(grant);
   if (json.length > MAX_GRANT_JSON) throw fail(`is larger than ${MAX_GRANT_JSON} bytes`);
@@ -301,6 +309,13 @@ export async function revoke(cell: Cell, principal: StaffPrincipal, body: unknow
 
   const revocation = toBase64Url(signed);
   const epochPublicKey = toBase64Url(statement.epochPublicKey);
+  // Once a recovery key is registered, the new epoch key may be granted to it in the same request (KEY-CUSTODY §6).
+  let recoveryGrantJson: string | null = null;
+  if (body.recoveryGrant !== undefined) {
+    const root = await recoveryRoot(cell, principal.institution);
+    if (!root) throw custodyError('EV_ERR_CUSTODY_RECOVERY_NOT_SET', 'the institution has no recovery key registered to grant the new epoch to');
+    recoveryGrantJson = checkGrantShape(body.recoveryGrant, { institution: principal.institution, epoch: statement.epoch, epochPublicKey, member: null, fingerprint: root.fingerprint });
+  }
   const seq = await audit(cell, principal.institution, 'custody.revoked', {
     admin: principal.staffId,
     member: member.member_id,
@@ -308,6 +323,7 @@ export async function revoke(cell: Cell, principal: StaffPrincipal, body: unknow
     epochPublicKey,
     statementId: id,
     statement: revocation,
+    ...(recoveryGrantJson !== null ? { recoveryGranted: true } : {}),
   });
   await cell.db.transaction().execute(async (trx) => {
     const bumped = await trx
@@ -321,6 +337,9 @@ export async function revoke(cell: Cell, principal: StaffPrincipal, body: unknow
     await deleteGrants(trx, principal.institution, member.member_id);
     await setMemberStatus(trx, principal.institution, member.member_id, 'revoked', now);
     await insertStatement(trx, { institution_id: principal.institution, statement_id: id, audit_seq: seq, type: 'revocation', subject: member.member_id, epoch: statement.epoch, signed: revocation, created_at: now });
+    if (recoveryGrantJson !== null) {
+      await upsertGrant(trx, { institution_id: principal.institution, member_id: RECOVERY_MEMBER, epoch: statement.epoch, grant_json: recoveryGrantJson, approval: revocation, created_at: now });
+    }
   });
   return { member: member.member_id, epoch: statement.epoch, auditSeq: seq };
 }
@@ -539,6 +558,234 @@ export async function updateRetention(cell: Cell, principal: StaffPrincipal, bod
   const seq = await audit(cell, principal.institution, 'custody.retention-set', { admin: principal.staffId, days });
   await setRetention(cell.db, principal.institution, days, now);
   return { days, auditSeq: seq };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Re-wrapping older recordings to the current epoch (an admin's client does the crypto)
+
+/** Most recordings one GET /v1/custody/rewrap/pending answer lists. */
+export const REWRAP_PAGE = 100;
+/** Largest re-wrapped header accepted (a header is a few hundred bytes; the base64url field caps at 4096 characters). */
+const MAX_HEADER_BYTES = 3072;
+
+async function currentEpochOf(cell: Cell, institution: string): Promise<number> {
+  const row = await findInstitution(cell.db, institution);
+  if (!row) throw custodyError('EV_ERR_CUSTODY_INVALID_REQUEST', 'the institution is not in this region');
+  return Number(row.current_epoch);
+}
+
+/**
+ * The admin's work list after a revocation: recordings of the admin's institution still sealed to an
+ * older epoch, oldest first, with their stored headers (which hold only the data key wrapped to that
+ * epoch's key). The admin's client unwraps each with the old epoch key and wraps it to the current one.
+ */
+export async function pendingRewraps(cell: Cell, principal: StaffPrincipal): Promise<RewrapPendingResponse> {
+  const institution = principal.institution;
+  const current = await currentEpochOf(cell, institution);
+  const rows = await cell.db
+    .selectFrom('recordings')
+    .selectAll()
+    .where('institution_id', '=', institution)
+    .where('epoch', '<', current)
+    .orderBy('created_at')
+    .orderBy('recording_id')
+    .limit(REWRAP_PAGE + 1)
+    .execute();
+  const page = rows.slice(0, REWRAP_PAGE);
+  // Headers hold data keys wrapped to epochs the admin may hold a grant for: serving them is logged like an unlock, first.
+  if (page.length > 0) await audit(cell, institution, 'recording.rewrap-listed', { admin: principal.staffId, recordings: page.map((r) => r.recording_id) });
+  const recordings: { recording: string; epoch: number; header: string }[] = [];
+  for (const r of page) {
+    const header = await cell.blobs.get(headerBlobKey(r));
+    if (header) recordings.push({ recording: r.recording_id, epoch: Number(r.epoch), header: toBase64Url(header) });
+  }
+  return { institution, currentEpoch: current, recordings, more: rows.length > REWRAP_PAGE };
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/**
+ * Stores a recording's re-wrapped header. The server cannot check the new KeySlot opens (it holds no
+ * key), but it checks everything that keeps the recording intact: the header parses, its Bound is
+ * byte-identical to the stored header's (so every stored segment still authenticates under it), and
+ * its KeySlot names the current epoch. The event is audited first; then the new header blob is
+ * written, the row switched to it (only if it still names the old header: a concurrent re-wrap or
+ * deletion wins), and the old header blob, with the data key wrapped to the old epoch, is shredded.
+ */
+export async function rewrapRecording(cell: Cell, principal: StaffPrincipal, institution: string, recordingId: string, body: unknown): Promise<RewrapResponse> {
+  sameInstitution(principal, institution);
+  if (!isPlainObject(body)) throw custodyError('EV_ERR_CUSTODY_INVALID_REQUEST', 'send { "header" } as application/json');
+  const bytes = bytesField(body.header, 'header', MAX_HEADER_BYTES);
+  const r = await recordingOf(cell, institution, recordingId);
+  let header: Header;
+  try {
+    header = decodeHeader(bytes);
+  } catch (e) {
+    if (isCryptoError(e)) throw custodyError('EV_ERR_CUSTODY_INVALID_REQUEST', `not a sealed header: ${e.message} (${e.code})`);
+    throw e;
+  }
+  if (header.bytes.length !== bytes.length) throw custodyError('EV_ERR_CUSTODY_INVALID_REQUEST', 'bytes follow the sealed header');
+  const storedBytes = await cell.blobs.get(headerBlobKey(r));
+  if (!storedBytes) throw custodyError('EV_ERR_CUSTODY_RECORDING_NOT_FOUND', 'the recording header is gone');
+  const stored = decodeHeader(storedBytes);
+  if (!equalBytes(header.bound, stored.bound)) {
+    throw custodyError('EV_ERR_CUSTODY_REWRAP_BOUND_MISMATCH', 'the new header must keep the stored Bound byte for byte: only its KeySlot may change');
+  }
+  const current = await currentEpochOf(cell, institution);
+  const from = Number(r.epoch);
+  const newSha = sha256Hex(bytes);
+  if (newSha === r.header_sha256) {
+    return { institution, recording: r.recording_id, fromEpoch: from, epoch: from, headerSha256: newSha, auditSeq: 0 };
+  }
+  if (header.keySlot.epoch !== current) throw custodyError('EV_ERR_CUSTODY_REWRAP_EPOCH', `the new header must be wrapped to the current epoch ${current}`);
+  if (from >= current) throw custodyError('EV_ERR_CUSTODY_REWRAP_EPOCH', `the recording is already sealed to the current epoch ${current}`);
+
+  const seq = await audit(cell, institution, 'recording.rewrapped', {
+    admin: principal.staffId,
+    recording: r.recording_id,
+    fromEpoch: from,
+    epoch: current,
+    oldHeaderSha256: r.header_sha256,
+    headerSha256: newSha,
+  });
+  const next = { institution_id: institution, recording_id: r.recording_id, header_sha256: newSha };
+  await cell.blobs.put(headerBlobKey(next), bytes);
+  const switched = await cell.db.transaction().execute(async (trx) => {
+    const res = await trx
+      .updateTable('recordings')
+      .set({ header_sha256: newSha, header_size: bytes.length, epoch: current })
+      .where('institution_id', '=', institution)
+      .where('recording_id', '=', r.recording_id)
+      .where('header_sha256', '=', r.header_sha256)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  });
+  if (!switched) {
+    await cell.blobs.delete(headerBlobKey(next));
+    throw custodyError('EV_ERR_CUSTODY_REWRAP_EPOCH', 'the recording changed meanwhile (re-wrapped or deleted): fetch it again');
+  }
+  await cell.blobs.delete(headerBlobKey(r));
+  return { institution, recording: r.recording_id, fromEpoch: from, epoch: current, headerSha256: newSha, auditSeq: seq };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The recovery key: registered once at set-up, it can enrol a new admin when every admin is lost
+
+/** The `member_id` under which the recovery key's grants are kept in custody_grants (not a staff id: ids start with a letter or digit). */
+export const RECOVERY_MEMBER = '~recovery';
+/** Most grants one recovery enrolment may carry (one per epoch). */
+const MAX_RECOVERY_GRANTS = 64;
+
+/** An institution statement is self-signed by the recovery key it carries (the set-up admin's client shows it once). */
+function carriedRecoveryKey(signer: Signer, statement: Statement): Uint8Array | null {
+  return signer.kind === 'recovery' && statement.type === 'institution' ? statement.signingPublicKey : null;
+}
+
+interface RecoveryRoot {
+  readonly signed: string;
+  readonly hpkePublicKey: Uint8Array;
+  readonly signingPublicKey: Uint8Array;
+  readonly fingerprint: string;
+}
+
+async function recoveryRoot(cell: Cell, institution: string): Promise<RecoveryRoot | null> {
+  const [row] = await listStatements(cell.db, institution, ['institution']);
+  if (!row) return null;
+  const signed = fromBase64Url(row.signed) as Uint8Array;
+  // Stored only after verification; verified again so a tampered row is not trusted.
+  const { statement } = await checkStatement(signed, 'institution', carriedRecoveryKey);
+  return {
+    signed: row.signed,
+    hpkePublicKey: statement.hpkePublicKey,
+    signingPublicKey: statement.signingPublicKey,
+    fingerprint: toBase64Url(await memberFingerprint(statement)),
+  };
+}
+
+/**
+ * Set-up, once per institution, by a registered admin (its first): the self-signed `institution`
+ * statement carrying the recovery key's public keys, and the grant of the current epoch key to the
+ * recovery key. Audited first; afterwards the recovery signing key is the one `admin-enrolment`
+ * statements signed by the recovery key are checked against.
+ */
+export async function registerRecovery(cell: Cell, principal: StaffPrincipal, body: unknown, now: number): Promise<{ institution: string; fingerprint: string; epoch: number; auditSeq: number }> {
+  if (!isPlainObject(body)) throw custodyError('EV_ERR_CUSTODY_INVALID_REQUEST', 'send { "institution", "recoveryGrant" } as application/json');
+  const signed = bytesField(body.institution, 'institution');
+  await adminSigningKey(cell, principal);
+  const { statement, id } = await checkStatement(signed, 'institution', carriedRecoveryKey);
+  if (statement.institution !== principal.institution) throw rejected('the institution statement is for another institution');
+  if (await recoveryRoot(cell, principal.institution)) throw custodyError('EV_ERR_CUSTODY_RECOVERY_ALREADY_SET', 'the institution already has a recovery key');
+  const epoch = await currentEpochOf(cell, principal.institution);
+  const epochKey = await findEpochKey(cell.db, principal.institution, epoch);
+  if (!epochKey) throw custodyError('EV_ERR_CUSTODY_INVALID_REQUEST', 'the institution has no epoch key in this region');
+  const fingerprint = toBase64Url(await memberFingerprint(statement));
+  const grantJson = checkGrantShape(body.recoveryGrant, { institution: principal.institution, epoch, epochPublicKey: epochKey, member: null, fingerprint });
+  const institution = toBase64Url(signed);
+  const seq = await audit(cell, principal.institution, 'custody.recovery-set', { admin: principal.staffId, epoch, fingerprint, statementId: id, statement: institution });
+  await cell.db.transaction().execute(async (trx) => {
+    const [existing] = await listStatements(trx, principal.institution, ['institution']);
+    if (existing) throw custodyError('EV_ERR_CUSTODY_RECOVERY_ALREADY_SET', 'the institution already has a recovery key');
+    await insertStatement(trx, { institution_id: principal.institution, statement_id: id, audit_seq: seq, type: 'institution', subject: null, epoch: null, signed: institution, created_at: now });
+    await upsertGrant(trx, { institution_id: principal.institution, member_id: RECOVERY_MEMBER, epoch, grant_json: grantJson, approval: institution, created_at: now });
+  });
+  return { institution: principal.institution, fingerprint, epoch, auditSeq: seq };
+}
+
+/** The institution statement and the recovery key's grants, for the recovery holder's client (useless without the recovery key). */
+export async function recoveryInfo(cell: Cell, principal: StaffPrincipal): Promise<{ institution: string; statement: string; grants: { epoch: number; grant: unknown }[] }> {
+  const root = await recoveryRoot(cell, principal.institution);
+  if (!root) throw custodyError('EV_ERR_CUSTODY_RECOVERY_NOT_SET', 'the institution has no recovery key registered');
+  const grants = await findGrants(cell.db, principal.institution, RECOVERY_MEMBER);
+  return { institution: principal.institution, statement: root.signed, grants: grants.map((g) => ({ epoch: Number(g.epoch), grant: JSON.parse(g.grant_json) as unknown })) };
+}
+
+/**
+ * Recovery: an `admin-enrolment` signed by the recovery key (checked against the recovery signing key
+ * of the institution statement registered at set-up) names a registered admin and its keys, with the
+ * epoch keys the recovery holder's client opened from the recovery grants and wrapped to that admin.
+ * Audited first; then the enrolment is stored, the grants stored and the admin becomes approved.
+ */
+export async function recoverAdmin(cell: Cell, principal: StaffPrincipal, body: unknown, now: number): Promise<{ member: string; epochs: number[]; auditSeq: number }> {
+  if (!isPlainObject(body) || !Array.isArray(body.grants) || body.grants.length < 1 || body.grants.length > MAX_RECOVERY_GRANTS) {
+    throw custodyError('EV_ERR_CUSTODY_INVALID_REQUEST', `send { "enrolment", "grants": [1 to ${MAX_RECOVERY_GRANTS} grants] } as application/json`);
+  }
+  const signed = bytesField(body.enrolment, 'enrolment');
+  const root = await recoveryRoot(cell, principal.institution);
+  if (!root) throw custodyError('EV_ERR_CUSTODY_RECOVERY_NOT_SET', 'the institution has no recovery key registered');
+  const { statement, id } = await checkStatement(signed, 'admin-enrolment', (signer) => (signer.kind === 'recovery' ? root.signingPublicKey : null));
+  if (statement.institution !== principal.institution) throw rejected('the enrolment is for another institution');
+  const member = await findMember(cell.db, principal.institution, statement.admin);
+  if (!member || member.role !== 'admin') throw custodyError('EV_ERR_CUSTODY_NOT_REGISTERED', `${statement.admin} is not an admin with registered custody keys`);
+  if (member.status === 'revoked') throw rejected(`${statement.admin} was revoked`);
+  const fingerprint = toBase64Url(await memberFingerprint(statement));
+  if (fingerprint !== member.fingerprint) throw rejected("the enrolment names other keys than the admin's registered ones");
+  const grants: { epoch: number; json: string }[] = [];
+  for (const g of body.grants as unknown[]) {
+    const epoch = isPlainObject(g) && typeof g.epoch === 'number' ? g.epoch : NaN;
+    const epochKey = Number.isInteger(epoch) ? await findEpochKey(cell.db, principal.institution, epoch) : undefined;
+    if (!epochKey) throw rejected(`a grant names an epoch the institution does not have`);
+    if (grants.some((x) => x.epoch === epoch)) throw custodyError('EV_ERR_CUSTODY_INVALID_REQUEST', `two grants for epoch ${epoch}`);
+    grants.push({ epoch, json: checkGrantShape(g, { institution: principal.institution, epoch, epochPublicKey: epochKey, member: member.member_id, fingerprint }) });
+  }
+  const enrolment = toBase64Url(signed);
+  const epochs = grants.map((g) => g.epoch).sort((a, b) => a - b);
+  const seq = await audit(cell, principal.institution, 'custody.admin-enrolled', {
+    by: 'recovery',
+    requestedBy: principal.staffId,
+    member: member.member_id,
+    fingerprint,
+    epochs,
+    statementId: id,
+    statement: enrolment,
+  });
+  await cell.db.transaction().execute(async (trx) => {
+    await insertStatement(trx, { institution_id: principal.institution, statement_id: id, audit_seq: seq, type: 'admin-enrolment', subject: member.member_id, epoch: null, signed: enrolment, created_at: now });
+    for (const g of grants) await upsertGrant(trx, { institution_id: principal.institution, member_id: member.member_id, epoch: g.epoch, grant_json: g.json, approval: enrolment, created_at: now });
+    await setMemberStatus(trx, principal.institution, member.member_id, 'approved', now);
+  });
+  return { member: member.member_id, epochs, auditSeq: seq };
 }
 
 /** Hex SHA-256, for tests and receipts. */
