@@ -51,7 +51,7 @@ export class JsonFields {
   }
 
   /** Refuses members other than `names`: a document is read exactly as specified or not at all. */
-  only(obj: JsonObject, names: readonly string[], where: string): void {
+  onlyFields(obj: JsonObject, names: readonly string[], where: string): void {
     const extra = Object.keys(obj).find((k) => !names.includes(k));
     if (extra !== undefined) throw this.fail(`unknown member in ${where}`);
   }

@@ -114,13 +114,13 @@ const json = new JsonFields('EV_ERR_CUSTODY_MALFORMED', 'grant');
 
 function parse(doc: unknown): Expected & { readonly enc: Uint8Array; readonly ciphertext: Uint8Array } {
   const d = json.object(doc, 'the grant');
-  json.only(d, ['format', 'version', 'institution', 'epoch', 'epochPublicKey', 'recipient', 'enc', 'ciphertext'], 'the grant');
+  json.onlyFields(d, ['format', 'version', 'institution', 'epoch', 'epochPublicKey', 'recipient', 'enc', 'ciphertext'], 'the grant');
   json.constant(d, 'format', 'examvault-grant');
   json.constant(d, 'version', 1);
   const r = json.object(d.recipient, 'recipient');
   const kind = r.kind;
   if (kind !== 'member' && kind !== 'recovery') throw json.fail('recipient.kind must be "member" or "recovery"');
-  json.only(r, kind === 'member' ? ['kind', 'member', 'fingerprint'] : ['kind', 'fingerprint'], 'recipient');
+  json.onlyFields(r, kind === 'member' ? ['kind', 'member', 'fingerprint'] : ['kind', 'fingerprint'], 'recipient');
   return {
     institution: checkId('institution', json.string(d, 'institution'), 'EV_ERR_CUSTODY_MALFORMED'),
     epoch: json.integer(d, 'epoch', 1, 0xffffffff),

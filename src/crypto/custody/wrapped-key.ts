@@ -249,8 +249,8 @@ function parseWrapping(v: unknown): ParsedWrapping {
   const iv = json.bytes(w, 'iv', IV_LENGTH);
   const ciphertext = json.bytes(w, 'ciphertext', WRAPPED_SCALAR_LENGTH);
   if (w.method === 'passphrase') {
-    json.only(w, ['method', 'kdf', 'cipher', 'iv', 'ciphertext'], 'a passphrase wrapping');
-    json.only(kdf, ['name', 'iterations', 'salt'], 'kdf');
+    json.onlyFields(w, ['method', 'kdf', 'cipher', 'iv', 'ciphertext'], 'a passphrase wrapping');
+    json.onlyFields(kdf, ['name', 'iterations', 'salt'], 'kdf');
     json.constant(kdf, 'name', 'PBKDF2-HMAC-SHA256');
     const iterations = json.integer(kdf, 'iterations', 1, 0xffffffff);
     const salt = json.bytes(kdf, 'salt', [1, 255]);
@@ -259,8 +259,8 @@ function parseWrapping(v: unknown): ParsedWrapping {
     return { method: 'passphrase', iterations, salt, iv, ciphertext };
   }
   if (w.method === 'webauthn-prf') {
-    json.only(w, ['method', 'credentialId', 'prfInput', 'kdf', 'cipher', 'iv', 'ciphertext'], 'a PRF wrapping');
-    json.only(kdf, ['name', 'salt'], 'kdf');
+    json.onlyFields(w, ['method', 'credentialId', 'prfInput', 'kdf', 'cipher', 'iv', 'ciphertext'], 'a PRF wrapping');
+    json.onlyFields(kdf, ['name', 'salt'], 'kdf');
     json.constant(kdf, 'name', 'HKDF-SHA256');
     return {
       method: 'webauthn-prf',
@@ -276,7 +276,7 @@ function parseWrapping(v: unknown): ParsedWrapping {
 
 function parse(doc: unknown): Parsed {
   const d = json.object(doc, 'the wrapped key');
-  json.only(d, ['format', 'version', 'purpose', 'institution', 'owner', 'epoch', 'publicKey', 'wrappings'], 'the wrapped key');
+  json.onlyFields(d, ['format', 'version', 'purpose', 'institution', 'owner', 'epoch', 'publicKey', 'wrappings'], 'the wrapped key');
   json.constant(d, 'format', 'examvault-wrapped-key');
   json.constant(d, 'version', 1);
   const binding = checkBinding({
