@@ -16,11 +16,11 @@
  * There is no rotation yet: a new key is a new log (docs/AUDIT-LOG.md).
  */
 import { randomBytes } from 'node:crypto';
-import { link, open, unlink } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type LogSigner, exportLogPrivateKey, fromBase64, generateLogKeyPair, importLogSigner, isLogName, signerOf, toBase64 } from '../../crypto/merkle/index.js';
 import { isErrno } from '../storage/errors.js';
-import { DirSyncer, DurableDirs, TempNames, syncDir, writeTempFile } from '../storage/fs-durable.js';
+import { DirSyncer, DurableDirs, TempNames, createFileOnce } from '../storage/fs-durable.js';
 import { AuditError } from './errors.js';
 
 export const LOG_KEY_FILE = 'audit-log-key.json';
@@ -89,15 +89,8 @@ async function create(dir: string, path: string, origin: string): Promise<void> 
   const pkcs8 = await exportLogPrivateKey(privateKey);
   const file: LogKeyFile = { format: FORMAT, origin, verifierKey: signer.verifierKey, privateKey: toBase64(pkcs8), createdAt: new Date().toISOString() };
   pkcs8.fill(0);
-  const temp = await writeTempFile(dir, new TempNames(`.${LOG_KEY_FILE}.tmp-`), Buffer.from(`${JSON.stringify(file, null, 2)}\n`, 'utf8'));
-  try {
-    await link(temp, path);
-  } catch (error) {
-    if (!isErrno(error, 'EEXIST')) throw error;
-  } finally {
-    await unlink(temp).catch(() => {});
-  }
-  await syncDir(dir); // the name must be durable before any checkpoint it signs is
+  // The name must be durable before any checkpoint it signs is: createFileOnce fsyncs the directory.
+  await createFileOnce(dir, path, new TempNames(`.${LOG_KEY_FILE}.tmp-`), Buffer.from(`${JSON.stringify(file, null, 2)}\n`, 'utf8'));
 }
 
 /** Opens the log's signing key in `dir`, creating it (under `origin`) if there is none. */

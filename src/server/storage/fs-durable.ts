@@ -12,7 +12,7 @@
  * its rename.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, unlink } from 'node:fs/promises';
+import { link, mkdir, open, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { isErrno } from './errors.js';
 
@@ -202,4 +202,21 @@ export async function writeTempFile(dir: string, names: TempNames, data: Uint8Ar
       throw error;
     }
   }
+}
+
+/**
+ * Creates `path` with `data` unless it already exists: the whole file or nothing, and never over a
+ * file another process created first (link fails with EEXIST, and theirs is kept). The directory is
+ * fsynced so the new name survives a crash before anything that relies on it does.
+ */
+export async function createFileOnce(dir: string, path: string, names: TempNames, data: Uint8Array): Promise<void> {
+  const temp = await writeTempFile(dir, names, data);
+  try {
+    await link(temp, path);
+  } catch (error) {
+    if (!isErrno(error, 'EEXIST')) throw error;
+  } finally {
+    await unlink(temp).catch(() => {});
+  }
+  await syncDir(dir);
 }

@@ -29,10 +29,10 @@
  * key only opens under the version it names, for the object it was made for.
  */
 import { randomBytes, webcrypto } from 'node:crypto';
-import { link, open, readFile, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { open, readFile, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { StorageError, isErrno, isStorageError } from './errors.js';
-import { DirSyncer, DurableDirs, FILE_MODE, TempNames, syncDir, writeTempFile } from './fs-durable.js';
+import { DirSyncer, DurableDirs, FILE_MODE, TempNames, createFileOnce, syncDir, writeTempFile } from './fs-durable.js';
 
 export interface WrappedKey {
   readonly keyId: string;
@@ -320,15 +320,8 @@ async function load(path: string, keyId: string): Promise<Loaded> {
 /** First use: write the file with version 1, unless another process creates it first (link fails). */
 async function create(dir: string, path: string, temps: TempNames, keyId: string): Promise<void> {
   const file: KeyringFile = { format: FORMAT, keyId, current: 1, versions: [newVersion(keyId, 1)] };
-  const temp = await writeTempFile(dir, temps, serialize(file));
-  try {
-    await link(temp, path);
-  } catch (error) {
-    if (!isErrno(error, 'EEXIST')) throw error;
-  } finally {
-    await unlink(temp).catch(() => {});
-  }
-  await syncDir(dir); // the new name must survive a crash before any key it wraps does
+  // The new name must survive a crash before any key it wraps does: createFileOnce fsyncs the directory.
+  await createFileOnce(dir, path, temps, serialize(file));
 }
 
 /** Durable atomic replace: temporary file (fsynced), rename over, fsync the directory for the name. */

@@ -30,11 +30,8 @@ import type { Cell } from '../../../src/server/regions/cell.types.js';
 import { FsBlobStore } from '../../../src/server/storage/blob-store.fs.js';
 import { SqlBlobStore } from '../../../src/server/storage/blob-store.sql.js';
 import { bearer } from '../support/test-server.js';
-import { type Staff, addStaff, approve, ownSafetyNumber, passphraseKey, register, registrationBody, scenario, upload } from './support.js';
+import { type Staff, addStaff, approve, ownSafetyNumber, passphraseKey, register, registrationBody, scenario, upload, cellOf } from './support.js';
 
-function cellOf(s: { services: { cells: ReadonlyMap<string, Cell> } }): Cell {
-  return s.services.cells.get('eu') as Cell;
-}
 
 async function auditEvents(cell: Cell, type: string): Promise<{ seq: number; payload: Record<string, unknown> }[]> {
   const rows = await cell.db.selectFrom('audit_log').selectAll().where('type', '=', type).orderBy('seq').execute();

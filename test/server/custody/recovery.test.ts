@@ -25,12 +25,8 @@ import {
   unwrapPrivateKey,
   verifyStatement,
 } from '../../../src/crypto/index.js';
-import type { Cell } from '../../../src/server/regions/cell.types.js';
-import { addStaff, passphraseKey, register, scenario, upload } from './support.js';
+import { addStaff, passphraseKey, register, scenario, upload, cellOf } from './support.js';
 
-function cellOf(s: { services: { cells: ReadonlyMap<string, Cell> } }): Cell {
-  return s.services.cells.get('eu') as Cell;
-}
 
 describe('custody: the recovery key restores access for a new admin', () => {
   it('set-up registers the recovery key once; a new admin enrolled by it, with the epoch key it recovered, unlocks an older recording', async (t) => {

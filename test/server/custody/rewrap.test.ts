@@ -21,12 +21,8 @@ import {
 } from '../../../src/crypto/index.js';
 import { sha256Hex } from '../../../src/server/custody/custody.service.js';
 import { headerBlobKey } from '../../../src/server/recordings/recording.service.js';
-import type { Cell } from '../../../src/server/regions/cell.types.js';
-import { type Staff, addStaff, approve, passphraseKey, register, scenario, upload } from './support.js';
+import { type Staff, addStaff, approve, passphraseKey, register, scenario, upload, cellOf } from './support.js';
 
-function cellOf(s: { services: { cells: ReadonlyMap<string, Cell> } }): Cell {
-  return s.services.cells.get('eu') as Cell;
-}
 
 /** The reviewer's client: fetches its wrapped keys and grant for the epoch, unwraps, opens the epoch key. */
 async function reviewerEpochKey(s: Parameters<typeof register>[0], reviewer: Staff, epoch: number, epochPublicKey: Uint8Array): Promise<CryptoKey> {

@@ -20,6 +20,7 @@ import {
   toBase64Url,
   wrapPrivateKey,
 } from '../../../src/crypto/index.js';
+import type { Cell } from '../../../src/server/regions/cell.types.js';
 import { createStaffSession } from '../../../src/server/staff/staff-auth.js';
 import { insertStaff } from '../../../src/server/staff/staff.repository.js';
 import { type CleanupScope, type TestInstitution, type TestServer, octets, startTestServer } from '../support/test-server.js';
@@ -145,4 +146,9 @@ export async function scenario(t: CleanupScope): Promise<{ s: TestServer; inst: 
   const admin = await addStaff(s, inst, 'adm-1', 'admin');
   await register(s, admin);
   return { s, inst, admin };
+}
+
+/** The `eu` cell, where every custody scenario's institution lives. */
+export function cellOf(s: { services: { cells: ReadonlyMap<string, Cell> } }): Cell {
+  return s.services.cells.get('eu') as Cell;
 }
