@@ -4,9 +4,20 @@
  */
 import { apiErrors } from './errors.js';
 import { custodyErrors } from './custody.js';
+import { examErrors } from './exams.js';
 import { custodyPaths, custodySchemas } from './openapi.custody.js';
+import { examPaths, examSchemas } from './openapi.exams.js';
 import { staffErrors } from './staff.js';
 import { uploadErrors } from './upload.js';
+
+/** Every feature's error codes: the Error schema's `code` enum. One line per feature. */
+const errorCatalogs: readonly Record<string, number>[] = [
+  apiErrors,
+  uploadErrors,
+  staffErrors,
+  custodyErrors,
+  examErrors,
+];
 
 const bearer = [{ attemptCredential: [] }];
 const octetBody = (description: string) => ({
@@ -53,6 +64,7 @@ export const openApiDocument = {
     },
     schemas: {
       ...custodySchemas,
+      ...examSchemas,
       Error: {
         type: 'object',
         required: ['error'],
@@ -60,7 +72,7 @@ export const openApiDocument = {
           error: {
             type: 'object',
             required: ['code', 'message'],
-            properties: { code: { type: 'string', enum: [...Object.keys(apiErrors), ...Object.keys(uploadErrors), ...Object.keys(staffErrors), ...Object.keys(custodyErrors)] }, message: { type: 'string' } },
+            properties: { code: { type: 'string', enum: errorCatalogs.flatMap((catalog) => Object.keys(catalog)) }, message: { type: 'string' } },
           },
         },
       },
@@ -197,5 +209,6 @@ export const openApiDocument = {
       get: { summary: 'This document', security: [], responses: { '200': { description: 'OpenAPI 3.1 document', content: { 'application/json': {} } } } },
     },
     ...custodyPaths,
+    ...examPaths,
   },
 } as const;

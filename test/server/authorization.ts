@@ -110,6 +110,11 @@ export const expectations: Record<string, Row> = {
   'DELETE /v1/custody/recordings/:institution/:recording': {
     anonymous: 'deny', takerA: 'deny', takerB: 'deny', reviewerNoGrant: 'deny', approvedReviewer: 'deny', revokedReviewer: 'deny', admin: 'allow', otherInstitution: 'deny',
   },
+
+  // Exams (docs/EXAMS.md): admins create; admins and approved reviewers read.
+  'POST /v1/exams': adminOnly,
+  'GET /v1/exams': listing,
+  'GET /v1/exams/:exam': listing,
 };
 
 export function routeKey(route: { method: string; url: string }): string {

@@ -423,7 +423,7 @@ export async function readSegmentForReviewer(cell: Cell, principal: StaffPrincip
 // Listing an exam's attempts and an attempt's recordings (metadata only: no header, no key)
 
 /** Who may list: an admin of the institution, or an approved member (a revoked or pending reviewer may not). */
-async function mayList(cell: Cell, principal: StaffPrincipal): Promise<void> {
+export async function mayList(cell: Cell, principal: StaffPrincipal): Promise<void> {
   if (principal.role === 'admin') return;
   await approvedMember(cell, principal);
 }

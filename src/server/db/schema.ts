@@ -198,6 +198,15 @@ export interface CustodyRetentionTable {
   updated_at: number;
 }
 
+export interface ExamTable {
+  institution_id: string;
+  exam_id: string;
+  title: string;
+  /** Seconds between the recorder's still snapshots; 0: none. */
+  snapshot_interval_seconds: number;
+  created_at: number;
+}
+
 export interface CellDatabase {
   small_objects: SmallObjectTable;
   institutions: InstitutionTable;
@@ -216,6 +225,7 @@ export interface CellDatabase {
   custody_grants: CustodyGrantTable;
   custody_statements: CustodyStatementTable;
   custody_retention: CustodyRetentionTable;
+  exams: ExamTable;
 }
 
 export interface DirectoryTable {
