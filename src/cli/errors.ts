@@ -112,6 +112,7 @@ export const cryptoErrorHints: Readonly<Record<CryptoErrorCode, string>> = {
   EV_ERR_CUSTODY_SAFETY_NUMBER_MISMATCH: 'the safety numbers differ: do not approve; the keys may have been substituted, ask the reviewer to register again',
   EV_ERR_CUSTODY_RECOVERY_KEY_INVALID: 'a recovery key is 56 characters of A-Z and 2-7 (dashes optional): check what was typed',
   EV_ERR_CUSTODY_RECOVERY_KEY_CHECKSUM: 'the recovery key has a typo: compare it character by character with the printed copy',
+  EV_ERR_CASE_MALFORMED: 'the case bundle is damaged or was not made by an ExamVault client (docs/SPEC.md §12): export the case again',
 };
 
 /**

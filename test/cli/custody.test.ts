@@ -7,6 +7,8 @@
  * output file.
  *
  * The key files are made once for the whole file: each unlock costs a 600,000-iteration PBKDF2.
+ * The case bundles opened at the end are made as a reviewer's browser makes them: with the crypto
+ * core, from data keys unwrapped with the epoch key.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -15,6 +17,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   type EpochGrant,
+  type MemberPublicKeys,
+  createCaseBundle,
+  locateRecords,
+  unlockPrivateKey,
+  unwrapPrivateKey,
+  unwrapRecordingKey,
   deriveRecoveryKeys,
   fromBase64Url,
   memberFingerprint,
@@ -99,6 +107,18 @@ function flip(text: string, index: number): string {
   return bytes.toString('base64url');
 }
 
+/** Seals `data` with the CLI as a recording of attempt att-1, sealed to the epoch-1 key; returns its path. */
+async function sealToEpoch(track: 'camera' | 'screen', data: Uint8Array): Promise<string> {
+  const input = join(dir, `${track}.bin`);
+  writeFileSync(input, data);
+  const out = join(dir, `${track}.evs`);
+  assertSuccess(await cli([
+    'seal', '--recipient', `${epochKey}.pub`, '--institution', institution, '--region', 'eu', '--exam', 'chem-101',
+    '--attempt', 'att-1', '--track', track, '--epoch', '1', '--segment-size', '1KiB', '-o', out, input,
+  ]));
+  return out;
+}
+
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'examvault-custody-cli-'));
   passFile = join(dir, 'pass.txt');
@@ -120,13 +140,7 @@ before(async () => {
   assertSuccess(await cli(approveArgs(reviewerNumber, grantFile)));
 
   plaintext = randomData(5000);
-  const input = join(dir, 'camera.bin');
-  writeFileSync(input, plaintext);
-  sealed = join(dir, 'camera.evs');
-  assertSuccess(await cli([
-    'seal', '--recipient', `${epochKey}.pub`, '--institution', institution, '--region', 'eu', '--exam', 'chem-101',
-    '--attempt', 'att-1', '--track', 'camera', '--epoch', '1', '--segment-size', '1KiB', '-o', sealed, input,
-  ]));
+  sealed = await sealToEpoch('camera', plaintext);
 });
 
 after(() => {
@@ -408,5 +422,108 @@ describe('examvault custody recovery-key', () => {
     assertFailure(run, 'EV_ERR_CRYPTO_DECRYPTION_FAILED', 1);
     assert.equal(run.stdout.length, 0);
     assert.deepEqual(readdirSync(d), []);
+  });
+});
+
+describe('examvault open of a case bundle', () => {
+  let screen: string;
+  let screenPlaintext: Buffer;
+  let reviewer: { keys: MemberPublicKeys; signingKey: CryptoKey };
+  let other: { keys: MemberPublicKeys; signingKey: CryptoKey };
+  let epochPrivateKey: CryptoKey;
+
+  /** A member's public keys (from its registration) and signing key (unwrapped), as its browser holds them. */
+  async function memberOf(file: string, member: string): Promise<{ keys: MemberPublicKeys; signingKey: CryptoKey }> {
+    const doc = json<{ registration: string; wrappedKeys: Record<string, unknown> }>(file);
+    const registration = await verifyStatement(fromBase64Url(doc.registration) as Uint8Array, () => null, 'key-registration');
+    assert.ok(registration.ok);
+    const { privateKey } = await unwrapPrivateKey(doc.wrappedKeys['reviewer-signing'], { purpose: 'reviewer-signing', institution, owner: member }, { passphrase });
+    return { keys: registration.statement, signingKey: privateKey };
+  }
+
+  /** A bundle of the camera and screen recordings, exported by `by` for rev-1 (or as `member` says). */
+  async function bundle(name: string, options: { by?: typeof reviewer; keys?: MemberPublicKeys; member?: string; screenBytes?: Uint8Array } = {}): Promise<string> {
+    const items = await Promise.all([readFileSync(sealed), options.screenBytes ?? readFileSync(screen)].map(async (file) => ({
+      sealed: new Uint8Array(file),
+      dataKey: await unwrapRecordingKey(locateRecords(file).header, epochPrivateKey),
+    })));
+    const bytes = await createCaseBundle({
+      institution,
+      exam: 'chem-101',
+      attempt: 'att-1',
+      member: options.member ?? 'rev-1',
+      keys: options.keys ?? reviewer.keys,
+      signingKey: (options.by ?? reviewer).signingKey,
+      items,
+    });
+    const path = join(dir, `${name}.evcase`);
+    writeFileSync(path, bytes);
+    return path;
+  }
+
+  before(async () => {
+    screenPlaintext = randomData(3000);
+    screen = await sealToEpoch('screen', screenPlaintext);
+    [reviewer, other, { privateKey: epochPrivateKey }] = await Promise.all([
+      memberOf(reviewerKeys, 'rev-1'),
+      memberOf(otherKeys, 'rev-2'),
+      unlockPrivateKey(json(epochKey), passphrase),
+    ]);
+  });
+
+  function openBundleArgs(path: string, out: string, key = reviewerKeys): string[] {
+    return ['open', '--key', key, '--passphrase-file', passFile, '-o', out, path];
+  }
+
+  it('opens every recording into a new directory with the member key alone, and lists them', async () => {
+    const path = await bundle('case');
+    const out = join(dir, 'case-out');
+    const run = await cli(openBundleArgs(path, out));
+    assertSuccess(run);
+    const report = JSON.parse(run.stdout.toString('utf8')) as { exportedBy: string; attempt: string; files: { file: string; track: string }[] };
+    assert.equal(report.exportedBy, 'rev-1');
+    assert.equal(report.attempt, 'att-1');
+    assert.deepEqual(report.files.map((f) => f.track), ['camera', 'screen']);
+    assert.deepEqual(readdirSync(out).sort(), report.files.map((f) => f.file).sort());
+    assert.deepEqual(readFileSync(join(out, report.files[0]?.file ?? '')), plaintext);
+    assert.deepEqual(readFileSync(join(out, report.files[1]?.file ?? '')), screenPlaintext);
+  });
+
+  /** Opening must fail with `code` and leave neither the directory nor a temporary one. */
+  async function assertBundleRefused(path: string, code: string, key = reviewerKeys): Promise<void> {
+    const d = emptyDir('bundle-refused');
+    const run = await cli(openBundleArgs(path, join(d, 'out'), key));
+    assertFailure(run, code, 1);
+    assert.equal(run.stdout.length, 0);
+    assert.deepEqual(readdirSync(d), [], 'no output directory and no temporary one');
+  }
+
+  it('a recording changed after export, and one whose segment fails only once decrypting has begun', async () => {
+    const path = await bundle('case-tampered');
+    const bytes = readFileSync(path);
+    bytes[bytes.length - 10] = (bytes[bytes.length - 10] as number) ^ 1;
+    writeFileSync(path, bytes);
+    await assertBundleRefused(path, 'EV_ERR_CRYPTO_DECRYPTION_FAILED');
+    // Signed as it is by a faulty exporter: the hashes match, and the last screen segment fails while
+    // the camera recording is already written to the temporary directory. Nothing may remain.
+    const screenBytes = readFileSync(screen);
+    const last = locateRecords(screenBytes).records.at(-1) ?? assert.fail('records');
+    screenBytes[last.offset + 3] = (screenBytes[last.offset + 3] as number) ^ 1;
+    await assertBundleRefused(await bundle('case-bad-segment', { screenBytes }), 'EV_ERR_CRYPTO_DECRYPTION_FAILED');
+  });
+
+  it('a bundle for rev-1 opened with rev-2\'s keys, and one naming rev-1 but signed by rev-2', async () => {
+    await assertBundleRefused(await bundle('case-for-rev-1'), 'EV_ERR_CUSTODY_BINDING_MISMATCH', otherKeys);
+    await assertBundleRefused(await bundle('case-forged', { by: other }), 'EV_ERR_CUSTODY_SIGNATURE_INVALID');
+  });
+
+  it('a bundle whose manifest was edited, and a bundle without -o', async () => {
+    const path = await bundle('case-edited');
+    const bytes = readFileSync(path);
+    const at = bytes.indexOf('"att-1"');
+    bytes.write('"att-2"', at);
+    writeFileSync(path, bytes);
+    await assertBundleRefused(path, 'EV_ERR_CUSTODY_SIGNATURE_INVALID');
+    assertFailure(await cli(['open', '--key', reviewerKeys, '--passphrase-file', passFile, await bundle('case-no-out')]), 'EV_ERR_CLI_USAGE', 2);
   });
 });

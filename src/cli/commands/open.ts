@@ -13,11 +13,24 @@
  *   nothing about the rest of the file (random access, SPEC §6.1).
  */
 import type { Command } from 'commander';
-import { type Header, createOpenStream, fromBase64Url, isCryptoError, locateRecords, openGrant, openRecording, readPublicKeyFile } from '../../crypto/index.js';
-import { assertAbsent, writeAtomically } from '../atomic-file.js';
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  type Header,
+  createOpenStream,
+  fromBase64Url,
+  isCaseBundle,
+  isCryptoError,
+  locateRecords,
+  openCaseBundle,
+  openGrant,
+  openRecording,
+  readPublicKeyFile,
+} from '../../crypto/index.js';
+import { assertAbsent, writeAtomically, writeDirectoryAtomically } from '../atomic-file.js';
 import { readGrant, readMemberKeyFile, unlockMemberKey } from '../custody-files.js';
 import { CliError, usageError } from '../errors.js';
-import { chunksOf, openInput, readInput, readJsonFile, writeStdout } from '../io.js';
+import { chunksOf, openInput, readInput, readJsonFile, writeJson, writeStdout } from '../io.js';
 import { loadPrivateKey } from '../keys.js';
 import { parseSegmentIndex } from '../parse.js';
 import { PASSPHRASE_ENV } from '../passphrase.js';
@@ -120,7 +133,68 @@ async function openOneSegment(input: string, index: number, keyFor: EpochKeyFor,
   }
 }
 
+/** Whether the input file starts like a case bundle; stdin is always read as a sealed recording. */
+async function isBundleFile(input: string): Promise<boolean> {
+  if (input === '-') return false;
+  let handle;
+  try {
+    handle = await open(input, 'r');
+  } catch {
+    // Reported, with its hint, where the recording is read.
+    return false;
+  }
+  try {
+    const start = new Uint8Array(8);
+    const { bytesRead } = await handle.read(start, 0, start.length, 0);
+    return isCaseBundle(start.subarray(0, bytesRead));
+  } finally {
+    await handle.close();
+  }
+}
+
+const bundleHints: Partial<Record<string, string>> = {
+  EV_ERR_CUSTODY_BINDING_MISMATCH: 'the case was exported for another member or other keys: open it with the member key file of the reviewer who exported it',
+  EV_ERR_CUSTODY_SIGNATURE_INVALID: 'the case bundle was modified, or was not made by this member: do not trust its contents; export the case again',
+  EV_ERR_CRYPTO_DECRYPTION_FAILED: 'a recording in the case bundle was modified or swapped: do not trust it; export the case again',
+};
+
+/**
+ * A case bundle (docs/SPEC.md §12): verified whole (the member's signature over the manifest, each
+ * item's hash and data key) before any plaintext is read, then every recording decrypted into a
+ * directory that appears, under -o, only once every segment of every recording has verified.
+ */
+async function openBundle(input: string, options: OpenOptions): Promise<void> {
+  if (options.grant !== undefined || options.epochPublicKey !== undefined || options.segment !== undefined) {
+    throw usageError('a case bundle opens with your member key alone', 'leave out --grant, --epoch-public-key and --segment');
+  }
+  if (options.out === undefined) throw usageError('a case bundle holds several recordings: -o names the directory to write them to', 'pass -o <new directory>');
+  await assertAbsent(options.out);
+  const member = await readMemberKeyFile(options.key);
+  const hpkePrivateKey = await unlockMemberKey(member, 'hpke', options.passphraseFile);
+  const bytes = await readInput(input, inputRole);
+  try {
+    const opened = await openCaseBundle(bytes, { member: member.member, keys: member.statement, hpkePrivateKey });
+    const files = await writeDirectoryAtomically(options.out, async (dir) => {
+      const written = [];
+      for (const [i, item] of opened.items.entries()) {
+        const { recording, track, mediaType } = item.context;
+        const file = `${i}-${track}-${recording}`;
+        await writeAtomically(join(dir, file), {}, (out) => item.plaintext().pipeTo(out.writable()));
+        written.push({ file, recording, track, mediaType });
+      }
+      return written;
+    });
+    const { institution, exam, attempt, member: exportedBy, createdAt } = opened.manifest;
+    await writeJson({ directory: options.out, institution, exam, attempt, exportedBy, createdAt: new Date(createdAt).toISOString(), files });
+  } catch (e) {
+    const hint = isCryptoError(e) ? bundleHints[e.code] : undefined;
+    if (isCryptoError(e) && hint) throw new CliError(e.code, `case bundle '${input}': ${e.message}`, hint);
+    throw e;
+  }
+}
+
 async function openCommand(input: string, options: OpenOptions): Promise<void> {
+  if (await isBundleFile(input)) return openBundle(input, options);
   // Before the passphrase is asked for: finding out afterwards would waste the user's typing.
   if (options.out !== undefined && !options.force) await assertAbsent(options.out);
   let keyFor: EpochKeyFor;
@@ -141,6 +215,7 @@ export function registerOpen(program: Command): void {
     .command('open')
     .summary('decrypt a sealed recording')
     .description('Decrypt a sealed recording with an epoch private key file, or with your member key file and your grant (--grant). '
+      + 'A case bundle (a reviewer\'s export) opens with your member key file alone, into the directory -o names. '
       + 'Nothing unverified is ever written: '
       + 'with -o the file appears only once the final segment has verified (and is deleted on any failure); to stdout '
       + 'the whole recording is verified in memory first and written only then, so stdout needs memory the size of '
@@ -151,12 +226,13 @@ export function registerOpen(program: Command): void {
     .option('--epoch-public-key <file>', 'with --grant: the epoch public key (.pub) the grant must hold (default: the one the grant names)')
     .option('--passphrase-file <file>', `read the key file passphrase from this file (default: $${PASSPHRASE_ENV}, else ask on the terminal)`)
     .option('--segment <n>', 'output only segment n (from 0), authenticated on its own; reads the whole file into memory', parseSegmentIndex)
-    .option('-o, --out <file>', 'write the plaintext here, atomically (default: stdout, after verifying everything)')
+    .option('-o, --out <file>', 'write the plaintext here, atomically (default: stdout, after verifying everything); for a case bundle, a new directory')
     .option('--force', 'replace the -o file if it exists')
     .addHelpText('after', `
 Examples:
   $ examvault open --key epoch-1.key -o camera.webm camera.evs
   $ examvault open --key epoch-1.key --segment 3 camera.evs > part-3.webm
-  $ examvault open --key rev-1.keys.json --grant my-grants.json -o camera.webm camera.evs`)
+  $ examvault open --key rev-1.keys.json --grant my-grants.json -o camera.webm camera.evs
+  $ examvault open --key rev-1.keys.json -o case-att-0001 att-0001.evcase`)
     .action((input: string, options: OpenOptions) => openCommand(input, options));
 }
