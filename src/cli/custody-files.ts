@@ -172,25 +172,33 @@ function wrappedKeyHint(code: string): string {
 
 const grantHint = 'pass a grant file: the one `examvault custody approve` wrote, or the answer of GET /v1/custody/me/grant';
 
-/**
- * The grant for one epoch out of a grant file, still sealed. Throws EV_ERR_CLI_NO_GRANT when the file
- * holds none for that epoch; a grant's own shape is left to the crypto core (openGrant).
- */
-export async function readGrant(path: string, epoch: number): Promise<unknown> {
+/** The grants of a grant file, still sealed, by the epoch each names. */
+export interface GrantFile {
+  readonly path: string;
+  readonly grants: readonly unknown[];
+}
+
+/** Reads a grant file (docs/cli.md): one grant, a POST /v1/custody/grants body, or a GET /v1/custody/me/grant answer. */
+export async function readGrantFile(path: string): Promise<GrantFile> {
   const doc = objectOf(await readJsonFile(path, { name: 'grant file', missingHint: grantHint }), path, grantHint);
-  let candidates: unknown[];
-  if (doc.format === 'examvault-grant') candidates = [doc];
-  else if ('grant' in doc && 'approval' in doc && Object.keys(doc).length === 2) candidates = [doc.grant];
-  else if (Array.isArray(doc.grants) && Object.keys(doc).every((k) => k === 'status' || k === 'grants')) {
-    candidates = doc.grants.map((g: unknown) => (typeof g === 'object' && g !== null ? (g as Record<string, unknown>).grant : undefined));
-  } else {
-    throw malformed(path, 'not a grant, a POST /v1/custody/grants body, or a GET /v1/custody/me/grant answer', grantHint);
+  if (doc.format === 'examvault-grant') return { path, grants: [doc] };
+  if ('grant' in doc && 'approval' in doc && Object.keys(doc).length === 2) return { path, grants: [doc.grant] };
+  if (Array.isArray(doc.grants) && Object.keys(doc).every((k) => k === 'status' || k === 'grants')) {
+    return { path, grants: doc.grants.map((g: unknown) => (typeof g === 'object' && g !== null ? (g as Record<string, unknown>).grant : undefined)) };
   }
+  throw malformed(path, 'not a grant, a POST /v1/custody/grants body, or a GET /v1/custody/me/grant answer', grantHint);
+}
+
+/**
+ * The grant for one epoch, still sealed. Throws EV_ERR_CLI_NO_GRANT when the file holds none for that
+ * epoch; a grant's own shape is left to the crypto core (openGrant).
+ */
+export function grantFor(file: GrantFile, epoch: number): unknown {
   const epochOf = (g: unknown) => (typeof g === 'object' && g !== null ? (g as Record<string, unknown>).epoch : undefined);
-  const grant = candidates.find((g) => epochOf(g) === epoch);
+  const grant = file.grants.find((g) => epochOf(g) === epoch);
   if (grant === undefined) {
-    const held = candidates.map(epochOf).filter((e) => typeof e === 'number');
-    throw new CliError('EV_ERR_CLI_NO_GRANT', `'${path}' holds no grant for epoch ${epoch}, the epoch the recording is sealed to${held.length > 0 ? ` (it holds epoch ${held.join(', ')})` : ''}`,
+    const held = file.grants.map(epochOf).filter((e) => typeof e === 'number');
+    throw new CliError('EV_ERR_CLI_NO_GRANT', `'${file.path}' holds no grant for epoch ${epoch}, the epoch the recording is sealed to${held.length > 0 ? ` (it holds epoch ${held.join(', ')})` : ''}`,
       'fetch your grants again (GET /v1/custody/me/grant): if none is for this epoch, ask an admin to approve you for it');
   }
   return grant;

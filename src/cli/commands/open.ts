@@ -28,7 +28,7 @@ import {
   readPublicKeyFile,
 } from '../../crypto/index.js';
 import { assertAbsent, writeAtomically, writeDirectoryAtomically } from '../atomic-file.js';
-import { readGrant, readMemberKeyFile, unlockMemberKey } from '../custody-files.js';
+import { grantFor, readGrantFile, readMemberKeyFile, unlockMemberKey } from '../custody-files.js';
 import { CliError, usageError } from '../errors.js';
 import { chunksOf, openInput, readInput, readJsonFile, writeJson, writeStdout } from '../io.js';
 import { loadPrivateKey } from '../keys.js';
@@ -58,6 +58,7 @@ type EpochKeyFor = (header: Header) => Promise<CryptoKey>;
  */
 async function grantKeys(options: OpenOptions & { readonly grant: string }): Promise<EpochKeyFor> {
   const member = await readMemberKeyFile(options.key);
+  const grants = await readGrantFile(options.grant);
   const pinned = options.epochPublicKey === undefined ? undefined : await readEpochPublicKey(options.epochPublicKey);
   const hpkeKey = await unlockMemberKey(member, 'hpke', options.passphraseFile);
   return async (header) => {
@@ -67,7 +68,7 @@ async function grantKeys(options: OpenOptions & { readonly grant: string }): Pro
         'a grant opens recordings of its own institution only: pass the member key file of that institution');
     }
     const epoch = header.keySlot.epoch;
-    const grant = await readGrant(options.grant, epoch);
+    const grant = grantFor(grants, epoch);
     const named = (grant as { epochPublicKey?: unknown }).epochPublicKey;
     const epochPublicKey = pinned ?? (typeof named === 'string' ? fromBase64Url(named) : null) ?? new Uint8Array(0);
     try {
