@@ -9,8 +9,8 @@
  * racing for one name cannot both win, and an existing file is never replaced.
  */
 import { randomBytes } from 'node:crypto';
-import { type FileHandle, link, lstat, open, rename, unlink } from 'node:fs/promises';
-import { unlinkSync } from 'node:fs';
+import { type FileHandle, link, lstat, mkdir, open, rename, rm, unlink } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CliError, EXIT_INTERRUPTED } from './errors.js';
 
@@ -21,7 +21,7 @@ export interface AtomicFileOptions {
   readonly overwrite?: boolean;
 }
 
-/** Temporary files not yet committed: deleted if the process is interrupted. */
+/** Temporary files (and directories) not yet committed: deleted if the process is interrupted. */
 const pending = new Set<string>();
 let signalsHooked = false;
 
@@ -34,14 +34,30 @@ function hookSignals(): void {
     process.on(signal, () => {
       for (const path of pending) {
         try {
-          unlinkSync(path);
+          rmSync(path, { recursive: true, force: true });
         } catch {
-          // Already gone.
+          // Already gone, or cannot be removed: nothing more to do while exiting.
         }
       }
       process.exit(signal === 'SIGINT' ? EXIT_INTERRUPTED : 128 + number);
     });
   }
+}
+
+/** A hidden temporary name beside `target`, in the same directory (so a rename stays atomic). */
+function tempPathFor(target: string): string {
+  return join(dirname(resolve(target)), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
+/** Why the temporary file or directory for `target` could not be created, as the user can fix it. */
+function cannotCreate(target: string, e: unknown): unknown {
+  const dir = dirname(resolve(target));
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return new CliError('EV_ERR_CLI_FILE_NOT_FOUND', `cannot write '${target}': no such directory '${dir}'`, 'create the directory first, or check the path');
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+    return new CliError('EV_ERR_CLI_IO', `cannot write '${target}': permission denied in '${dir}'`, 'write the output to a directory you can write to');
+  }
+  return e;
 }
 
 function exists(target: string): CliError {
@@ -95,18 +111,12 @@ export class AtomicFile {
   static async create(target: string, options: AtomicFileOptions = {}): Promise<AtomicFile> {
     const overwrite = options.overwrite ?? false;
     if (!overwrite) await assertAbsent(target);
-    const dir = dirname(resolve(target));
-    const tempPath = join(dir, `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
+    const tempPath = tempPathFor(target);
     let handle: FileHandle;
     try {
       handle = await open(tempPath, 'wx', options.mode ?? 0o666);
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') throw new CliError('EV_ERR_CLI_FILE_NOT_FOUND', `cannot write '${target}': no such directory '${dir}'`, 'create the directory first, or check the path');
-      if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-        throw new CliError('EV_ERR_CLI_IO', `cannot write '${target}': permission denied in '${dir}'`, 'write the output to a directory you can write to');
-      }
-      throw e;
+      throw cannotCreate(target, e);
     }
     hookSignals();
     pending.add(tempPath);
@@ -185,6 +195,37 @@ export async function writeAtomically<T>(target: string, options: AtomicFileOpti
     return result;
   } catch (e) {
     await file.abort();
+    throw e;
+  }
+}
+
+/**
+ * Creates the directory `target` whole or not at all: `fill` writes into a hidden temporary directory
+ * beside it (each file through an AtomicFile, so flushed to disk), which is renamed to `target` only
+ * when `fill` resolves, and deleted with everything in it on any failure or interruption. `target`
+ * must not exist. The check before the rename can race another process creating an empty directory
+ * of that name, which the rename would then replace; nothing is lost either way.
+ */
+export async function writeDirectoryAtomically<T>(target: string, fill: (dir: string) => Promise<T>): Promise<T> {
+  await assertAbsent(target);
+  const temp = tempPathFor(target);
+  try {
+    await mkdir(temp, { mode: 0o700 });
+  } catch (e) {
+    throw cannotCreate(target, e);
+  }
+  hookSignals();
+  pending.add(temp);
+  try {
+    const result = await fill(temp);
+    if (await isPresent(target)) throw exists(target);
+    await rename(temp, target);
+    pending.delete(temp);
+    await syncDirectory(dirname(resolve(target)));
+    return result;
+  } catch (e) {
+    await rm(temp, { recursive: true, force: true });
+    pending.delete(temp);
     throw e;
   }
 }

@@ -34,6 +34,9 @@ export const cliErrorCodes = [
   'EV_ERR_CLI_REGION_NOT_SERVED',
   'EV_ERR_CLI_NO_DATA',
   'EV_ERR_CLI_REWRAP_FAILED',
+  'EV_ERR_CLI_WEAK_PASSPHRASE',
+  'EV_ERR_CLI_WRONG_ROLE',
+  'EV_ERR_CLI_NO_GRANT',
   'EV_ERR_CLI_INTERNAL',
 ] as const;
 
@@ -109,6 +112,7 @@ export const cryptoErrorHints: Readonly<Record<CryptoErrorCode, string>> = {
   EV_ERR_CUSTODY_SAFETY_NUMBER_MISMATCH: 'the safety numbers differ: do not approve; the keys may have been substituted, ask the reviewer to register again',
   EV_ERR_CUSTODY_RECOVERY_KEY_INVALID: 'a recovery key is 56 characters of A-Z and 2-7 (dashes optional): check what was typed',
   EV_ERR_CUSTODY_RECOVERY_KEY_CHECKSUM: 'the recovery key has a typo: compare it character by character with the printed copy',
+  EV_ERR_CASE_MALFORMED: 'the case bundle is damaged or was not made by an ExamVault client (docs/SPEC.md §12): export the case again',
 };
 
 /**

@@ -31,16 +31,24 @@ export async function loadPublicKey(path: string): Promise<CryptoKey> {
   }
 }
 
-/** Reads `--key`: a passphrase-protected private key file, asking for the passphrase as configured. */
-export async function loadPrivateKey(path: string, passphraseFile: string | undefined): Promise<UnlockedKeyPair> {
+/**
+ * Reads `--key` (or `flag`, e.g. `--epoch-key`): a passphrase-protected epoch private key file, asking
+ * for the passphrase as configured.
+ */
+export async function loadPrivateKey(path: string, passphraseFile: string | undefined, flag = '--key'): Promise<UnlockedKeyPair> {
   const json = await readJsonFile(path, {
     name: 'key file',
-    missingHint: '--key takes the private key file `examvault keygen --out` wrote',
+    missingHint: `${flag} takes the private key file \`examvault keygen --out\` wrote`,
   });
   // Checked before asking for a passphrase, so a wrong file is caught without a prompt.
   if (formatOf(json) === 'examvault-public-key') {
     throw new CliError('EV_ERR_KEYFILE_MALFORMED', `'${path}' is a public key file`,
-      '--key takes the private key file (the one without .pub) that `examvault keygen --out` wrote');
+      `${flag} takes the private key file (the one without .pub) that \`examvault keygen --out\` wrote`);
+  }
+  if (typeof json === 'object' && json !== null && 'wrappedKeys' in json) {
+    throw new CliError('EV_ERR_KEYFILE_MALFORMED', `'${path}' is a member key file (from \`examvault custody keygen\`), not an epoch key file`,
+      flag === '--key' ? 'to open a recording with your own member key, also pass --grant <your grant file>'
+        : `${flag} takes the epoch private key file \`examvault keygen\` or \`institutions create\` wrote`);
   }
   const passphrase = await readPassphrase({ passphraseFile, what: `the key file '${path}'` });
   try {

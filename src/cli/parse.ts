@@ -41,6 +41,37 @@ export function contextField(field: 'institution' | 'region' | 'exam' | 'attempt
   };
 }
 
+/**
+ * Returns a parser for a custody id flag (`--member`): the id rule of docs/KEY-CUSTODY.md §2, which is
+ * the recording context's (SPEC §5), checked by the same function.
+ */
+export function idFlag(flag: string, example: string): (value: string) => string {
+  return (value) => {
+    const problem = contextProblem({ ...validContext, institution: value });
+    if (problem) throw usageError(`invalid ${flag} '${value}': ${problem.replace(/^institution/, 'the id')}`, `ids are 1-64 characters of [A-Za-z0-9._:-], starting with a letter or digit, e.g. ${example}`);
+    return value;
+  };
+}
+
+/** Parses `--role`: whose keys `custody keygen` makes. */
+export function parseRole(value: string): 'admin' | 'reviewer' {
+  if (value !== 'admin' && value !== 'reviewer') throw usageError(`invalid --role '${value}'`, '--role is reviewer or admin');
+  return value;
+}
+
+/**
+ * Parses `--safety-number`: 40 digits, in groups or not (spaces and dashes do not count, as in
+ * docs/KEY-CUSTODY.md §4). Anything else is a typing slip, refused before any key is touched.
+ */
+export function parseSafetyNumber(value: string): string {
+  const digits = value.replace(/[\s-]/g, '');
+  if (!/^\d{40}$/.test(digits)) {
+    throw usageError(`invalid --safety-number: expected 40 digits, got ${digits.length} characters`,
+      'type the 8 groups of 5 digits the member reads out from their own screen, in quotes: --safety-number "12345 67890 …"');
+  }
+  return value;
+}
+
 /** Parses `--track`: one of the four tracks of docs/SPEC.md §5. */
 export function parseTrack(value: string): Track {
   const track = tracks.find((t) => t === value);

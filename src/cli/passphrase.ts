@@ -20,6 +20,8 @@ export interface PassphraseOptions {
   readonly confirm?: boolean;
   /** What the passphrase unlocks, for the prompt: "the key file 'k'". */
   readonly what: string;
+  /** For a new key: the fewest characters (Unicode code points, after NFC) a passphrase may have. */
+  readonly minLength?: number;
 }
 
 const noPassphraseHint = `pass --passphrase-file <file> or set ${PASSPHRASE_ENV}, or run examvault in a terminal to be asked`;
@@ -48,6 +50,11 @@ export async function readPassphrase(options: PassphraseOptions): Promise<string
   }
   if (passphrase === '') {
     throw new CliError('EV_ERR_CLI_EMPTY_PASSPHRASE', 'the passphrase is empty', 'use a long passphrase: it is all that protects the private key if the file is copied');
+  }
+  const length = [...passphrase.normalize('NFC')].length;
+  if (options.minLength !== undefined && length < options.minLength) {
+    throw new CliError('EV_ERR_CLI_WEAK_PASSPHRASE', `the passphrase has ${length} characters; this key needs at least ${options.minLength}`,
+      'use a passphrase of several unrelated words: the wrapped key is stored on the server, where it can be attacked offline');
   }
   return passphrase;
 }

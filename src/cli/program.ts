@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerAudit } from './commands/audit-verify.js';
+import { registerCustody } from './commands/custody.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerKeygen } from './commands/keygen.js';
 import { registerOpen } from './commands/open.js';
@@ -23,6 +24,7 @@ function version(): string {
 export function buildProgram(): Command {
   const program = new Command('examvault')
     .description('End-to-end encrypted exam recordings: create epoch keys, seal, inspect and open recordings; '
+      + 'make, approve and use staff custody keys offline; '
       + 'on a server\'s machine, create institutions, issue attempt credentials and rotate at-rest keys.')
     .version(version(), '-V, --version')
     // Throw instead of exiting, and print nothing: reportError writes the error and hint lines.
@@ -36,6 +38,7 @@ status 1 (2 for a usage error). The codes are listed in docs/cli.md.`);
   registerOpen(program);
   registerInspect(program);
   registerAudit(program);
+  registerCustody(program);
   registerOperatorCommands(program);
   return program;
 }

@@ -36,6 +36,8 @@ export const cryptoErrorCodes = [
   'EV_ERR_CUSTODY_SAFETY_NUMBER_MISMATCH',
   'EV_ERR_CUSTODY_RECOVERY_KEY_INVALID',
   'EV_ERR_CUSTODY_RECOVERY_KEY_CHECKSUM',
+  // Case bundles (docs/SPEC.md §12).
+  'EV_ERR_CASE_MALFORMED',
 ] as const;
 
 export type CryptoErrorCode = (typeof cryptoErrorCodes)[number];

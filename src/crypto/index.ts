@@ -33,4 +33,5 @@ export * from './stream.js';
 export * from './size.js';
 export * from './key-file.js';
 export * from './custody/index.js';
+export * from './case-bundle.js';
 export { toBase64Url, fromBase64Url, toHex, fromHex } from './bytes.js';

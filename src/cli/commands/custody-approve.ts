@@ -1,0 +1,94 @@
+/**
+ * `examvault custody approve`: an admin approves a member's keys (docs/KEY-CUSTODY.md §9), the one
+ * operation that gives anyone access, run on the admin's machine and never on the server.
+ *
+ * The admin types the safety number the member reads out from their own screen. It is compared with
+ * the number of the registration given here before any passphrase is asked for and before anything is
+ * made: a server that substituted the member's keys shows another number, and the command refuses
+ * with EV_ERR_CUSTODY_SAFETY_NUMBER_MISMATCH, leaving no output. Then the epoch private key is sealed
+ * to the member (the grant) and the admin signs the approval statement; the output is exactly the
+ * body of `POST /v1/custody/grants`.
+ */
+import type { Command } from 'commander';
+import { approveReviewer, safetyNumber, safetyNumbersMatch, toBase64Url } from '../../crypto/index.js';
+import type { GrantRequest } from '../../protocol/custody.js';
+import { assertAbsent, writeAtomically } from '../atomic-file.js';
+import { readMemberKeyFile, readRegistration, unlockMemberKey } from '../custody-files.js';
+import { CliError } from '../errors.js';
+import { jsonBytes, writeStdout } from '../io.js';
+import { loadPrivateKey } from '../keys.js';
+import { parseEpoch, parseSafetyNumber } from '../parse.js';
+import { PASSPHRASE_ENV } from '../passphrase.js';
+
+interface ApproveOptions {
+  readonly key: string;
+  readonly passphraseFile?: string;
+  readonly epochKey: string;
+  readonly epochPassphraseFile?: string;
+  readonly epoch: number;
+  readonly registration: string;
+  readonly safetyNumber: string;
+  readonly out?: string;
+  readonly force?: boolean;
+}
+
+async function approve(options: ApproveOptions): Promise<void> {
+  if (options.out !== undefined && !options.force) await assertAbsent(options.out);
+  const admin = await readMemberKeyFile(options.key);
+  if (admin.role !== 'admin') {
+    throw new CliError('EV_ERR_CLI_WRONG_ROLE', `'${options.key}' holds the keys of ${admin.role} '${admin.member}', not an admin's`,
+      '--key takes your own member key file, made with `examvault custody keygen --role admin`');
+  }
+  const registration = await readRegistration(options.registration);
+  const { statement } = registration;
+  if (statement.institution !== admin.institution) {
+    throw new CliError('EV_ERR_CUSTODY_BINDING_MISMATCH', `the registration is for institution '${statement.institution}', yours is '${admin.institution}'`,
+      'you can approve only members of your own institution: check that you fetched the right member\'s registration');
+  }
+  // Checked here first, before any passphrase: the library checks again before it makes anything.
+  const expected = await safetyNumber({ institution: statement.institution, member: statement.reviewer, keys: statement });
+  if (!safetyNumbersMatch(options.safetyNumber, expected)) {
+    throw new CliError('EV_ERR_CUSTODY_SAFETY_NUMBER_MISMATCH',
+      `the safety number typed is not the one of ${statement.reviewer}'s registration: its keys may have been substituted`,
+      'do not approve: check the digits with the member once more; if they still differ, the registration is not theirs: ask them to register again');
+  }
+  const signingKey = await unlockMemberKey(admin, 'signing', options.passphraseFile);
+  const epochKey = await loadPrivateKey(options.epochKey, options.epochPassphraseFile, '--epoch-key');
+  const approved = await approveReviewer({
+    registration: registration.signed,
+    confirmedSafetyNumber: options.safetyNumber,
+    institution: admin.institution,
+    epoch: options.epoch,
+    epochPrivateKey: epochKey.privateKey,
+    admin: admin.member,
+    adminSigningKey: signingKey,
+  });
+  const body: GrantRequest = { grant: approved.grant, approval: toBase64Url(approved.approval) };
+  if (options.out !== undefined) await writeAtomically(options.out, { overwrite: options.force ?? false }, (file) => file.write(jsonBytes(body)));
+  else await writeStdout([jsonBytes(body)]);
+  process.stderr.write(`approved ${statement.reviewer}'s keys for epoch ${options.epoch}: upload ${options.out ?? 'this body'} with POST /v1/custody/grants\n`);
+}
+
+/** Registers `custody approve` on the `custody` command. */
+export function registerCustodyApprove(custody: Command): void {
+  custody
+    .command('approve')
+    .summary('grant the epoch key to a member, after comparing the safety number')
+    .description('Approve a member\'s keys: check the safety number you typed (the one the member reads out from their own screen) '
+      + 'against their registration, then seal the epoch private key to them and sign the approval statement. Writes the body of '
+      + 'POST /v1/custody/grants. A safety number that does not match is refused before any passphrase is asked for, and nothing is written.')
+    .requiredOption('--key <file>', 'your own member key file (`custody keygen --role admin`)')
+    .requiredOption('--epoch-key <file>', 'the epoch private key file (`keygen` or `institutions create` wrote it)')
+    .requiredOption('--epoch <n>', 'the epoch of --epoch-key (1 or more)', parseEpoch)
+    .requiredOption('--registration <file>', 'the member\'s registration: their entry of GET /v1/custody/reviewers, or their member key file')
+    .requiredOption('--safety-number <digits>', 'the 40 digits the member read out to you, in quotes', parseSafetyNumber)
+    .option('--passphrase-file <file>', `read the passphrase of --key from this file (default: $${PASSPHRASE_ENV}, else ask on the terminal)`)
+    .option('--epoch-passphrase-file <file>', `read the passphrase of --epoch-key from this file (default: $${PASSPHRASE_ENV}, else ask on the terminal)`)
+    .option('-o, --out <file>', 'write the body here, atomically (default: stdout)')
+    .option('--force', 'replace the -o file if it exists')
+    .addHelpText('after', `
+Example:
+  $ examvault custody approve --key adm-1.keys.json --epoch-key epoch-1.key --epoch 1 \\
+      --registration rev-1.registration.json --safety-number "10434 19891 20930 55136 84760 12516 43263 46399" -o rev-1.grant.json`)
+    .action((options: ApproveOptions) => approve(options));
+}
