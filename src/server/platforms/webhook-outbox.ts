@@ -88,8 +88,9 @@ export function webhookUrlProblem(raw: string, allowLoopback: boolean): string |
 
 export class WebhookDispatcher {
   private timer: ReturnType<typeof setInterval> | null = null;
-  private running: Promise<void> | null = null;
-  private again = false;
+  /** Delivery rounds run one after another, never two at once (two would send an event twice). */
+  private chain: Promise<unknown> = Promise.resolve();
+  private queued = false;
   private closed = false;
   /** Counters for tests and metrics. */
   readonly stats = { delivered: 0, failedAttempts: 0 };
@@ -108,27 +109,27 @@ export class WebhookDispatcher {
     this.kick();
   }
 
-  /** Looks for due events soon (after an enqueue). */
+  /** Looks for due events soon (after an enqueue); kicks while a round is waiting make no second one. */
   kick(): void {
-    if (this.closed) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = (async () => {
-      do {
-        this.again = false;
-        await this.deliverDue().catch(() => {});
-      } while (this.again && !this.closed);
-    })().finally(() => {
-      this.running = null;
-    });
+    if (this.closed || this.queued) return;
+    this.queued = true;
+    void this.deliverDue().catch(() => 0);
   }
 
-  /** Delivers every event due now, in every cell; resolves with how many were delivered. */
-  async deliverDue(): Promise<number> {
+  /** Delivers every event due now, in every cell, after any round in flight; resolves with how many were delivered. */
+  deliverDue(): Promise<number> {
+    const round = this.chain.then(() => {
+      this.queued = false;
+      return this.round();
+    });
+    this.chain = round.catch(() => 0);
+    return round;
+  }
+
+  private async round(): Promise<number> {
     let delivered = 0;
     for (const cell of this.cells.values()) {
+      if (this.closed) return delivered;
       const now = this.clock();
       const due = await cell.db
         .selectFrom('webhook_outbox')
@@ -197,6 +198,6 @@ export class WebhookDispatcher {
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
-    await this.running;
+    await this.chain;
   }
 }
