@@ -92,6 +92,8 @@ export class WebhookDispatcher {
   private chain: Promise<unknown> = Promise.resolve();
   private queued = false;
   private closed = false;
+  /** Aborts deliveries in flight at close: a slow receiver must not hold a shutdown for its timeout. */
+  private readonly stopping = new AbortController();
   /** Counters for tests and metrics. */
   readonly stats = { delivered: 0, failedAttempts: 0 };
 
@@ -163,7 +165,7 @@ export class WebhookDispatcher {
       const res = await fetch(platform.webhook_url, {
         method: 'POST',
         redirect: 'manual',
-        signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
+        signal: AbortSignal.any([AbortSignal.timeout(DELIVERY_TIMEOUT_MS), this.stopping.signal]),
         headers: {
           'content-type': 'application/json',
           'user-agent': 'ExamVault-Webhooks/1',
@@ -178,6 +180,8 @@ export class WebhookDispatcher {
     } catch {
       // No answer (refused, reset, timed out): status stays 0.
     }
+    // Closing: the event stays due, for the next start.
+    if (this.closed) return false;
     const attempts = Number(event.attempts) + 1;
     if (status >= 200 && status < 300) {
       await cell.db.updateTable('webhook_outbox').set({ attempts, delivered_at: this.clock(), last_status: status }).where('id', '=', event.id).execute();
@@ -198,6 +202,7 @@ export class WebhookDispatcher {
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    this.stopping.abort();
     await this.chain;
   }
 }

@@ -1,8 +1,16 @@
 /** Platforms, passcodes and a webhook receiver for the platform tests, on the test server. */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { type IncomingHttpHeaders, createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { exportPublicKey, generateEpochKeyPair, toBase64Url } from '../../../src/crypto/index.js';
 import type { IssuedPasscode, RedeemedPasscode, RegisteredPlatform } from '../../../src/protocol/passcodes.js';
+import { loadConfig } from '../../../src/server/config.js';
+import type { ServerConfig } from '../../../src/server/config.types.js';
+import { createInstitution } from '../../../src/server/institutions/institution.service.js';
+import { openServices } from '../../../src/server/services.js';
 import { type Staff, addStaff } from '../custody/support.js';
 import type { CleanupScope, TestInstitution, TestServer } from '../support/test-server.js';
 
@@ -85,4 +93,19 @@ export async function webhookReceiver(t: CleanupScope): Promise<Receiver> {
   };
   t.after(close);
   return Object.assign(state, { url, deliveries, close });
+}
+
+/**
+ * A data directory (removed after the test) holding one institution in `eu`, with nothing open: for
+ * tests that run the CLI or the server process on it.
+ */
+export async function dataDirWithInstitution(t: CleanupScope): Promise<{ dataDir: string; config: ServerConfig; institution: string }> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'examvault-platforms-'));
+  t.after(() => rm(dataDir, { recursive: true, force: true }));
+  const config = loadConfig({ env: { EXAMVAULT_DATA_DIR: dataDir, EXAMVAULT_LOG_LEVEL: 'silent' }, cwd: dataDir });
+  const services = await openServices(config);
+  const keys = await generateEpochKeyPair();
+  const created = await createInstitution(services.cells, services.directory, { name: 'Example University', region: 'eu', epochPublicKey: toBase64Url(await exportPublicKey(keys.publicKey)) }, Date.now());
+  await services.close();
+  return { dataDir, config, institution: created.id };
 }

@@ -6,21 +6,15 @@
  */
 import assert from 'node:assert/strict';
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { exportPublicKey, generateEpochKeyPair, toBase64Url } from '../../../src/crypto/index.js';
 import { WebhookReplayGuard, type WebhookEvent, verifyWebhook } from '../../../src/protocol/webhook-signature.js';
 import { buildApp } from '../../../src/server/app.js';
-import { loadConfig } from '../../../src/server/config.js';
-import { createInstitution } from '../../../src/server/institutions/institution.service.js';
 import { openPasscodeKeys } from '../../../src/server/platforms/passcode-key.js';
 import { registerPlatform } from '../../../src/server/platforms/platform.service.js';
 import { RETRY_BASE_MS } from '../../../src/server/platforms/webhook-outbox.js';
 import { openServices } from '../../../src/server/services.js';
 import { octets, bearer, startTestServer } from '../support/test-server.js';
-import { type Delivery, createPlatformExam, issuePasscode, redeem, registerTestPlatform, webhookReceiver } from './support.js';
+import { type Delivery, createPlatformExam, dataDirWithInstitution, issuePasscode, redeem, registerTestPlatform, webhookReceiver } from './support.js';
 
 /** The signature check a platform could write in any language: HMAC-SHA256(secret, timestamp "." body), hex. */
 function independentlyVerified(secret: string, delivery: Delivery): boolean {
@@ -120,9 +114,7 @@ describe('platform webhooks', () => {
   });
 
   it('keeps undelivered events across a restart and delivers them after', async (t) => {
-    const dataDir = await mkdtemp(join(tmpdir(), 'examvault-webhooks-'));
-    t.after(() => rm(dataDir, { recursive: true, force: true }));
-    const config = loadConfig({ env: { EXAMVAULT_DATA_DIR: dataDir, EXAMVAULT_LOG_LEVEL: 'silent' }, cwd: dataDir });
+    const { dataDir, config, institution } = await dataDirWithInstitution(t);
     const clock = { now: Date.now() };
     const options = { clock: () => clock.now, webhooks: { allowLoopback: true } };
     const receiver = await webhookReceiver(t);
@@ -130,10 +122,8 @@ describe('platform webhooks', () => {
 
     let services = await openServices(config, options);
     let app = buildApp(config, services);
-    const keys = await generateEpochKeyPair();
-    const inst = await createInstitution(services.cells, services.directory, { name: 'Restart University', region: 'eu', epochPublicKey: toBase64Url(await exportPublicKey(keys.publicKey)) }, clock.now);
     const cell = services.cells.get('eu')!;
-    const platform = await registerPlatform(cell, await openPasscodeKeys(dataDir, ['eu']), { institution: inst.id, createdBy: null, body: { name: 'P', webhookUrl: receiver.url }, allowLoopbackWebhooks: true }, clock.now);
+    const platform = await registerPlatform(cell, await openPasscodeKeys(dataDir, ['eu']), { institution, createdBy: null, body: { name: 'P', webhookUrl: receiver.url }, allowLoopbackWebhooks: true }, clock.now);
     const key = { authorization: `Bearer ${platform.apiKey}` };
     assert.equal((await app.inject({ method: 'POST', url: '/v1/platform/exams', headers: key, payload: { exam: 'chem-101', title: 'Chemistry' } })).statusCode, 201);
     const issued = (await app.inject({ method: 'POST', url: '/v1/platform/exams/chem-101/passcodes', headers: key, payload: {} })).json<{ passcode: string }>();
