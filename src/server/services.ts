@@ -59,13 +59,14 @@ export async function openServices(config: Pick<ServerConfig, 'dataDir' | 'regio
   // Retention: expired recordings are crypto-shredded hourly (custody/retention.ts); the timer never holds the process open.
   const stopRetention = startRetentionTimer(cells, clock);
   const webhooks = new WebhookDispatcher(cells, passcodeKeys, clock, options.webhooks);
-  webhooks.start();
   return {
     cells,
     directory,
     webhooks,
     routes: async (app) => {
       app.get('/openapi.json', async () => openApiDocument);
+      // Only a serving process delivers webhooks; an operator command that opens the services does not.
+      webhooks.start();
       const onEvent = () => webhooks.kick();
       await app.register(recordingRoutes, { cells, clock, onComplete: (cell, scope, status) => recordingCompleted(cell, scope, status, clock(), onEvent) });
       if (config.publicOrigin === undefined) throw new Error('services opened without publicOrigin cannot serve the API');

@@ -13,7 +13,9 @@
  *   marked failed and kept. Events are never deleted by delivery, so a crash at any moment loses
  *   nothing: what was not marked delivered is delivered again (receivers dedupe on the event id).
  * - Only https URLs that do not name a loopback, private or link-local address are delivered to;
- *   tests, whose receivers listen on loopback, pass `allowLoopback`.
+ *   tests, whose receivers listen on loopback, pass `allowLoopback`. Host names are not resolved
+ *   and checked (a platform's DNS could point at an internal address): a deployment whose API nodes
+ *   can reach internal services should send their outbound traffic through an egress proxy.
  */
 import type { Kysely } from 'kysely';
 import { WEBHOOK_ID_HEADER, WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TIMESTAMP_HEADER, type WebhookEventType, signWebhook } from '../../protocol/webhook-signature.js';
@@ -106,6 +108,7 @@ export class WebhookDispatcher {
 
   /** Starts polling; the timer never holds the process open. */
   start(): void {
+    if (this.timer || this.closed) return;
     this.timer = setInterval(() => this.kick(), this.options.pollMs ?? 5000);
     this.timer.unref();
     this.kick();
