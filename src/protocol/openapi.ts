@@ -7,6 +7,8 @@ import { custodyErrors } from './custody.js';
 import { examErrors } from './exams.js';
 import { custodyPaths, custodySchemas } from './openapi.custody.js';
 import { examPaths, examSchemas } from './openapi.exams.js';
+import { passcodePaths, passcodeSchemas, passcodeSecuritySchemes } from './openapi.passcodes.js';
+import { passcodeErrors, platformErrors } from './passcodes.js';
 import { staffErrors } from './staff.js';
 import { uploadErrors } from './upload.js';
 
@@ -17,6 +19,7 @@ const errorCatalogs: readonly Record<string, number>[] = [
   staffErrors,
   custodyErrors,
   examErrors,
+  platformErrors, passcodeErrors,
 ];
 
 const bearer = [{ attemptCredential: [] }];
@@ -61,10 +64,12 @@ export const openApiDocument = {
     securitySchemes: {
       staffSession: { type: 'apiKey', in: 'cookie', name: '__Host-ev_session', description: 'A staff session (docs/STAFF.md); state-changing calls also need x-ev-csrf and Origin' },
       attemptCredential: { type: 'http', scheme: 'bearer', description: 'An attempt credential `ev1.<region>.<random>`, scoped to one attempt' },
+      ...passcodeSecuritySchemes,
     },
     schemas: {
       ...custodySchemas,
       ...examSchemas,
+      ...passcodeSchemas,
       Error: {
         type: 'object',
         required: ['error'],
@@ -210,5 +215,6 @@ export const openApiDocument = {
     },
     ...custodyPaths,
     ...examPaths,
+    ...passcodePaths,
   },
 } as const;

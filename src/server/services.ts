@@ -20,23 +20,31 @@ import { staffRoutes } from './staff/staff.routes.js';
 import { custodyRoutes } from './custody/custody.routes.js';
 import { startRetentionTimer } from './custody/retention.js';
 import { examRoutes } from './exams/exam.routes.js';
+import { openPasscodeKeys } from './platforms/passcode-key.js';
+import { recordingCompleted } from './platforms/passcode.service.js';
+import { platformRoutes } from './platforms/platform.routes.js';
+import { WebhookDispatcher, type WebhookOptions } from './platforms/webhook-outbox.js';
 
 export interface Services {
   /** Registered by buildApp under the API prefix. */
   readonly routes: FastifyPluginAsync;
   readonly cells: Cells;
   readonly directory: Kysely<DirectoryDatabase>;
+  /** Delivers the platforms' webhooks from each cell's outbox. */
+  readonly webhooks: WebhookDispatcher;
   close(): Promise<void>;
 }
 
 export interface ServiceOptions {
   readonly blobs?: CellBlobFactory;
   readonly clock?: () => number;
+  readonly webhooks?: WebhookOptions;
 }
 
 /** `publicOrigin` is needed to serve the API (staff sign-in binds passkeys to it), not to provision data. */
 export async function openServices(config: Pick<ServerConfig, 'dataDir' | 'regions'> & Partial<Pick<ServerConfig, 'publicOrigin'>>, options: ServiceOptions = {}): Promise<Services> {
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const passcodeKeys = await openPasscodeKeys(config.dataDir, config.regions);
   const directory = openSqlite<DirectoryDatabase>(join(config.dataDir, 'directory.db'));
   await migrateToLatest(directory as never, 'directory');
   const cells = new Map<string, Cell>();
@@ -50,19 +58,26 @@ export async function openServices(config: Pick<ServerConfig, 'dataDir' | 'regio
   const clock = options.clock ?? Date.now;
   // Retention: expired recordings are crypto-shredded hourly (custody/retention.ts); the timer never holds the process open.
   const stopRetention = startRetentionTimer(cells, clock);
+  const webhooks = new WebhookDispatcher(cells, passcodeKeys, clock, options.webhooks);
   return {
     cells,
     directory,
+    webhooks,
     routes: async (app) => {
       app.get('/openapi.json', async () => openApiDocument);
-      await app.register(recordingRoutes, { cells, clock });
+      // Only a serving process delivers webhooks; an operator command that opens the services does not.
+      webhooks.start();
+      const onEvent = () => webhooks.kick();
+      await app.register(recordingRoutes, { cells, clock, onComplete: (cell, scope, status) => recordingCompleted(cell, scope, status, clock(), onEvent) });
       if (config.publicOrigin === undefined) throw new Error('services opened without publicOrigin cannot serve the API');
       await app.register(staffRoutes, { cells, directory, publicOrigin: config.publicOrigin, clock });
       await app.register(custodyRoutes, { cells, clock, staff: { cells, clock, publicOrigin: config.publicOrigin } });
       await app.register(examRoutes, { staff: { cells, clock, publicOrigin: config.publicOrigin } });
+      await app.register(platformRoutes, { staff: { cells, clock, publicOrigin: config.publicOrigin }, directory, keys: passcodeKeys, onEvent, allowLoopbackWebhooks: options.webhooks?.allowLoopback === true });
     },
     async close() {
       stopRetention();
+      await webhooks.close();
       for (const cell of cells.values()) await cell.close();
       await directory.destroy();
     },

@@ -57,6 +57,10 @@ const listing: Row = {
 const approvedOnly: Row = {
   anonymous: 'deny', takerA: 'deny', takerB: 'deny', reviewerNoGrant: 'deny', approvedReviewer: 'allow', revokedReviewer: 'deny', admin: 'deny', otherInstitution: 'deny',
 };
+/** Routes that take a platform API key, a credential none of these callers holds. */
+const platformKeyOnly: Row = {
+  anonymous: 'deny', takerA: 'deny', takerB: 'deny', reviewerNoGrant: 'deny', approvedReviewer: 'deny', revokedReviewer: 'deny', admin: 'deny', otherInstitution: 'deny',
+};
 
 /** Every route the app serves (`METHOD /path` as in the route table). Documented in docs/AUTHORIZATION.md. */
 export const expectations: Record<string, Row> = {
@@ -115,6 +119,16 @@ export const expectations: Record<string, Row> = {
   'POST /v1/exams': adminOnly,
   'GET /v1/exams': listing,
   'GET /v1/exams/:exam': listing,
+
+  // Assessment platforms and passcodes (docs/INTEGRATION.md, Part 2): admins register and revoke
+  // platforms; the platform routes take a platform API key, which none of these callers holds (its
+  // scope is tested in test/server/platforms/platforms.test.ts); redeeming needs no credential.
+  'POST /v1/platforms': adminOnly,
+  'GET /v1/platforms': adminOnly,
+  'DELETE /v1/platforms/:id': adminOnly,
+  'POST /v1/platform/exams': platformKeyOnly,
+  'POST /v1/platform/exams/:exam/passcodes': platformKeyOnly,
+  'POST /v1/passcodes/redeem': everyone,
 };
 
 export function routeKey(route: { method: string; url: string }): string {

@@ -1,5 +1,5 @@
 /**
- * Tests that need a system program (Chromium, sslscan, PostgreSQL, Ceph) find it here. In CI
+ * Tests that need a system program (Chromium, sslscan, curl, PostgreSQL, Ceph) find it here. In CI
  * (CI=true) a missing program fails the test; on a developer machine the test is skipped with the
  * exact install command, so a missing tool is never mistaken for a pass.
  */
@@ -28,6 +28,12 @@ export const testsslTool: SystemTool = {
   name: 'testssl.sh',
   candidates: ['/usr/bin/testssl'],
   install: 'apt-get install testssl.sh',
+};
+
+export const curlTool: SystemTool = {
+  name: 'curl',
+  candidates: ['/usr/bin/curl'],
+  install: 'apt-get install curl',
 };
 
 export function findTool(tool: SystemTool): string | null {

@@ -1,5 +1,6 @@
 /**
- * The operator commands: `institutions create`, `attempts issue`, `admins invite`, `keys rotate` and `keys status`.
+ * The operator commands: `institutions create`, `attempts issue`, `admins invite`, `platforms register` and
+ * `platforms revoke`, `keys rotate` and `keys status`.
  * Unlike every other command they act on a server's data directory, found through the server's own
  * configuration (`--config`, EXAMVAULT_* variables), so they run on the machine that holds it.
  *
@@ -85,6 +86,31 @@ Example:
     .action(lazy(() => import('./admins-invite.js')));
 }
 
+function registerPlatforms(program: Command): void {
+  const platforms = program.command('platforms').summary('register assessment platforms (on the server\'s machine)')
+    .description('Third-party assessment platforms that create exams and per-attempt passcodes with an API key (docs/INTEGRATION.md).');
+  platforms
+    .command('register')
+    .summary('register a platform: its API key and webhook secret, shown once')
+    .description('Register an assessment platform of the institution. Prints {platform, institution, name, webhookUrl, createdAt, revokedAt, apiKey, webhookSecret} '
+      + 'as JSON. The API key and the webhook secret are shown this once: the server keeps only the key\'s hash.')
+    .requiredOption('--institution <id>', 'the institution id `institutions create` printed', contextField('institution'))
+    .requiredOption('--name <name>', 'the platform\'s name, 1-100 printable characters')
+    .requiredOption('--webhook-url <url>', 'where signed webhooks go: an https URL of the platform')
+    .option(...configFlag)
+    .addHelpText('after', `
+Example:
+  $ examvault platforms register --institution inst-0123456789abcdefghjk --name "Example Assessments" --webhook-url https://assess.example.org/examvault/webhooks`)
+    .action(lazy(() => import('./platforms.js').then((m) => ({ run: m.register }))));
+  platforms
+    .command('revoke')
+    .summary('revoke a platform: its key, its unredeemed passcodes and its webhooks stop')
+    .requiredOption('--institution <id>', 'the platform\'s institution', contextField('institution'))
+    .requiredOption('--platform <id>', 'the platform id `platforms register` printed')
+    .option(...configFlag)
+    .action(lazy(() => import('./platforms.js').then((m) => ({ run: m.revoke }))));
+}
+
 function registerKeys(program: Command): void {
   const keys = program.command('keys').summary('rotate a region\'s at-rest keys (on the server\'s machine)')
     .description('The key-encryption keyring of a region cell, which wraps the data keys of everything stored at rest there.');
@@ -111,5 +137,6 @@ export function registerOperatorCommands(program: Command): void {
   registerInstitutions(program);
   registerAttempts(program);
   registerAdmins(program);
+  registerPlatforms(program);
   registerKeys(program);
 }

@@ -9,7 +9,9 @@ import * as cell0003 from './migrations/cell/0003-audit-log.js';
 import * as cell0004 from './migrations/cell/0004-staff.js';
 import * as cell0005 from './migrations/cell/0005-custody.js';
 import * as cell0006 from './migrations/cell/0006-exams.js';
+import * as cell0008 from './migrations/cell/0008-platforms.js';
 import * as directory0001 from './migrations/directory/0001-initial.js';
+import * as directory0002 from './migrations/directory/0002-passcode-locators.js';
 
 const migrations: Record<'cell' | 'directory', Record<string, Migration>> = {
   cell: {
@@ -19,8 +21,9 @@ const migrations: Record<'cell' | 'directory', Record<string, Migration>> = {
     '0004-staff': cell0004,
     '0005-custody': cell0005,
     '0006-exams': cell0006,
+    '0008-platforms': cell0008,
   },
-  directory: { '0001-initial': directory0001 },
+  directory: { '0001-initial': directory0001, '0002-passcode-locators': directory0002 },
 };
 
 export class MigrationError extends Error {

@@ -207,6 +207,64 @@ export interface ExamTable {
   created_at: number;
 }
 
+/** An assessment platform an institution's admin registered (src/server/platforms). */
+export interface PlatformTable {
+  id: string;
+  institution_id: string;
+  /** The platform's (organisation's) name, chosen by the admin. */
+  name: string;
+  /** Hex SHA-256 of the API key: the key itself is never stored. */
+  key_hash: string;
+  webhook_url: string;
+  /** The admin who registered it, or null for an operator's `examvault platforms register`. */
+  created_by: string | null;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+/** The passcode locator of an exam: the first symbols of every passcode of the exam. */
+export interface PasscodeExamTable {
+  institution_id: string;
+  exam_id: string;
+  locator: string;
+  created_at: number;
+}
+
+/** Per-attempt passcodes: only a keyed hash (HMAC-SHA256 under the cell's passcode key) is kept. */
+export interface PasscodeTable {
+  id: string;
+  /** Hex HMAC-SHA256 of the canonical passcode. */
+  code_hash: string;
+  institution_id: string;
+  exam_id: string;
+  attempt_id: string;
+  platform_id: string;
+  credential_ttl_seconds: number;
+  expires_at: number;
+  used_at: number | null;
+  created_at: number;
+}
+
+/** Webhook events waiting for, or done with, delivery: written in the transaction of what caused them. */
+export interface WebhookOutboxTable {
+  id: string;
+  institution_id: string;
+  platform_id: string;
+  type: string;
+  /** Makes enqueueing idempotent: one event per cause (a passcode redeemed, a recording completed). */
+  dedupe_key: string;
+  /** The exact JSON body delivered (and signed). */
+  body: string;
+  attempts: number;
+  next_attempt_at: number;
+  delivered_at: number | null;
+  /** Set when delivery was given up after the last retry. */
+  failed_at: number | null;
+  /** HTTP status of the last attempt; 0 when no answer came. */
+  last_status: number | null;
+  created_at: number;
+}
+
 export interface CellDatabase {
   small_objects: SmallObjectTable;
   institutions: InstitutionTable;
@@ -226,6 +284,10 @@ export interface CellDatabase {
   custody_statements: CustodyStatementTable;
   custody_retention: CustodyRetentionTable;
   exams: ExamTable;
+  platforms: PlatformTable;
+  passcode_exams: PasscodeExamTable;
+  passcodes: PasscodeTable;
+  webhook_outbox: WebhookOutboxTable;
 }
 
 export interface DirectoryTable {
@@ -234,6 +296,14 @@ export interface DirectoryTable {
   created_at: number;
 }
 
+/** Passcode locator → region: which cell holds an exam's passcodes (no ids of people, no exam ids). */
+export interface PasscodeLocatorTable {
+  locator: string;
+  region: string;
+  created_at: number;
+}
+
 export interface DirectoryDatabase {
   directory: DirectoryTable;
+  passcode_locators: PasscodeLocatorTable;
 }

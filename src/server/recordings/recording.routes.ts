@@ -4,8 +4,10 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { ApiError } from '../../protocol/errors.js';
+import type { RecordingStatus } from '../../protocol/upload.js';
 import { authenticateAttempt } from '../attempts/attempt-auth.js';
-import type { Cells } from '../regions/cell.types.js';
+import type { AttemptScope } from '../attempts/credential.js';
+import type { Cell, Cells } from '../regions/cell.types.js';
 import {
   MAX_HEADER_BODY,
   MAX_SEGMENT_BODY,
@@ -22,6 +24,8 @@ import {
 export interface RecordingRoutesOptions {
   readonly cells: Cells;
   readonly clock?: () => number;
+  /** Runs after a completion (first or repeated) and before it is acknowledged: the platforms' webhook. */
+  readonly onComplete?: (cell: Cell, scope: AttemptScope, status: RecordingStatus) => Promise<void>;
 }
 
 const indexPattern = /^(?:0|[1-9][0-9]{0,9})$/;
@@ -43,7 +47,7 @@ function octets(body: unknown): Uint8Array {
   return body;
 }
 
-export const recordingRoutes: FastifyPluginAsync<RecordingRoutesOptions> = async (app, { cells, clock = Date.now }) => {
+export const recordingRoutes: FastifyPluginAsync<RecordingRoutesOptions> = async (app, { cells, clock = Date.now, onComplete }) => {
   const auth = (request: Parameters<typeof authenticateAttempt>[0]) => authenticateAttempt(request, cells, clock());
 
   app.post('/recordings', { bodyLimit: MAX_HEADER_BODY }, async (request, reply) => {
@@ -83,6 +87,8 @@ export const recordingRoutes: FastifyPluginAsync<RecordingRoutesOptions> = async
     if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > MAX_SEGMENT_INDEX + 1) {
       throw new ApiError('EV_ERR_API_BAD_REQUEST', 'send { "segmentCount": n } with n ≥ 1 as application/json');
     }
-    return completeUpload(cell, scope, parseRecordingId(request.params.id), count, clock());
+    const status = await completeUpload(cell, scope, parseRecordingId(request.params.id), count, clock());
+    await onComplete?.(cell, scope, status);
+    return status;
   });
 };

@@ -57,7 +57,8 @@ export async function startTestServer(t: CleanupScope, env: Record<string, strin
   const dataDir = await mkdtemp(join(tmpdir(), 'examvault-test-'));
   const config = loadConfig({ env: { EXAMVAULT_DATA_DIR: dataDir, EXAMVAULT_LOG_LEVEL: 'silent', ...env }, cwd: dataDir });
   const server = { now: Date.now() } as { now: number };
-  const services = await openServices(config, { clock: () => server.now });
+  // Webhook receivers in tests listen on loopback, which a real deployment never delivers to.
+  const services = await openServices(config, { clock: () => server.now, webhooks: { allowLoopback: true } });
   const app = buildApp(config, services, options.logStream ? { logStream: options.logStream } : {});
   t.after(async () => {
     await app.close();

@@ -1,0 +1,141 @@
+/** OpenAPI description of assessment platforms and passcodes (docs/INTEGRATION.md, Part 2), merged into openapi.ts's document. */
+import { examPaths } from './openapi.exams.js';
+import { CREDENTIAL_TTL_MAX_SECONDS, CREDENTIAL_TTL_MIN_SECONDS, PASSCODE_TTL_MAX_SECONDS, PASSCODE_TTL_MIN_SECONDS, PLATFORM_NAME_MAX_LENGTH, WEBHOOK_URL_MAX_LENGTH } from './passcodes.js';
+
+const json = (schema: object) => ({ 'application/json': { schema } });
+const err = (description: string) => ({ description, content: json({ $ref: '#/components/schemas/Error' }) });
+const session = [{ staffSession: [] }];
+const platformKey = [{ platformKey: [] }];
+const id = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$' };
+const adminDenied = {
+  '401': err('No, unknown or expired staff session (EV_ERR_SESSION_*)'),
+  '403': err('Not an admin, or bad Origin / CSRF token'),
+};
+const keyDenied = { '401': err('No API key, or an unknown or revoked one (EV_ERR_PLATFORM_MISSING_KEY, EV_ERR_PLATFORM_INVALID_KEY)') };
+const platform = { $ref: '#/components/schemas/Platform' };
+
+export const passcodeSecuritySchemes = {
+  platformKey: { type: 'http', scheme: 'bearer', description: 'An assessment platform\'s API key `evp1.<region>.<random>`, scoped to its institution' },
+} as const;
+
+const platformProperties = {
+  platform: id,
+  institution: id,
+  name: { type: 'string', minLength: 1, maxLength: PLATFORM_NAME_MAX_LENGTH },
+  webhookUrl: { type: 'string', format: 'uri' },
+  createdAt: { type: 'string', format: 'date-time' },
+  revokedAt: { type: ['string', 'null'], format: 'date-time' },
+};
+
+export const passcodeSchemas = {
+  Platform: { type: 'object', required: Object.keys(platformProperties), properties: platformProperties },
+  RegisteredPlatform: {
+    type: 'object',
+    required: [...Object.keys(platformProperties), 'apiKey', 'webhookSecret'],
+    properties: {
+      ...platformProperties,
+      apiKey: { type: 'string', description: 'Shown this once; stored only as its hash. Send as Authorization: Bearer' },
+      webhookSecret: { type: 'string', description: 'whsec_…: the HMAC-SHA256 key of webhook signatures. Shown this once' },
+    },
+  },
+  IssuedPasscode: {
+    type: 'object',
+    required: ['passcode', 'institution', 'exam', 'attempt', 'expiresAt'],
+    properties: {
+      passcode: { type: 'string', pattern: '^[0-9A-Z]{5}(-[0-9A-Z]{5}){4}$', description: 'Shown this once; stored only as a keyed hash' },
+      institution: id,
+      exam: id,
+      attempt: id,
+      expiresAt: { type: 'string', format: 'date-time' },
+    },
+  },
+  RedeemedPasscode: {
+    type: 'object',
+    required: ['token', 'institution', 'region', 'exam', 'attempt', 'expiresAt', 'title', 'snapshotIntervalSeconds'],
+    properties: {
+      token: { type: 'string', description: 'The attempt credential for the upload API (Authorization: Bearer)' },
+      institution: id,
+      region: { type: 'string' },
+      exam: id,
+      attempt: id,
+      expiresAt: { type: 'integer', description: 'Milliseconds since the epoch' },
+      title: { type: 'string' },
+      snapshotIntervalSeconds: { type: 'integer' },
+    },
+  },
+} as const;
+
+export const passcodePaths = {
+  '/v1/platforms': {
+    post: {
+      summary: 'Register an assessment platform of my institution (admin): its API key and webhook secret, shown once',
+      security: session,
+      requestBody: {
+        required: true,
+        content: json({
+          type: 'object',
+          required: ['name', 'webhookUrl'],
+          additionalProperties: false,
+          properties: { name: { type: 'string', minLength: 1, maxLength: PLATFORM_NAME_MAX_LENGTH }, webhookUrl: { type: 'string', format: 'uri', maxLength: WEBHOOK_URL_MAX_LENGTH, description: 'https; no loopback or private address' } },
+        }),
+      },
+      responses: { '201': { description: 'The platform, with its API key and webhook secret', content: json({ $ref: '#/components/schemas/RegisteredPlatform' }) }, '400': err('EV_ERR_PLATFORM_INVALID_REQUEST'), ...adminDenied, '503': err('The audit log could not record it (EV_ERR_PLATFORM_AUDIT_UNAVAILABLE)') },
+    },
+    get: {
+      summary: "My institution's platforms, oldest first (admin)",
+      security: session,
+      responses: { '200': { description: 'The platforms (never their keys)', content: json({ type: 'object', required: ['platforms'], properties: { platforms: { type: 'array', items: platform } } }) }, ...adminDenied },
+    },
+  },
+  '/v1/platforms/{id}': {
+    delete: {
+      summary: 'Revoke a platform (admin): its key, its unredeemed passcodes and its webhooks stop',
+      security: session,
+      parameters: [{ name: 'id', in: 'path', required: true, schema: id }],
+      responses: { '204': { description: 'Revoked (or already revoked)' }, ...adminDenied, '404': err('No such platform in my institution (EV_ERR_PLATFORM_NOT_FOUND)'), '503': err('EV_ERR_PLATFORM_AUDIT_UNAVAILABLE') },
+    },
+  },
+  '/v1/platform/exams': {
+    post: {
+      summary: "Create an exam of the platform's institution",
+      security: platformKey,
+      requestBody: examPaths['/v1/exams'].post.requestBody,
+      responses: { '201': { description: 'The exam', content: json({ $ref: '#/components/schemas/Exam' }) }, '400': err('EV_ERR_EXAM_INVALID_REQUEST'), ...keyDenied, '409': err('EV_ERR_EXAM_EXISTS') },
+    },
+  },
+  '/v1/platform/exams/{exam}/passcodes': {
+    post: {
+      summary: 'Issue a passcode for one attempt of an exam',
+      security: platformKey,
+      parameters: [{ name: 'exam', in: 'path', required: true, schema: id }],
+      requestBody: {
+        required: false,
+        content: json({
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            attempt: { ...id, description: 'Default: a new random id. Never personal data' },
+            ttlSeconds: { type: 'integer', minimum: PASSCODE_TTL_MIN_SECONDS, maximum: PASSCODE_TTL_MAX_SECONDS, description: 'How long the passcode can be redeemed. Default 7 days' },
+            credentialTtlSeconds: { type: 'integer', minimum: CREDENTIAL_TTL_MIN_SECONDS, maximum: CREDENTIAL_TTL_MAX_SECONDS, description: 'Lifetime of the attempt credential it yields. Default 8 hours' },
+          },
+        }),
+      },
+      responses: { '201': { description: 'The passcode', content: json({ $ref: '#/components/schemas/IssuedPasscode' }) }, '400': err('EV_ERR_PLATFORM_INVALID_REQUEST'), ...keyDenied, '404': err('No such exam in the institution (EV_ERR_EXAM_NOT_FOUND)') },
+    },
+  },
+  '/v1/passcodes/redeem': {
+    post: {
+      summary: 'Redeem a passcode (test taker): the attempt credential',
+      description: 'Single-use. Wrong passcodes are throttled per client address and per exam (docs/INTEGRATION.md); a wrong passcode never tells whether the exam exists.',
+      security: [],
+      requestBody: { required: true, content: json({ type: 'object', required: ['passcode'], additionalProperties: false, properties: { passcode: { type: 'string', maxLength: 64, description: 'As typed: case, hyphens and spaces do not matter' } } }) },
+      responses: {
+        '200': { description: 'The attempt credential', content: json({ $ref: '#/components/schemas/RedeemedPasscode' }) },
+        '400': err('Not a passcode, or a typing mistake (EV_ERR_PASSCODE_INVALID_REQUEST, EV_ERR_PASSCODE_MALFORMED, EV_ERR_PASSCODE_TYPO)'),
+        '401': err('No such passcode (EV_ERR_PASSCODE_INVALID)'),
+        '410': err('Already used or expired (EV_ERR_PASSCODE_USED, EV_ERR_PASSCODE_EXPIRED)'),
+        '429': { ...err('Too many wrong passcodes (EV_ERR_PASSCODE_THROTTLED)'), headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'Seconds' } } },
+      },
+    },
+  },
+} as const;

@@ -1,0 +1,244 @@
+/**
+ * Per-attempt passcodes (docs/INTEGRATION.md, Part 2): issued by an assessment platform, redeemed by a
+ * test taker for the attempt credential the upload API takes.
+ *
+ * - Issue: the exam gets a random locator on its first passcode (reserved in the directory, so a
+ *   redemption goes to one cell); each passcode is the locator, 85 random bits and a check character
+ *   (src/protocol/passcode-format.ts), stored only as a keyed hash (passcode-key.ts).
+ * - Redeem: locks are checked first (throttle.ts); the typed text is read (a malformed text or a
+ *   failed check character is refused without spending the guessing budget: anyone can compute check
+ *   characters offline, so they tell a guesser nothing); the keyed hash is looked up in the locator's
+ *   cell (or, for an unknown locator, in a cell all the same, so both cost the same) and compared in
+ *   constant time. Then one transaction consumes the passcode (only if unused and unexpired: the
+ *   single-use guarantee), stores the attempt credential and writes the `attempt.started` webhook.
+ *   Every other outcome is a wrong guess: it spends the exam's and the address's budgets, and a
+ *   lockout it causes is written to the exam's audit log.
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { idPattern } from '../../crypto/context.js';
+import { ApiError } from '../../protocol/errors.js';
+import { LOCATOR_LENGTH, SECRET_LENGTH, composePasscode, formatPasscode, readPasscode, symbolsFrom } from '../../protocol/passcode-format.js';
+import {
+  CREDENTIAL_TTL_DEFAULT_SECONDS,
+  CREDENTIAL_TTL_MAX_SECONDS,
+  CREDENTIAL_TTL_MIN_SECONDS,
+  type IssuedPasscode,
+  PASSCODE_TTL_DEFAULT_SECONDS,
+  PASSCODE_TTL_MAX_SECONDS,
+  PASSCODE_TTL_MIN_SECONDS,
+  type PasscodeErrorCode,
+  type RedeemedPasscode,
+  passcodeErrors,
+} from '../../protocol/passcodes.js';
+import type { RecordingStatus } from '../../protocol/upload.js';
+import type { AttemptScope } from '../attempts/credential.js';
+import { insertCredential, newAttemptToken, tokenHash } from '../attempts/credential.js';
+import type { DirectoryDatabase } from '../db/schema.js';
+import { findExam } from '../exams/exam.repository.js';
+import { examOf } from '../exams/exam.service.js';
+import { newId } from '../ids.js';
+import type { Cell, Cells } from '../regions/cell.types.js';
+import type { PasscodeKeys } from './passcode-key.js';
+import { type AuthenticatedPlatform, platformError } from './platform.service.js';
+import {
+  consumePasscode,
+  findExamByLocator,
+  findExamLocator,
+  findPasscode,
+  insertExamLocator,
+  insertPasscode,
+  platformOfAttempt,
+  regionOfLocator,
+  reserveLocator,
+} from './platform.repository.js';
+import { ADDRESS_RULE, EXAM_RULE, FailureLimiter, addressKey } from './throttle.js';
+import { enqueueWebhook } from './webhook-outbox.js';
+
+export function passcodeError(code: PasscodeErrorCode, message: string): ApiError {
+  return new ApiError(code, message, passcodeErrors[code]);
+}
+
+/** A 429 that tells the client when to come back. */
+export class ThrottledError extends ApiError {
+  constructor(readonly retryAfterSeconds: number) {
+    super('EV_ERR_PASSCODE_THROTTLED', `too many wrong passcodes: try again in ${retryAfterSeconds} s`, passcodeErrors.EV_ERR_PASSCODE_THROTTLED);
+  }
+}
+
+export interface PasscodeContext {
+  readonly cells: Cells;
+  readonly directory: Kysely<DirectoryDatabase>;
+  readonly keys: PasscodeKeys;
+  readonly clock: () => number;
+  /** Wakes webhook delivery after an event is written. */
+  readonly onEvent: () => void;
+  /** Where lockouts of exams that do not exist are reported (no cell holds them). */
+  readonly warn: (message: string) => void;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function seconds(value: unknown, field: string, min: number, max: number, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) throw platformError('EV_ERR_PLATFORM_INVALID_REQUEST', `${field} must be an integer ${min}-${max}`);
+  return value;
+}
+
+/** The exam's locator, made on its first passcode. */
+async function locatorOf(cell: Cell, directory: Kysely<DirectoryDatabase>, institution: string, exam: string, now: number): Promise<string> {
+  for (let tries = 0; tries < 8; tries++) {
+    const existing = await findExamLocator(cell.db, institution, exam);
+    if (existing) return existing;
+    const locator = symbolsFrom(randomBytes(LOCATOR_LENGTH));
+    // Directory first: a crash between the two leaves a reserved locator that points at no exam, never an exam whose locator leads nowhere.
+    if (!(await reserveLocator(directory, locator, cell.region, now))) continue;
+    if (await insertExamLocator(cell.db, institution, exam, locator, now)) return locator;
+  }
+  throw new Error('could not assign a passcode locator');
+}
+
+/** Issues a passcode for one attempt of an exam of the platform's institution. */
+export async function issuePasscode(context: PasscodeContext, platform: AuthenticatedPlatform, examId: string, body: unknown): Promise<IssuedPasscode> {
+  const now = context.clock();
+  const { cell, institution } = platform;
+  const exam = await examOf(cell, institution, examId);
+  const input = body === undefined || body === null ? {} : body;
+  if (!isPlainObject(input)) throw platformError('EV_ERR_PLATFORM_INVALID_REQUEST', 'the body must be a JSON object');
+  const unknown = Object.keys(input).filter((k) => !['attempt', 'ttlSeconds', 'credentialTtlSeconds'].includes(k));
+  if (unknown.length > 0) throw platformError('EV_ERR_PLATFORM_INVALID_REQUEST', `unknown field ${JSON.stringify(unknown[0])}`);
+  const attempt = input.attempt ?? newId('att');
+  if (typeof attempt !== 'string' || !idPattern.test(attempt)) throw platformError('EV_ERR_PLATFORM_INVALID_REQUEST', 'attempt must be 1-64 characters of [A-Za-z0-9._:-]');
+  const ttl = seconds(input.ttlSeconds, 'ttlSeconds', PASSCODE_TTL_MIN_SECONDS, PASSCODE_TTL_MAX_SECONDS, PASSCODE_TTL_DEFAULT_SECONDS);
+  const credentialTtl = seconds(input.credentialTtlSeconds, 'credentialTtlSeconds', CREDENTIAL_TTL_MIN_SECONDS, CREDENTIAL_TTL_MAX_SECONDS, CREDENTIAL_TTL_DEFAULT_SECONDS);
+  const key = context.keys.get(cell.region);
+  if (!key) throw new Error(`no passcode key for region ${cell.region}`);
+
+  const locator = await locatorOf(cell, context.directory, institution, exam.exam, now);
+  const passcode = composePasscode(locator, randomBytes(SECRET_LENGTH));
+  const expiresAt = now + ttl * 1000;
+  await insertPasscode(cell.db, {
+    id: newId('pc'),
+    code_hash: key.passcodeHash(passcode),
+    institution_id: institution,
+    exam_id: exam.exam,
+    attempt_id: attempt,
+    platform_id: platform.platform,
+    credential_ttl_seconds: credentialTtl,
+    expires_at: expiresAt,
+    used_at: null,
+    created_at: now,
+  });
+  return { passcode: formatPasscode(passcode), institution, exam: exam.exam, attempt, expiresAt: new Date(expiresAt).toISOString() };
+}
+
+/** Redeems passcodes, with the guessing limits of one server process. */
+export class PasscodeRedeemer {
+  readonly byAddress = new FailureLimiter(ADDRESS_RULE);
+  readonly byExam = new FailureLimiter(EXAM_RULE);
+
+  constructor(private readonly context: PasscodeContext) {}
+
+  async redeem(body: unknown, clientIp: string): Promise<RedeemedPasscode> {
+    const typed = isPlainObject(body) && Object.keys(body).length === 1 ? body.passcode : undefined;
+    if (typeof typed !== 'string' || typed.length > 64) throw passcodeError('EV_ERR_PASSCODE_INVALID_REQUEST', 'send { "passcode": "XXXXX-XXXXX-XXXXX-XXXXX-XXXXX" }');
+    const reading = readPasscode(typed);
+    if (!reading.ok) {
+      throw reading.reason === 'typo'
+        ? passcodeError('EV_ERR_PASSCODE_TYPO', 'the passcode has a typing mistake (its check character does not match): check each character')
+        : passcodeError('EV_ERR_PASSCODE_MALFORMED', 'a passcode is 25 letters and digits, in five groups of five');
+    }
+    const now = this.context.clock();
+    const examKey = reading.locator;
+    const addrKey = addressKey(clientIp);
+    const wait = Math.max(this.byExam.lockedFor(examKey, now), this.byAddress.lockedFor(addrKey, now));
+    if (wait > 0) throw new ThrottledError(Math.ceil(wait / 1000));
+
+    const region = await regionOfLocator(this.context.directory, reading.locator);
+    const known = region ? this.context.cells.get(region) : undefined;
+    // An unknown locator is looked up all the same, in some cell: the same work, the same answer.
+    const cell = known ?? (this.context.cells.values().next().value as Cell);
+    const key = this.context.keys.get(cell.region);
+    if (!key) throw new Error(`no passcode key for region ${cell.region}`);
+    const hash = key.passcodeHash(reading.passcode);
+    const row = await findPasscode(cell.db, hash);
+    const matches = row !== undefined && known !== undefined && timingSafeEqual(Buffer.from(row.code_hash, 'hex'), Buffer.from(hash, 'hex'));
+    if (!row || !matches || row.revoked_at !== null) return this.wrong(cell, known !== undefined, examKey, addrKey, now, 'EV_ERR_PASSCODE_INVALID');
+    if (row.used_at !== null) return this.wrong(cell, true, examKey, addrKey, now, 'EV_ERR_PASSCODE_USED');
+    if (Number(row.expires_at) <= now) return this.wrong(cell, true, examKey, addrKey, now, 'EV_ERR_PASSCODE_EXPIRED');
+
+    const expiresAt = now + Number(row.credential_ttl_seconds) * 1000;
+    const token = await cell.db.transaction().execute(async (trx) => {
+      if (!(await consumePasscode(trx, row.id, now))) return null;
+      const issued = newAttemptToken(cell.region);
+      await insertCredential(trx, { token_hash: tokenHash(issued), institution_id: row.institution_id, exam_id: row.exam_id, attempt_id: row.attempt_id, expires_at: expiresAt, created_at: now });
+      await enqueueWebhook(trx, {
+        institution: row.institution_id,
+        platform: row.platform_id,
+        type: 'attempt.started',
+        dedupeKey: `attempt.started:${row.id}`,
+        data: { institution: row.institution_id, exam: row.exam_id, attempt: row.attempt_id },
+      }, now);
+      return issued;
+    });
+    // Another request consumed it first.
+    if (token === null) return this.wrong(cell, true, examKey, addrKey, now, 'EV_ERR_PASSCODE_USED');
+    this.byAddress.forgive(addrKey, now);
+    this.context.onEvent();
+    const exam = await findExam(cell.db, row.institution_id, row.exam_id);
+    return {
+      token,
+      institution: row.institution_id,
+      region: cell.region,
+      exam: row.exam_id,
+      attempt: row.attempt_id,
+      expiresAt,
+      title: exam?.title ?? row.exam_id,
+      snapshotIntervalSeconds: Number(exam?.snapshot_interval_seconds ?? 60),
+    };
+  }
+
+  /** Spends both budgets, audits a lockout it causes, and refuses with `code`. */
+  private async wrong(cell: Cell, examExists: boolean, examKey: string, addrKey: string, now: number, code: PasscodeErrorCode): Promise<never> {
+    const locks = [['exam', this.byExam.fail(examKey, now)], ['address', this.byAddress.fail(addrKey, now)]] as const;
+    for (const [scope, lock] of locks) {
+      if (!lock) continue;
+      const exam = examExists ? await findExamByLocator(cell.db, examKey) : undefined;
+      if (!exam) {
+        this.context.warn(`passcode guessing: ${scope} lockout on an unknown exam locator until ${new Date(lock.lockedUntil).toISOString()}`);
+        continue;
+      }
+      // No address in the log (it is personal data): the exam, which budget ran out, and until when.
+      await cell.audit
+        .append({ institution: exam.institution_id, type: 'passcode.lockout', payload: { exam: exam.exam_id, scope, failures: lock.failures, lockedUntil: lock.lockedUntil } })
+        .catch((e: unknown) => this.context.warn(`passcode lockout not audited: ${e instanceof Error ? e.message : String(e)}`));
+    }
+    const messages: Record<string, string> = {
+      EV_ERR_PASSCODE_INVALID: 'the passcode is not valid',
+      EV_ERR_PASSCODE_USED: 'the passcode was already used: ask your assessment platform for a new one',
+      EV_ERR_PASSCODE_EXPIRED: 'the passcode has expired: ask your assessment platform for a new one',
+    };
+    throw passcodeError(code, messages[code] ?? 'the passcode is not valid');
+  }
+}
+
+/**
+ * After a recording of a passcode attempt completes: the `recording.completed` webhook to the
+ * platform that issued the passcode. Idempotent (one event per recording), and done before the
+ * completion is acknowledged: an upload client repeats an unacknowledged completion, and the
+ * repetition writes the event a crash may have kept from being written.
+ */
+export async function recordingCompleted(cell: Cell, scope: AttemptScope, status: RecordingStatus, now: number, onEvent: () => void): Promise<void> {
+  const platform = await platformOfAttempt(cell.db, scope.institution, scope.exam, scope.attempt);
+  if (!platform) return;
+  await enqueueWebhook(cell.db, {
+    institution: scope.institution,
+    platform,
+    type: 'recording.completed',
+    dedupeKey: `recording.completed:${scope.institution}:${status.recording}`,
+    data: { institution: scope.institution, exam: scope.exam, attempt: scope.attempt, recording: status.recording, track: status.track, segmentCount: Number(status.segmentCount) },
+  }, now);
+  onEvent();
+}
