@@ -7,6 +7,8 @@ import { custodyErrors } from './custody.js';
 import { examErrors } from './exams.js';
 import { custodyPaths, custodySchemas } from './openapi.custody.js';
 import { examPaths, examSchemas } from './openapi.exams.js';
+import { ltiErrors } from './lti.js';
+import { ltiPaths, ltiSchemas } from './openapi.lti.js';
 import { staffErrors } from './staff.js';
 import { uploadErrors } from './upload.js';
 
@@ -17,6 +19,7 @@ const errorCatalogs: readonly Record<string, number>[] = [
   staffErrors,
   custodyErrors,
   examErrors,
+  ltiErrors,
 ];
 
 const bearer = [{ attemptCredential: [] }];
@@ -65,6 +68,7 @@ export const openApiDocument = {
     schemas: {
       ...custodySchemas,
       ...examSchemas,
+      ...ltiSchemas,
       Error: {
         type: 'object',
         required: ['error'],
@@ -210,5 +214,6 @@ export const openApiDocument = {
     },
     ...custodyPaths,
     ...examPaths,
+    ...ltiPaths,
   },
 } as const;

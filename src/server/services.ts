@@ -20,6 +20,8 @@ import { staffRoutes } from './staff/staff.routes.js';
 import { custodyRoutes } from './custody/custody.routes.js';
 import { startRetentionTimer } from './custody/retention.js';
 import { examRoutes } from './exams/exam.routes.js';
+import { ltiRoutes } from './lti/lti.routes.js';
+import { ToolKeys } from './lti/tool-keys.js';
 
 export interface Services {
   /** Registered by buildApp under the API prefix. */
@@ -35,7 +37,7 @@ export interface ServiceOptions {
 }
 
 /** `publicOrigin` is needed to serve the API (staff sign-in binds passkeys to it), not to provision data. */
-export async function openServices(config: Pick<ServerConfig, 'dataDir' | 'regions'> & Partial<Pick<ServerConfig, 'publicOrigin'>>, options: ServiceOptions = {}): Promise<Services> {
+export async function openServices(config: Pick<ServerConfig, 'dataDir' | 'regions'> & Partial<Pick<ServerConfig, 'publicOrigin' | 'attemptCredentialTtlSeconds'>>, options: ServiceOptions = {}): Promise<Services> {
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const directory = openSqlite<DirectoryDatabase>(join(config.dataDir, 'directory.db'));
   await migrateToLatest(directory as never, 'directory');
@@ -60,6 +62,8 @@ export async function openServices(config: Pick<ServerConfig, 'dataDir' | 'regio
       await app.register(staffRoutes, { cells, directory, publicOrigin: config.publicOrigin, clock });
       await app.register(custodyRoutes, { cells, clock, staff: { cells, clock, publicOrigin: config.publicOrigin } });
       await app.register(examRoutes, { staff: { cells, clock, publicOrigin: config.publicOrigin } });
+      const toolKeys = await ToolKeys.open(join(config.dataDir, 'lti'), clock);
+      await app.register(ltiRoutes, { cells, directory, publicOrigin: config.publicOrigin, clock, toolKeys, attemptTtlSeconds: config.attemptCredentialTtlSeconds ?? 3600 });
     },
     async close() {
       stopRetention();

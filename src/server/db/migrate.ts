@@ -9,7 +9,9 @@ import * as cell0003 from './migrations/cell/0003-audit-log.js';
 import * as cell0004 from './migrations/cell/0004-staff.js';
 import * as cell0005 from './migrations/cell/0005-custody.js';
 import * as cell0006 from './migrations/cell/0006-exams.js';
+import * as cell0009 from './migrations/cell/0009-lti.js';
 import * as directory0001 from './migrations/directory/0001-initial.js';
+import * as directory0003 from './migrations/directory/0003-lti-platforms.js';
 
 const migrations: Record<'cell' | 'directory', Record<string, Migration>> = {
   cell: {
@@ -19,8 +21,12 @@ const migrations: Record<'cell' | 'directory', Record<string, Migration>> = {
     '0004-staff': cell0004,
     '0005-custody': cell0005,
     '0006-exams': cell0006,
+    '0009-lti': cell0009,
   },
-  directory: { '0001-initial': directory0001 },
+  directory: {
+    '0001-initial': directory0001,
+    '0003-lti-platforms': directory0003,
+  },
 };
 
 export class MigrationError extends Error {
