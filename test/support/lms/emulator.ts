@@ -170,6 +170,28 @@ export class LmsEmulator {
     return url.toString();
   }
 
+  /**
+   * A course page framing the tool at `launch` (a login initiation URL), with the platform storage of
+   * LTI Client Side postMessages: it answers lti.capabilities, lti.put_data and lti.get_data from
+   * the tool's origin, keeping values per origin and key.
+   */
+  private coursePage(launch: string): string {
+    const tool = JSON.stringify(this.options.toolOrigin);
+    return `<!DOCTYPE html><html><head><title>Course</title></head><body><h1>Chemistry 101</h1>
+<iframe name="tool" src="${escape(launch)}" width="800" height="600"></iframe>
+<script>
+const store = new Map();
+window.addEventListener('message', (event) => {
+  const d = event.data;
+  if (event.origin !== ${tool} || !d || typeof d.subject !== 'string') return;
+  const reply = (extra) => event.source.postMessage({ subject: d.subject + '.response', message_id: d.message_id, ...extra }, event.origin);
+  if (d.subject === 'lti.capabilities') reply({ supported_messages: [{ subject: 'lti.put_data' }, { subject: 'lti.get_data' }] });
+  else if (d.subject === 'lti.put_data') { store.set(event.origin + ' ' + d.key, d.value); reply({ key: d.key, value: d.value }); }
+  else if (d.subject === 'lti.get_data') reply({ key: d.key, value: store.get(event.origin + ' ' + d.key) });
+});
+</script></body></html>`;
+  }
+
   private send(res: ServerResponse, status: number, type: string, body: string): void {
     res.writeHead(status, { 'content-type': type }).end(body);
   }
@@ -181,6 +203,7 @@ export class LmsEmulator {
       return this.send(res, 200, 'application/json', JSON.stringify({ keys: this.keys.map((k) => k.publicJwk) }));
     }
     if (req.method === 'GET' && url.pathname === '/auth') return this.authorize(url.searchParams, res);
+    if (req.method === 'GET' && url.pathname === '/course') return this.send(res, 200, 'text/html', this.coursePage(url.searchParams.get('launch') ?? ''));
     const form = Object.fromEntries(new URLSearchParams(req.method === 'POST' ? await readBody(req) : ''));
     if (req.method === 'POST' && url.pathname === '/token') return this.token(form, res);
     if (req.method === 'POST' && (url.pathname === '/deep-link-return' || url.pathname === '/start-assessment')) {
