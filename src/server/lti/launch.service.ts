@@ -33,7 +33,7 @@ import type { StaffSession } from '../staff/staff.types.js';
 import { type KeptLaunch, LTI_VERSION, claim, isLearnerLaunch, isStaffLaunch, keepOf } from './claims.js';
 import { type CodeProblem, codeUsed, issueCode, random43, sha256Hex, takeCode } from './codes.js';
 import { LaunchRejected, validateIdToken } from './id-token.js';
-import { deleteExpiredLogins, findLtiStaff, findPlatform, insertLaunch, insertLogin, insertLtiStaff, lookupPlatforms, takeLogin } from './lti.repository.js';
+import { deleteExpiredLogins, findCode, findLtiStaff, findPlatform, insertLaunch, insertLogin, insertLtiStaff, lookupPlatforms, takeLogin } from './lti.repository.js';
 import { type PageOptions, escapeHtml, hiddenForm } from './pages.js';
 import type { PlatformKeySets } from './platform-jwks.js';
 import { ltiError } from './platform.service.js';
@@ -437,7 +437,7 @@ export async function startAssessment(ctx: LtiContext, code: unknown): Promise<P
   const region = typeof code === 'string' ? /^evk1\.([a-z][a-z0-9-]{1,15})\./.exec(code)?.[1] : undefined;
   const cell = region ? ctx.cells.get(region) : undefined;
   // Checked before the code is used up, so the learner can press the button again once the recorder runs.
-  const peek = cell && typeof code === 'string' ? await cell.db.selectFrom('lti_codes').select(['payload', 'kind']).where('code_hash', '=', sha256Hex(code)).executeTakeFirst() : undefined;
+  const peek = cell && typeof code === 'string' ? await findCode(cell.db, sha256Hex(code)) : undefined;
   if (cell && peek?.kind === 'proctoring' && !(await codeUsed(cell, (JSON.parse(peek.payload) as ProctoringStep).handoffHash))) {
     throw ltiError('EV_ERR_LTI_PROCTORING_NOT_READY', 'the recorder has not started yet: allow the camera and screen, then try again');
   }

@@ -9,7 +9,8 @@ import { STAFF_SESSION_COOKIE } from '../../protocol/staff.js';
 import { hostCookie, readCookie } from '../staff/cookies.js';
 import { STAFF_SESSION_TTL_MS, requireStaff, staffOf } from '../staff/staff-auth.js';
 import { type LoginRequest, type LtiContext, bindingCookie, bindingCookieName, confirmLaunch, deepLinkingResponse, exchangeHandoff, launch, staffSessionFromCode, startAssessment, startLogin } from './launch.service.js';
-import { type PageOptions, scripts, sendPage } from './pages.js';
+import { handleError, toApiError } from '../http/errors.js';
+import { type PageOptions, escapeHtml, scripts, sendPage } from './pages.js';
 import { PlatformKeySets } from './platform-jwks.js';
 import { platformsOf, registerPlatform, removePlatform } from './platform.service.js';
 
@@ -35,6 +36,18 @@ export const ltiRoutes: FastifyPluginAsync<LtiRoutesOptions> = async (app, optio
   });
 
   const page = (reply: FastifyReply, p: PageOptions) => sendPage(reply, p);
+
+  // A browser in the LMS's frame asked for a document: a refusal is a small page naming its code,
+  // which the LMS may frame (it holds no action to click and no secret), rather than JSON the frame
+  // would refuse to show. API clients (no text/html in Accept) get the usual JSON error.
+  app.setErrorHandler((err, request, reply) => {
+    const apiError = toApiError(err);
+    if (apiError === null || !String(request.headers.accept ?? '').includes('text/html')) return handleError(err, request, reply);
+    if (apiError.status >= 500) request.log.error({ err }, 'request failed');
+    else request.log.info({ code: apiError.code, status: apiError.status }, 'request refused');
+    const body = `<p>${escapeHtml(apiError.message)}</p><p>Error code: <code>${escapeHtml(apiError.code)}</code> (docs/errors.md)</p>`;
+    return sendPage(reply, { title: 'ExamVault could not open', meta: { 'ev-error': apiError.code }, body, frameOrigins: ['*'] }, apiError.status);
+  });
 
   // Registrations, by the institution's admins.
   app.post('/lti/platforms', { preHandler: admin }, async (request, reply) => {

@@ -47,7 +47,7 @@ describe('LTI 1.3 flows against the LMS emulator', () => {
     assert.equal(epoch.status, 200, 'the handed-off credential is a working attempt credential');
     const again = await browser.fetch('POST', `${s.origin}/v1/attempts/handoff`, { json: { code } }, { origin: s.origin });
     assert.equal(again.status, 409);
-    assert.equal(again.json<{ error: { code: string } }>().error.code, 'EV_ERR_HANDOFF_USED');
+    assert.equal(again.errorCode(), 'EV_ERR_HANDOFF_USED');
     for (const url of browser.visited) {
       assert.ok(!url.includes(credential.token) && !url.includes(code as string), `a secret in a URL: ${url}`);
       for (const token of s.lms.issued) assert.ok(!url.includes(token), 'an id_token in a URL');
@@ -66,10 +66,10 @@ describe('LTI 1.3 flows against the LMS emulator', () => {
     const page = await browser.navigate('GET', s.lms.loginUrl(learnerLaunch('opaque-learner-2')));
     s.skew = 2 * 60 * 1000 + 1;
     const late = await browser.fetch('POST', `${s.origin}/v1/attempts/handoff`, { json: { code: page.meta('ev-handoff') } });
-    assert.equal(late.json<{ error: { code: string } }>().error.code, 'EV_ERR_HANDOFF_EXPIRED');
+    assert.equal(late.errorCode(), 'EV_ERR_HANDOFF_EXPIRED');
     const unknown = await browser.fetch('POST', `${s.origin}/v1/attempts/handoff`, { json: { code: 'evk1.eu.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' } });
     assert.equal(unknown.status, 400);
-    assert.equal(unknown.json<{ error: { code: string } }>().error.code, 'EV_ERR_HANDOFF_INVALID');
+    assert.equal(unknown.errorCode(), 'EV_ERR_HANDOFF_INVALID');
   });
 
   it('opens the staff side for an instructor as a reviewer who still needs approval', async (t) => {
@@ -122,12 +122,12 @@ describe('LTI 1.3 flows against the LMS emulator', () => {
     assert.deepEqual(items.map((i) => [i.type, i.url, i.custom.examvault_exam]), [['ltiResourceLink', `${s.origin}/v1/lti/launch`, EXAM]]);
     // The response page auto-posts through /v1/lti/scripts/autopost.js, with the platform as the only form target.
     const page = await browser.fetch('POST', `${s.origin}/v1/lti/deep-linking/response`, { form: form.fields });
-    assert.equal(page.json<{ error: { code: string } }>().error.code, 'EV_ERR_LTI_CODE_INVALID', 'the picker code works once');
+    assert.equal(page.errorCode(), 'EV_ERR_LTI_CODE_INVALID', 'the picker code works once');
     const script = await browser.fetch('GET', `${s.origin}/v1/lti/scripts/autopost.js`);
     assert.match(String(script.headers['content-type']), /^text\/javascript/);
     // A learner cannot place exams.
     const learner = await s.browser().navigate('GET', s.lms.loginUrl({ messageType: 'LtiDeepLinkingRequest', sub: 'opaque-learner-3', roles: [roles.learner] }));
-    assert.equal(learner.json<{ error: { code: string } }>().error.code, 'EV_ERR_LTI_ROLE_UNSUPPORTED');
+    assert.equal(learner.errorCode(), 'EV_ERR_LTI_ROLE_UNSUPPORTED');
   });
 
   it('runs Proctoring Services: LtiStartProctoring, our checks, a signed LtiStartAssessment, then LtiEndAssessment', async (t) => {
@@ -143,7 +143,7 @@ describe('LTI 1.3 flows against the LMS emulator', () => {
     // Our check: the recorder must hold the credential before the assessment starts.
     const early = await browser.submit(start);
     assert.equal(early.status, 409);
-    assert.equal(early.json<{ error: { code: string } }>().error.code, 'EV_ERR_LTI_PROCTORING_NOT_READY');
+    assert.equal(early.errorCode(), 'EV_ERR_LTI_PROCTORING_NOT_READY');
     assert.equal((await browser.fetch('POST', `${s.origin}/v1/attempts/handoff`, { json: { code: handoff } })).status, 200);
     const started = await browser.submit(start);
     assert.equal(started.url, `${s.lms.origin}/start-assessment`, started.body);
@@ -165,7 +165,7 @@ describe('LTI 1.3 flows against the LMS emulator', () => {
     blocked.blockThirdPartyCookies = true;
     const refused = await blocked.navigate('GET', s.lms.loginUrl(learnerLaunch('opaque-learner-5')));
     assert.equal(refused.status, 403);
-    assert.equal(refused.json<{ error: { code: string } }>().error.code, 'EV_ERR_LTI_STATE_UNBOUND');
+    assert.equal(refused.errorCode(), 'EV_ERR_LTI_STATE_UNBOUND');
 
     // With lti_storage_target, login answers a page whose external script stores the binding with the platform.
     const login = await blocked.fetch('GET', s.lms.loginUrl(learnerLaunch('opaque-learner-5'), { lti_storage_target: '_parent' }));
@@ -180,7 +180,7 @@ describe('LTI 1.3 flows against the LMS emulator', () => {
     assert.ok(confirm);
     // What lti.get_data answers (launch.js fills it in): a wrong value is refused, the stored one accepted.
     const wrong = await blocked.submit(confirm, { binding: 'not-the-stored-value' });
-    assert.equal(wrong.json<{ error: { code: string } }>().error.code, 'EV_ERR_LTI_STATE_UNBOUND');
+    assert.equal(wrong.errorCode(), 'EV_ERR_LTI_STATE_UNBOUND');
     // The refused confirmation used the pending launch up: a new one is needed.
     const login2 = await blocked.fetch('GET', s.lms.loginUrl(learnerLaunch('opaque-learner-5'), { lti_storage_target: '_parent' }));
     const launch2 = await blocked.navigate('GET', login2.meta('ev-lti-next') as string);
@@ -198,7 +198,7 @@ describe('LTI 1.3 flows against the LMS emulator', () => {
     const token = s.lms.issued.at(-1) as string;
     const state = browser.visited.map((u) => new URL(u)).find((u) => u.pathname === '/auth')?.searchParams.get('state') as string;
     const replay = await browser.fetch('POST', `${s.origin}/v1/lti/launch`, { form: { id_token: token, state } });
-    assert.equal(replay.json<{ error: { code: string } }>().error.code, 'EV_ERR_LTI_STATE_INVALID');
+    assert.equal(replay.errorCode(), 'EV_ERR_LTI_STATE_INVALID');
   });
 
   it('gets an LTI Advantage access token with a client assertion the platform checks against the tool JWKS', async (t) => {

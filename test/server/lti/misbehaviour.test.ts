@@ -38,7 +38,11 @@ describe('LTI launches from a misbehaving platform', () => {
         s.lms.misbehave = mode;
         const page = await s.browser().navigate('GET', s.lms.loginUrl(learnerLaunch(`opaque-learner-${mode}`)));
         assert.ok(page.status >= 400 && page.status < 500, `${mode}: ${page.status} ${page.body}`);
-        assert.equal(page.json<{ error: { code: string } }>().error.code, expected[mode]);
+        assert.equal(page.errorCode(), expected[mode]);
+        // A browser gets a page the LMS frame can show: the code, no script, no form.
+        assert.match(String(page.headers['content-type']), /^text\/html/);
+        assert.match(String(page.headers['content-security-policy']), /script-src 'self'.*frame-ancestors \*/);
+        assert.ok(!page.body.includes('<script') && !page.body.includes('<form'));
         const events = (await auditEvents(s.cell)).slice(before);
         assert.deepEqual(events.map((e) => [e.type, e.institution, e.payload.code]), [['lti.launch.rejected', s.institution, expected[mode]]]);
         assert.equal(page.meta('ev-handoff'), null);
@@ -59,7 +63,7 @@ describe('LTI launches from a misbehaving platform', () => {
     // A kid unknown even after that refetch: refused, without another fetch inside the cool-down.
     s.lms.misbehave = 'unknown-kid';
     const page = await s.browser().navigate('GET', s.lms.loginUrl(learnerLaunch('opaque-learner-r3')));
-    assert.equal(page.json<{ error: { code: string } }>().error.code, 'EV_ERR_LTI_TOKEN_KID');
+    assert.equal(page.errorCode(), 'EV_ERR_LTI_TOKEN_KID');
     assert.equal(s.lms.jwksFetches, 2);
   });
 
@@ -68,7 +72,7 @@ describe('LTI launches from a misbehaving platform', () => {
     const url = new URL(s.lms.loginUrl(learnerLaunch('opaque-learner-u')));
     url.searchParams.set('iss', 'https://unregistered.example');
     const page = await s.browser().navigate('GET', url.toString());
-    assert.equal(page.json<{ error: { code: string } }>().error.code, 'EV_ERR_LTI_PLATFORM_UNKNOWN');
+    assert.equal(page.errorCode(), 'EV_ERR_LTI_PLATFORM_UNKNOWN');
     // The registration is unknown, so the cell is too: the event goes to the first configured cell.
     const first = s.services.cells.values().next().value as typeof s.cell;
     const last = (await auditEvents(first)).at(-1);

@@ -11,28 +11,27 @@ import { ToolKeys } from '../../../src/server/lti/tool-keys.js';
 import { roles } from '../../support/lms/emulator.js';
 import { learnerLaunch, ltiScenario } from './support.js';
 
-type Err = { error: { code: string } };
 
 describe('LTI platform registrations and tool keys', () => {
   it('validates, lists and removes registrations; a removed platform cannot launch', async (t) => {
     const s = await ltiScenario(t);
     const bad = await s.api('POST', '/v1/lti/platforms', { ...s.lms.registration(), jwksUrl: 'http://lms.example/jwks', clientId: 'c2' });
     assert.equal(bad.status, 400);
-    assert.equal(bad.json<Err>().error.code, 'EV_ERR_LTI_INVALID_REQUEST');
+    assert.equal(bad.errorCode(), 'EV_ERR_LTI_INVALID_REQUEST');
     const none = await s.api('POST', '/v1/lti/platforms', { ...s.lms.registration(), deploymentIds: [], clientId: 'c3' });
-    assert.equal(none.json<Err>().error.code, 'EV_ERR_LTI_INVALID_REQUEST');
+    assert.equal(none.errorCode(), 'EV_ERR_LTI_INVALID_REQUEST');
     const duplicate = await s.api('POST', '/v1/lti/platforms', s.lms.registration());
     assert.equal(duplicate.status, 409);
-    assert.equal(duplicate.json<Err>().error.code, 'EV_ERR_LTI_PLATFORM_EXISTS');
+    assert.equal(duplicate.errorCode(), 'EV_ERR_LTI_PLATFORM_EXISTS');
     const listed = (await s.api('GET', '/v1/lti/platforms')).json<{ platforms: { platform: string; issuer: string; keptClaims: string[] }[] }>();
     assert.equal(listed.platforms.length, 1);
     assert.equal(listed.platforms[0]?.issuer, s.lms.issuer);
     assert.deepEqual(listed.platforms[0]?.keptClaims, []);
     const id = listed.platforms[0]?.platform as string;
     assert.equal((await s.api('DELETE', `/v1/lti/platforms/${id}`)).status, 204);
-    assert.equal((await s.api('DELETE', `/v1/lti/platforms/${id}`)).json<Err>().error.code, 'EV_ERR_LTI_PLATFORM_NOT_FOUND');
+    assert.equal((await s.api('DELETE', `/v1/lti/platforms/${id}`)).errorCode(), 'EV_ERR_LTI_PLATFORM_NOT_FOUND');
     const page = await s.browser().navigate('GET', s.lms.loginUrl(learnerLaunch('opaque-learner-p')));
-    assert.equal(page.json<Err>().error.code, 'EV_ERR_LTI_PLATFORM_UNKNOWN');
+    assert.equal(page.errorCode(), 'EV_ERR_LTI_PLATFORM_UNKNOWN');
   });
 
   it('serves the tool JWKS and signs with the new key after a rotation, the old one still published', async (t) => {

@@ -16,6 +16,8 @@ export interface Page {
   json<T = unknown>(): T;
   meta(name: string): string | null;
   forms(): Form[];
+  /** The error code of a refusal: from the JSON body, or from an HTML error page's `ev-error` meta tag. */
+  errorCode(): string | null;
 }
 
 export interface Form {
@@ -64,6 +66,14 @@ function makePage(url: string, status: number, headers: Page['headers'], body: s
       return m ? unescape(m[1] as string) : null;
     },
     forms: () => parseForms(body, url),
+    errorCode() {
+      if (String(headers['content-type']).startsWith('text/html')) return this.meta('ev-error');
+      try {
+        return (JSON.parse(body) as { error?: { code?: string } }).error?.code ?? null;
+      } catch {
+        return null;
+      }
+    },
   };
 }
 
@@ -127,16 +137,18 @@ export class Browser {
 
   /** Navigates as a browser would: follows redirects and auto-posted forms to the page that stays. */
   async navigate(method: string, url: string, form?: Record<string, string>): Promise<Page> {
-    let page = await this.fetch(method, url, form ? { form } : undefined, method === 'POST' ? { origin: 'null' } : {});
+    // What a browser sends when it navigates: it asks for a document.
+    const accept = { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' };
+    let page = await this.fetch(method, url, form ? { form } : undefined, method === 'POST' ? { ...accept, origin: 'null' } : accept);
     for (let hops = 0; hops < 10; hops++) {
       const location = page.headers.location;
       if (page.status >= 300 && page.status < 400 && typeof location === 'string') {
-        page = await this.fetch('GET', new URL(location, page.url).toString());
+        page = await this.fetch('GET', new URL(location, page.url).toString(), undefined, accept);
         continue;
       }
       const auto = page.forms().find((f) => f.autopost);
       if (!auto) return page;
-      page = await this.fetch('POST', auto.action, { form: auto.fields }, { origin: new URL(page.url).origin });
+      page = await this.fetch('POST', auto.action, { form: auto.fields }, { ...accept, origin: new URL(page.url).origin });
     }
     throw new Error('too many redirects or auto-posts');
   }
