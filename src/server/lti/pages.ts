@@ -5,7 +5,6 @@
  * shows tools in an iframe). Values reach a page only HTML-escaped, in attributes.
  */
 import type { FastifyReply } from 'fastify';
-import { HANDOFF_META } from '../../protocol/lti.js';
 
 export function escapeHtml(value: string): string {
   return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
@@ -74,8 +73,6 @@ export function hiddenForm(action: string, fields: Readonly<Record<string, strin
   const attrs = `${options.autopost ? ' data-autopost' : ''}${options.target ? ` target="${escapeHtml(options.target)}"` : ''}`;
   return `<form method="post" action="${escapeHtml(action)}"${attrs}>${inputs}<button type="submit">${escapeHtml(button)}</button></form>`;
 }
-
-export { HANDOFF_META };
 
 /** The scripts, served from /v1/lti/scripts/<name>. Plain ES2017, no module, no dependency. */
 export const scripts: Readonly<Record<string, string>> = {
