@@ -25,6 +25,8 @@ export const ltiErrors = {
   /** Launch: the browser does not hold the state's binding (cookie or platform storage). */
   EV_ERR_LTI_STATE_UNBOUND: 403,
   EV_ERR_LTI_TOKEN_MALFORMED: 401,
+  /** The id_token is unsigned (`alg: none`). */
+  EV_ERR_LTI_TOKEN_UNSIGNED: 401,
   EV_ERR_LTI_TOKEN_ALG: 401,
   EV_ERR_LTI_TOKEN_KID: 401,
   EV_ERR_LTI_TOKEN_SIGNATURE: 401,

@@ -2,8 +2,8 @@
  * Validation of a launch's id_token (LTI Core 1.3 §5.1.3, the 1EdTech Security Framework §5.1.3),
  * rule by rule, each with its own error code (docs/errors.md), in this order:
  *
- * 1. a compact JWS whose header says RS256 (nothing else: not `none`, not HS256, whose "secret" an
- *    attacker would pick to be our copy of the platform's public key);
+ * 1. a compact JWS, signed (not `alg: none`), whose header says RS256 (nothing else: not HS256, whose
+ *    "secret" an attacker would pick to be our copy of the platform's public key);
  * 2. its `kid` names a key of the platform's JWKS (refetched once when unknown: platform-jwks.ts),
  *    and the signature verifies under it;
  * 3. `iss` is exactly the registration's issuer; `aud` is or contains our client id, and `azp` is our
@@ -79,6 +79,7 @@ export async function validateIdToken(token: string, ctx: ValidationContext): Pr
     return reject('EV_ERR_LTI_TOKEN_MALFORMED', 'the id_token is not a compact JWS');
   }
   if (token.split('.').length !== 3) reject('EV_ERR_LTI_TOKEN_MALFORMED', 'the id_token is not a compact JWS');
+  if (typeof header.alg !== 'string' || header.alg.toLowerCase() === 'none') reject('EV_ERR_LTI_TOKEN_UNSIGNED', 'the id_token is not signed (alg none)');
   if (header.alg !== 'RS256') reject('EV_ERR_LTI_TOKEN_ALG', `the id_token must be signed with RS256, not ${JSON.stringify(String(header.alg)).slice(0, 20)}`);
   if (typeof header.kid !== 'string' || header.kid.length === 0) reject('EV_ERR_LTI_TOKEN_KID', 'the id_token header names no kid');
   const jwk: JWK | null = await ctx.keySets.key(platform.jwks_url, header.kid as string);
@@ -138,6 +139,8 @@ export async function validateIdToken(token: string, ctx: ValidationContext): Pr
   if (type === 'LtiDeepLinkingRequest') {
     const settings = claims[claim.deepLinkingSettings];
     if (!isObject(settings) || !isCallableUrl(settings.deep_link_return_url)) reject('EV_ERR_LTI_CLAIM_INVALID', 'deep_linking_settings.deep_link_return_url must be an https URL');
+    const accepted = (settings as Record<string, unknown>).accept_types;
+    if (Array.isArray(accepted) && !accepted.includes('ltiResourceLink')) reject('EV_ERR_LTI_CLAIM_INVALID', 'the platform does not accept ltiResourceLink items here, which is what ExamVault places');
   }
   if (type === 'LtiStartProctoring' || type === 'LtiEndAssessment') {
     const attempt = claims[claim.attemptNumber];
