@@ -9,6 +9,8 @@ import { custodyPaths, custodySchemas } from './openapi.custody.js';
 import { examPaths, examSchemas } from './openapi.exams.js';
 import { passcodePaths, passcodeSchemas, passcodeSecuritySchemes } from './openapi.passcodes.js';
 import { passcodeErrors, platformErrors } from './passcodes.js';
+import { ltiErrors } from './lti.js';
+import { ltiPaths, ltiSchemas } from './openapi.lti.js';
 import { staffErrors } from './staff.js';
 import { uploadErrors } from './upload.js';
 
@@ -19,7 +21,9 @@ const errorCatalogs: readonly Record<string, number>[] = [
   staffErrors,
   custodyErrors,
   examErrors,
-  platformErrors, passcodeErrors,
+  platformErrors,
+  passcodeErrors,
+  ltiErrors,
 ];
 
 const bearer = [{ attemptCredential: [] }];
@@ -70,6 +74,7 @@ export const openApiDocument = {
       ...custodySchemas,
       ...examSchemas,
       ...passcodeSchemas,
+      ...ltiSchemas,
       Error: {
         type: 'object',
         required: ['error'],
@@ -216,5 +221,6 @@ export const openApiDocument = {
     ...custodyPaths,
     ...examPaths,
     ...passcodePaths,
+    ...ltiPaths,
   },
 } as const;

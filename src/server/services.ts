@@ -24,6 +24,8 @@ import { openPasscodeKeys } from './platforms/passcode-key.js';
 import { recordingCompleted } from './platforms/passcode.service.js';
 import { platformRoutes } from './platforms/platform.routes.js';
 import { WebhookDispatcher, type WebhookOptions } from './platforms/webhook-outbox.js';
+import { ltiRoutes } from './lti/lti.routes.js';
+import { ToolKeys } from './lti/tool-keys.js';
 
 export interface Services {
   /** Registered by buildApp under the API prefix. */
@@ -42,7 +44,7 @@ export interface ServiceOptions {
 }
 
 /** `publicOrigin` is needed to serve the API (staff sign-in binds passkeys to it), not to provision data. */
-export async function openServices(config: Pick<ServerConfig, 'dataDir' | 'regions'> & Partial<Pick<ServerConfig, 'publicOrigin'>>, options: ServiceOptions = {}): Promise<Services> {
+export async function openServices(config: Pick<ServerConfig, 'dataDir' | 'regions'> & Partial<Pick<ServerConfig, 'publicOrigin' | 'attemptCredentialTtlSeconds'>>, options: ServiceOptions = {}): Promise<Services> {
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const passcodeKeys = await openPasscodeKeys(config.dataDir, config.regions);
   const directory = openSqlite<DirectoryDatabase>(join(config.dataDir, 'directory.db'));
@@ -74,6 +76,8 @@ export async function openServices(config: Pick<ServerConfig, 'dataDir' | 'regio
       await app.register(custodyRoutes, { cells, clock, staff: { cells, clock, publicOrigin: config.publicOrigin } });
       await app.register(examRoutes, { staff: { cells, clock, publicOrigin: config.publicOrigin } });
       await app.register(platformRoutes, { staff: { cells, clock, publicOrigin: config.publicOrigin }, directory, keys: passcodeKeys, onEvent, allowLoopbackWebhooks: options.webhooks?.allowLoopback === true });
+      const toolKeys = await ToolKeys.open(join(config.dataDir, 'lti'), clock);
+      await app.register(ltiRoutes, { cells, directory, publicOrigin: config.publicOrigin, clock, toolKeys, attemptTtlSeconds: config.attemptCredentialTtlSeconds ?? 3600 });
     },
     async close() {
       stopRetention();

@@ -99,7 +99,8 @@ describe('authorization matrix (every route the app serves)', () => {
       const row = rowOf(key);
       const url = route.url
         .replace(':institution', inst.id).replace(':recording', 'rec-a').replace(':id', 'rec-a').replace(':n', '0')
-        .replace(':exam', takerA.exam).replace(':attempt', takerA.attempt);
+        .replace(':exam', takerA.exam).replace(':attempt', takerA.attempt)
+        .replace(':platform', 'ltp-none').replace(':name', 'autopost.js');
       assert.ok(!url.includes(':'), `no value for a parameter of ${key}: teach the matrix test its name`);
       const sending = route.method !== 'GET';
       // The admin goes last, so a route that destroys the target (DELETE) does so after every other caller met it.

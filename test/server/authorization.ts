@@ -129,6 +129,21 @@ export const expectations: Record<string, Row> = {
   'POST /v1/platform/exams': platformKeyOnly,
   'POST /v1/platform/exams/:exam/passcodes': platformKeyOnly,
   'POST /v1/passcodes/redeem': everyone,
+  // LTI 1.3 (docs/LTI.md): registrations by admins; the LMS-facing routes carry their own credential
+  // (a state and its browser binding, or a one-time code), so anyone may call them.
+  'POST /v1/lti/platforms': adminOnly,
+  'GET /v1/lti/platforms': adminOnly,
+  'DELETE /v1/lti/platforms/:platform': adminOnly,
+  'GET /v1/lti/jwks': everyone,
+  'GET /v1/lti/scripts/:name': everyone,
+  'GET /v1/lti/login': everyone,
+  'POST /v1/lti/login': everyone,
+  'POST /v1/lti/launch': everyone,
+  'POST /v1/lti/launch/confirm': everyone,
+  'POST /v1/lti/deep-linking/response': everyone,
+  'POST /v1/lti/proctoring/start': everyone,
+  'POST /v1/lti/staff/session': everyone,
+  'POST /v1/attempts/handoff': everyone,
 };
 
 export function routeKey(route: { method: string; url: string }): string {

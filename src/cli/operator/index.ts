@@ -132,6 +132,59 @@ function registerKeys(program: Command): void {
     .action(lazy(() => import('./keys-status.js')));
 }
 
+const repeat = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+
+function registerLti(program: Command): void {
+  const lti = program.command('lti').summary('LTI 1.3 platform registrations and tool keys (on the server\'s machine)')
+    .description('The LTI 1.3 tool: which LMS platforms may launch ExamVault for an institution, and the keys ExamVault signs with (docs/LTI.md).');
+  const platforms = lti.command('platforms').summary('register LMS platforms').description('LTI 1.3 platform registrations of an institution.');
+  const command = <O>(name: 'add' | 'list' | 'remove' | 'rotateKeys' | 'keyStatus') =>
+    lazy<O>(() => import('./lti.js').then((m) => ({ run: m[name] as (options: O) => Promise<void> })));
+  platforms
+    .command('add')
+    .summary('register a platform (what the LMS admin reads off the LMS)')
+    .description('Register an LMS for an institution: its issuer, the client id it gave ExamVault, its deployment ids, and its endpoints. Prints the registration as JSON.')
+    .requiredOption('--institution <id>', 'the institution id', contextField('institution'))
+    .requiredOption('--issuer <iss>', 'the platform\'s issuer (iss), exactly as its id_tokens carry it')
+    .requiredOption('--client-id <id>', 'the client id the platform assigned to ExamVault')
+    .requiredOption('--deployment <id>', 'a deployment id (repeat for several)', repeat)
+    .requiredOption('--auth-endpoint <url>', 'the platform\'s OIDC authorization endpoint')
+    .requiredOption('--token-endpoint <url>', 'the platform\'s OAuth 2 token endpoint')
+    .requiredOption('--jwks-url <url>', 'the platform\'s public key set URL')
+    .option('--frame-origin <origin>', 'an origin that frames ExamVault, beyond the issuer\'s and the auth endpoint\'s (repeat)', repeat)
+    .option('--keep-claim <claim>', 'a person claim to keep (name, email, …; repeat): none by default', repeat)
+    .option(...configFlag)
+    .action(command('add'));
+  platforms
+    .command('list')
+    .summary('list an institution\'s platforms')
+    .description('Print the institution\'s registrations as JSON.')
+    .requiredOption('--institution <id>', 'the institution id', contextField('institution'))
+    .option(...configFlag)
+    .action(command('list'));
+  platforms
+    .command('remove')
+    .summary('remove a registration: its launches are refused from then on')
+    .description('Remove one registration of the institution. Prints {removed} as JSON.')
+    .requiredOption('--institution <id>', 'the institution id', contextField('institution'))
+    .requiredOption('--platform <id>', 'the registration id (ltp-…)')
+    .option(...configFlag)
+    .action(command('remove'));
+  const keys = lti.command('keys').summary('the tool\'s signing keys').description('The RSA keys ExamVault signs LTI messages with, published at /v1/lti/jwks.');
+  keys
+    .command('rotate')
+    .summary('make a new signing key; the old one stays published for 7 days')
+    .description('Add a new signing key and retire the current one, which stays in the JWKS for its grace period. Prints the keys (no key material) as JSON.')
+    .option(...configFlag)
+    .action(command('rotateKeys'));
+  keys
+    .command('status')
+    .summary('list the tool\'s keys')
+    .description('Print the keys (kid, creation, retirement, whether published) as JSON. Never any key material.')
+    .option(...configFlag)
+    .action(command('keyStatus'));
+}
+
 /** Registers the operator commands on the program. */
 export function registerOperatorCommands(program: Command): void {
   registerInstitutions(program);
@@ -139,4 +192,5 @@ export function registerOperatorCommands(program: Command): void {
   registerAdmins(program);
   registerPlatforms(program);
   registerKeys(program);
+  registerLti(program);
 }

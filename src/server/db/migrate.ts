@@ -10,8 +10,10 @@ import * as cell0004 from './migrations/cell/0004-staff.js';
 import * as cell0005 from './migrations/cell/0005-custody.js';
 import * as cell0006 from './migrations/cell/0006-exams.js';
 import * as cell0008 from './migrations/cell/0008-platforms.js';
+import * as cell0009 from './migrations/cell/0009-lti.js';
 import * as directory0001 from './migrations/directory/0001-initial.js';
 import * as directory0002 from './migrations/directory/0002-passcode-locators.js';
+import * as directory0003 from './migrations/directory/0003-lti-platforms.js';
 
 const migrations: Record<'cell' | 'directory', Record<string, Migration>> = {
   cell: {
@@ -22,8 +24,13 @@ const migrations: Record<'cell' | 'directory', Record<string, Migration>> = {
     '0005-custody': cell0005,
     '0006-exams': cell0006,
     '0008-platforms': cell0008,
+    '0009-lti': cell0009,
   },
-  directory: { '0001-initial': directory0001, '0002-passcode-locators': directory0002 },
+  directory: {
+    '0001-initial': directory0001,
+    '0002-passcode-locators': directory0002,
+    '0003-lti-platforms': directory0003,
+  },
 };
 
 export class MigrationError extends Error {

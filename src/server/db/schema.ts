@@ -288,6 +288,12 @@ export interface CellDatabase {
   passcode_exams: PasscodeExamTable;
   passcodes: PasscodeTable;
   webhook_outbox: WebhookOutboxTable;
+  lti_platforms: LtiPlatformTable;
+  lti_logins: LtiLoginTable;
+  lti_nonces: LtiNonceTable;
+  lti_launches: LtiLaunchTable;
+  lti_staff: LtiStaffTable;
+  lti_codes: LtiCodeTable;
 }
 
 export interface DirectoryTable {
@@ -306,4 +312,81 @@ export interface PasscodeLocatorTable {
 export interface DirectoryDatabase {
   directory: DirectoryTable;
   passcode_locators: PasscodeLocatorTable;
+  lti_platforms: LtiPlatformDirectoryTable;
+}
+
+/** The LTI tables (src/server/lti, docs/LTI.md); JSON columns are arrays or objects as text. */
+export interface LtiPlatformTable {
+  id: string;
+  institution_id: string;
+  issuer: string;
+  client_id: string;
+  deployment_ids: string;
+  auth_endpoint: string;
+  token_endpoint: string;
+  jwks_url: string;
+  frame_origins: string;
+  kept_claims: string;
+  created_at: number;
+}
+
+export interface LtiLoginTable {
+  state_hash: string;
+  platform_id: string;
+  nonce: string;
+  binding_hash: string;
+  target_link_uri: string;
+  storage_target: string | null;
+  expires_at: number;
+  created_at: number;
+}
+
+export interface LtiNonceTable {
+  platform_id: string;
+  nonce_hash: string;
+  expires_at: number;
+}
+
+export interface LtiLaunchTable {
+  id: string;
+  institution_id: string;
+  platform_id: string;
+  message_type: string;
+  deployment_id: string;
+  sub: string | null;
+  roles: string;
+  context_id: string | null;
+  resource_link_id: string | null;
+  exam_id: string | null;
+  attempt_id: string | null;
+  staff_id: string | null;
+  kept_claims: string | null;
+  created_at: number;
+}
+
+export interface LtiStaffTable {
+  platform_id: string;
+  sub: string;
+  staff_id: string;
+  created_at: number;
+}
+
+export interface LtiCodeTable {
+  code_hash: string;
+  kind: string;
+  institution_id: string;
+  payload: string;
+  expires_at: number;
+  used_at: number | null;
+  created_at: number;
+}
+
+/** The global half of a registration: (issuer, client id) → institution and region. */
+export interface LtiPlatformDirectoryTable {
+  issuer: string;
+  client_id: string;
+  platform_id: string;
+  institution_id: string;
+  region: string;
+  created_at: number;
 }
