@@ -54,8 +54,9 @@ const adminOnly: Row = {
 const listing: Row = {
   anonymous: 'deny', takerA: 'deny', takerB: 'deny', reviewerNoGrant: 'deny', approvedReviewer: 'allow', revokedReviewer: 'deny', admin: 'allow', otherInstitution: 'own',
 };
-const approvedOnly: Row = {
-  anonymous: 'deny', takerA: 'deny', takerB: 'deny', reviewerNoGrant: 'deny', approvedReviewer: 'allow', revokedReviewer: 'deny', admin: 'deny', otherInstitution: 'deny',
+/** Unlocking and reading sealed segments: a member with a grant for the recording's epoch (the first admin got epoch 1 at set-up). */
+const granted: Row = {
+  anonymous: 'deny', takerA: 'deny', takerB: 'deny', reviewerNoGrant: 'deny', approvedReviewer: 'allow', revokedReviewer: 'deny', admin: 'allow', otherInstitution: 'deny',
 };
 
 /** Every route the app serves (`METHOD /path` as in the route table). Documented in docs/AUTHORIZATION.md. */
@@ -88,6 +89,9 @@ export const expectations: Record<string, Row> = {
   'GET /v1/custody/me/keys': selfService,
   'GET /v1/custody/me/grant': selfService,
   'GET /v1/custody/reviewers': adminOnly,
+  // Admins: listed, and enrolled by an enrolled admin (the service refuses one whose keys are not).
+  'GET /v1/custody/admins': adminOnly,
+  'POST /v1/custody/admins': adminOnly,
   'POST /v1/custody/grants': adminOnly,
   'POST /v1/custody/revocations': adminOnly,
   'PUT /v1/custody/retention': adminOnly,
@@ -96,8 +100,8 @@ export const expectations: Record<string, Row> = {
   },
   'GET /v1/custody/exams/:exam/attempts': listing,
   'GET /v1/custody/attempts/:attempt/recordings': listing,
-  'POST /v1/custody/recordings/:institution/:recording/unlock': approvedOnly,
-  'GET /v1/custody/recordings/:institution/:recording/segments/:n': approvedOnly,
+  'POST /v1/custody/recordings/:institution/:recording/unlock': granted,
+  'GET /v1/custody/recordings/:institution/:recording/segments/:n': granted,
   // The recovery key: set up, read and used (enrolling a new admin) through an admin's session.
   'PUT /v1/custody/recovery': adminOnly,
   'GET /v1/custody/recovery': adminOnly,
