@@ -5,6 +5,8 @@
 import { apiErrors } from './errors.js';
 import { custodyErrors } from './custody.js';
 import { custodyPaths, custodySchemas } from './openapi.custody.js';
+import { auditApiErrors } from './audit.js';
+import { auditPaths } from './openapi.audit.js';
 import { staffErrors } from './staff.js';
 import { uploadErrors } from './upload.js';
 
@@ -60,7 +62,7 @@ export const openApiDocument = {
           error: {
             type: 'object',
             required: ['code', 'message'],
-            properties: { code: { type: 'string', enum: [...Object.keys(apiErrors), ...Object.keys(uploadErrors), ...Object.keys(staffErrors), ...Object.keys(custodyErrors)] }, message: { type: 'string' } },
+            properties: { code: { type: 'string', enum: [...Object.keys(apiErrors), ...Object.keys(uploadErrors), ...Object.keys(staffErrors), ...Object.keys(custodyErrors), ...Object.keys(auditApiErrors)] }, message: { type: 'string' } },
           },
         },
       },
@@ -197,5 +199,6 @@ export const openApiDocument = {
       get: { summary: 'This document', security: [], responses: { '200': { description: 'OpenAPI 3.1 document', content: { 'application/json': {} } } } },
     },
     ...custodyPaths,
+    ...auditPaths,
   },
 } as const;

@@ -18,6 +18,7 @@ import { fsCellBlobs } from './regions/cell-storage.fs.js';
 import { type CellBlobFactory, openCell } from './regions/cells.js';
 import { staffRoutes } from './staff/staff.routes.js';
 import { custodyRoutes } from './custody/custody.routes.js';
+import { auditRoutes } from './audit/audit.routes.js';
 import { startRetentionTimer } from './custody/retention.js';
 
 export interface Services {
@@ -58,6 +59,7 @@ export async function openServices(config: Pick<ServerConfig, 'dataDir' | 'regio
       if (config.publicOrigin === undefined) throw new Error('services opened without publicOrigin cannot serve the API');
       await app.register(staffRoutes, { cells, directory, publicOrigin: config.publicOrigin, clock });
       await app.register(custodyRoutes, { cells, clock, staff: { cells, clock, publicOrigin: config.publicOrigin } });
+      await app.register(auditRoutes, { cells, clock, staff: { cells, clock, publicOrigin: config.publicOrigin } });
     },
     async close() {
       stopRetention();

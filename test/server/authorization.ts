@@ -54,6 +54,10 @@ const adminOnly: Row = {
 const listing: Row = {
   anonymous: 'deny', takerA: 'deny', takerB: 'deny', reviewerNoGrant: 'deny', approvedReviewer: 'allow', revokedReviewer: 'deny', admin: 'allow', otherInstitution: 'own',
 };
+/** The audit log's checkpoint and consistency proofs: any attempt credential or staff session, for its own cell's log. */
+const logReader: Row = {
+  anonymous: 'deny', takerA: 'allow', takerB: 'allow', reviewerNoGrant: 'allow', approvedReviewer: 'allow', revokedReviewer: 'allow', admin: 'allow', otherInstitution: 'own',
+};
 /** Unlocking and reading sealed segments: a member with a grant for the recording's epoch (the first admin got epoch 1 at set-up). */
 const granted: Row = {
   anonymous: 'deny', takerA: 'deny', takerB: 'deny', reviewerNoGrant: 'deny', approvedReviewer: 'allow', revokedReviewer: 'deny', admin: 'allow', otherInstitution: 'deny',
@@ -110,6 +114,13 @@ export const expectations: Record<string, Row> = {
   'GET /v1/custody/rewrap/pending': adminOnly,
   'PUT /v1/custody/recordings/:institution/:recording/header': {
     anonymous: 'deny', takerA: 'deny', takerB: 'deny', reviewerNoGrant: 'deny', approvedReviewer: 'deny', revokedReviewer: 'deny', admin: 'allow', otherInstitution: 'deny',
+  },
+  // The audit log's read API (docs/AUDIT-LOG.md): any credential of the institution; admins read all its
+  // entries, others its key-custody ones; the checkpoint and proofs are of the caller's own cell.
+  'GET /v1/audit/checkpoint': logReader,
+  'GET /v1/audit/consistency': logReader,
+  'GET /v1/audit/entries': {
+    anonymous: 'deny', takerA: 'allow', takerB: 'allow', reviewerNoGrant: 'allow', approvedReviewer: 'allow', revokedReviewer: 'allow', admin: 'allow', otherInstitution: 'own',
   },
   'DELETE /v1/custody/recordings/:institution/:recording': {
     anonymous: 'deny', takerA: 'deny', takerB: 'deny', reviewerNoGrant: 'deny', approvedReviewer: 'deny', revokedReviewer: 'deny', admin: 'allow', otherInstitution: 'deny',

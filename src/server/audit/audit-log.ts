@@ -51,7 +51,7 @@ import {
   verifyConsistency,
 } from '../../crypto/merkle/index.js';
 import type { AuditLogTable, CellDatabase } from '../db/schema.js';
-import { checkpointsBetween, insertCheckpoint, insertEntries, latestCheckpoint, readEntries } from './audit.repository.js';
+import { checkpointAt, checkpointsBetween, insertCheckpoint, insertEntries, latestCheckpoint, readEntries, readInstitutionEntries } from './audit.repository.js';
 import { AuditError } from './errors.js';
 import { defaultOrigin, openLogKey } from './log-key.js';
 
@@ -271,6 +271,27 @@ export class AuditLog {
     return this.latestStored();
   }
 
+  /** The checkpoint the log signed at exactly `size`, or null if it signed none there. */
+  async checkpointAt(size: number): Promise<SignedCheckpoint | null> {
+    const row = await checkpointAt(this.db, size);
+    return row ? { note: row.note, checkpoint: await this.openOwn(row.note) } : null;
+  }
+
+  /**
+   * Committed entries of one institution with from ≤ seq < to (`to` at most the tree's size), in
+   * order, at most `limit`; with `typePrefix`, only types starting with it. Each row is checked
+   * against the leaf the tree holds for it, so what is served is what the proofs are about.
+   */
+  async institutionEntries(institution: string, from: number, to: number, limit: number, typePrefix?: string): Promise<AuditEntry[]> {
+    const rows = await readInstitutionEntries(this.db, institution, from, Math.min(to, this.tree.size), limit, typePrefix);
+    return Promise.all(rows.map(async (r) => {
+      const seq = Number(r.seq);
+      const [hash] = await checkedLeafHashes([r], seq);
+      if (Buffer.compare(hash as Uint8Array, this.tree.leafHash(seq)) !== 0) throw new AuditError('EV_ERR_AUDIT_STORE_CORRUPT', `audit log entry ${seq} is not the one in the tree`);
+      return { seq, createdAt: Number(r.created_at), institution: r.institution_id, type: r.type, payload: JSON.parse(fromUtf8(r.payload)) as AuditEntry['payload'] };
+    }));
+  }
+
   /** The tree's root at `size` (default: now). */
   root(size: number = this.tree.size): Promise<Uint8Array> {
     return this.tree.root(size);
@@ -293,9 +314,10 @@ export class AuditLog {
 
   /**
    * Entries from `from` on, up to a checkpoint signed now, with every checkpoint from `from` to it and
-   * the compact range of the entries before `from` (src/crypto/merkle/export.ts).
+   * the compact range of the entries before `from` (src/crypto/merkle/export.ts). With `institution`,
+   * the entries of other institutions are redacted to their leaf hashes.
    */
-  async export(from = 0): Promise<AuditExport> {
+  async export(from = 0, institution?: string): Promise<AuditExport> {
     if (!Number.isSafeInteger(from) || from < 0 || from > this.tree.size) {
       throw new AuditLogError('EV_ERR_AUDIT_OUT_OF_RANGE', `export start ${from} is not within 0..${this.tree.size}`);
     }
@@ -311,6 +333,8 @@ export class AuditLog {
     }
     const checkpoints: SignedCheckpoint[] = [];
     for (const row of await checkpointsBetween(this.db, from, end)) checkpoints.push({ note: row.note, checkpoint: await this.openOwn(row.note) });
-    return buildAuditExport({ origin: this.origin, logKey: this.verifierKey, tree: this.tree, from, entries, checkpoints });
+    // For one institution, other institutions' entries are shown by their leaf hash only; the cell's own (null) stay.
+    const show = institution === undefined ? undefined : (e: AuditEntry) => e.institution === institution || e.institution === null;
+    return buildAuditExport({ origin: this.origin, logKey: this.verifierKey, tree: this.tree, from, entries, checkpoints, ...(show ? { show } : {}) });
   }
 }

@@ -45,3 +45,17 @@ export async function insertCheckpoint(db: Kysely<CellDatabase>, row: AuditCheck
   await db.insertInto('audit_checkpoints').values(row).onConflict((oc) => oc.doNothing()).execute();
   return db.selectFrom('audit_checkpoints').selectAll().where('tree_size', '=', row.tree_size).executeTakeFirstOrThrow();
 }
+
+/**
+ * Entries of one institution with from ≤ seq < to, in order, at most `limit`; with `typePrefix`, only
+ * those whose type starts with it. Uses the (institution_id, seq) index.
+ */
+export function readInstitutionEntries(db: Kysely<CellDatabase>, institution: string, from: number, to: number, limit: number, typePrefix?: string): Promise<AuditLogTable[]> {
+  let q = db.selectFrom('audit_log').selectAll().where('institution_id', '=', institution).where('seq', '>=', from).where('seq', '<', to);
+  if (typePrefix !== undefined) q = q.where('type', 'like', `${typePrefix}%`);
+  return q.orderBy('seq').limit(limit).execute();
+}
+
+export function checkpointAt(db: Kysely<CellDatabase>, size: number): Promise<AuditCheckpointTable | undefined> {
+  return db.selectFrom('audit_checkpoints').selectAll().where('tree_size', '=', size).executeTakeFirst();
+}
