@@ -25,9 +25,10 @@
  * stored checkpoint's root at its size, else `open` fails with `EV_ERR_AUDIT_STORE_CORRUPT`: a log
  * whose rows were edited, removed or reordered under it refuses to go on (and so refuses appends).
  *
- * One writer per cell: this object assigns sequence numbers. A second writer cannot fork the log
- * (a batch that finds the table grown under it fails and the log re-reads what it missed), but its
- * appends would fail now and then; the server opens one AuditLog per cell.
+ * One writer per cell at a time: this object assigns sequence numbers. A second writer (an operator
+ * command appending while the server runs) cannot fork the log: a batch that finds the table grown
+ * under it is not inserted; the log reads what it missed and numbers the batch again. The server
+ * opens one AuditLog per cell.
  */
 import type { Kysely } from 'kysely';
 import { fromUtf8, utf8 } from '../../crypto/bytes.js';
@@ -51,7 +52,7 @@ import {
   verifyConsistency,
 } from '../../crypto/merkle/index.js';
 import type { AuditLogTable, CellDatabase } from '../db/schema.js';
-import { checkpointAt, checkpointsBetween, insertCheckpoint, insertEntries, latestCheckpoint, readEntries, readInstitutionEntries } from './audit.repository.js';
+import { ConcurrentAppendError, checkpointAt, checkpointsBetween, insertCheckpoint, insertEntries, latestCheckpoint, readEntries, readInstitutionEntries } from './audit.repository.js';
 import { AuditError } from './errors.js';
 import { defaultOrigin, openLogKey } from './log-key.js';
 
@@ -85,6 +86,8 @@ interface Pending {
 
 /** Rows read at a time when the log loads or catches up. */
 const PAGE = 4096;
+/** Times a batch is renumbered after another writer appended first. */
+const MAX_RENUMBER = 3;
 
 /** Recomputes each row's leaf hash from its columns; throws STORE_CORRUPT unless it matches the stored one. */
 async function checkedLeafHashes(rows: readonly AuditLogTable[], firstSeq: number): Promise<Uint8Array[]> {
@@ -177,19 +180,7 @@ export class AuditLog {
       const batch = this.queue.splice(0, this.maxBatch);
       try {
         if (this.stale) await this.catchUp();
-        const start = this.tree.size;
-        const rows: AuditLogTable[] = batch.map((p, i) => ({
-          seq: start + i,
-          institution_id: p.event.institution,
-          type: p.event.type,
-          payload: utf8(p.payload),
-          leaf_hash: new Uint8Array(0),
-          created_at: p.createdAt,
-        }));
-        const hashes = await Promise.all(rows.map((r, i) => hashLeaf(encodeLeafWithPayload({ seq: r.seq, createdAt: r.created_at, institution: r.institution_id, type: r.type }, (batch[i] as Pending).payload))));
-        rows.forEach((r, i) => (r.leaf_hash = hashes[i] as Uint8Array));
-        await insertEntries(this.db, rows);
-        await this.tree.append(hashes);
+        const { start, hashes } = await this.commit(batch);
         this.stats.batches++;
         this.stats.appends += batch.length;
         batch.forEach((p, i) => p.resolve({ seq: start + i, leafHash: hashes[i] as Uint8Array }));
@@ -200,6 +191,36 @@ export class AuditLog {
       }
     }
     this.flushing = null;
+  }
+
+  /**
+   * Numbers the batch from the tree's size and inserts it. If another writer (an operator command
+   * such as `examvault admins invite`, on the same database) appended first, the log reads what it
+   * missed and numbers the batch again: a few times, then the appends fail.
+   */
+  private async commit(batch: readonly Pending[]): Promise<{ start: number; hashes: Uint8Array[] }> {
+    for (let attempt = 1; ; attempt++) {
+      const start = this.tree.size;
+      const rows: AuditLogTable[] = batch.map((p, i) => ({
+        seq: start + i,
+        institution_id: p.event.institution,
+        type: p.event.type,
+        payload: utf8(p.payload),
+        leaf_hash: new Uint8Array(0),
+        created_at: p.createdAt,
+      }));
+      const hashes = await Promise.all(rows.map((r, i) => hashLeaf(encodeLeafWithPayload({ seq: r.seq, createdAt: r.created_at, institution: r.institution_id, type: r.type }, (batch[i] as Pending).payload))));
+      rows.forEach((r, i) => (r.leaf_hash = hashes[i] as Uint8Array));
+      try {
+        await insertEntries(this.db, rows);
+      } catch (e) {
+        if (!(e instanceof ConcurrentAppendError) || attempt >= MAX_RENUMBER) throw e;
+        await this.catchUp();
+        continue;
+      }
+      await this.tree.append(hashes);
+      return { start, hashes };
+    }
   }
 
   /** Adds to the tree every row it lacks, each checked against its leaf hash. */
