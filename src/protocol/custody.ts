@@ -32,6 +32,10 @@ export const custodyErrors = {
   EV_ERR_CUSTODY_RECOVERY_NOT_SET: 409,
   /** The institution's recovery key is registered once, at set-up; it is already. */
   EV_ERR_CUSTODY_RECOVERY_ALREADY_SET: 409,
+  /** The requesting admin's keys are not enrolled: no admin-enrolment (by an admin, the recovery key, or set-up) names them. */
+  EV_ERR_CUSTODY_ADMIN_NOT_ENROLLED: 403,
+  /** A revocation came without the new epoch key granted to the institution's recovery key. */
+  EV_ERR_CUSTODY_RECOVERY_GRANT_REQUIRED: 422,
 } as const;
 
 export type CustodyErrorCode = keyof typeof custodyErrors;
@@ -77,6 +81,30 @@ export interface RecoverySetupRequest {
 export interface RevocationRequest {
   /** base64url of the admin-signed revocation statement, which names the new epoch and its public key. */
   readonly revocation: string;
+  /** The new epoch's key granted to the institution's recovery key (KEY-CUSTODY §6). */
+  readonly recoveryGrant: unknown;
+}
+
+/** PUT /v1/custody/recovery: institution set-up by its first admin (docs/CUSTODY-SERVER.md). */
+export interface SetUpRequest {
+  /** base64url of the `institution` statement, self-signed by the recovery key it carries. */
+  readonly institution: string;
+  /** base64url of the `admin-enrolment` of the requesting admin's registered keys, signed by the recovery key. */
+  readonly enrolment: string;
+  /** base64url of the `epoch` statement of the current epoch's public key, signed by the requesting admin. */
+  readonly epoch: string;
+  /** The current epoch key granted to the recovery key. */
+  readonly recoveryGrant: unknown;
+  /** The current epoch key granted to the requesting admin. */
+  readonly grant: unknown;
+}
+
+/** POST /v1/custody/admins (signed by the requesting admin) and POST /v1/custody/recovery/admins (signed by the recovery key). */
+export interface AdminEnrolmentRequest {
+  /** base64url of the `admin-enrolment` statement naming the new admin's registered keys. */
+  readonly enrolment: string;
+  /** The epoch keys granted to the new admin, one grant per epoch (1 to 64). */
+  readonly grants: readonly unknown[];
 }
 
 export interface UnlockResponse {

@@ -12,11 +12,11 @@ const session = [{ staffSession: [] }];
 const b64 = { type: 'string', pattern: '^[A-Za-z0-9_-]+$', description: 'unpadded base64url' };
 const denied = {
   '401': err('No, unknown or expired staff session (EV_ERR_SESSION_*)'),
-  '403': err('Wrong role, CSRF or Origin refused, revoked, no grant, or another institution (EV_ERR_STAFF_*, EV_ERR_SESSION_CSRF, EV_ERR_CUSTODY_*)'),
+  '403': err('Wrong role, CSRF or Origin refused, revoked, no grant, admin keys not enrolled, or another institution (EV_ERR_STAFF_*, EV_ERR_SESSION_CSRF, EV_ERR_CUSTODY_*)'),
 };
 const refused = {
   '400': err('Not the documented JSON shape (EV_ERR_CUSTODY_INVALID_REQUEST)'),
-  '422': err('The signed statement does not verify, or names another member, key fingerprint, epoch or institution (EV_ERR_CUSTODY_STATEMENT_REJECTED)'),
+  '422': err('The signed statement does not verify, or names another member, key fingerprint, epoch or institution (EV_ERR_CUSTODY_STATEMENT_REJECTED); a revocation without the recovery grant (EV_ERR_CUSTODY_RECOVERY_GRANT_REQUIRED)'),
   '503': err('The audit log could not record the event first; nothing was done (EV_ERR_CUSTODY_AUDIT_UNAVAILABLE)'),
 };
 const institutionParam = { name: 'institution', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$' } };
@@ -25,6 +25,15 @@ const indexParam = { name: 'n', in: 'path', required: true, schema: { type: 'int
 const examParam = { name: 'exam', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$' } };
 const attemptParam = { name: 'attempt', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$' } };
 const member = { $ref: '#/components/schemas/CustodyMember' };
+/** The body of both admin enrolments, by an enrolled admin or by the recovery key. */
+const enrolmentBody = (signer: string) => body({
+  type: 'object',
+  required: ['enrolment', 'grants'],
+  properties: {
+    enrolment: { ...b64, description: `The admin-enrolment statement signed by ${signer}, naming the admin's registered keys` },
+    grants: { type: 'array', minItems: 1, maxItems: 64, items: { type: 'object' }, description: 'Epoch keys granted to the enrolled admin, one per epoch' },
+  },
+});
 
 export const custodySchemas = {
   CustodyMember: {
@@ -61,6 +70,20 @@ export const custodyPaths = {
   '/v1/custody/reviewers': {
     get: { summary: "The institution's reviewers (admin)", security: session, responses: { '200': ok('Reviewers with keys and statements', { type: 'object', properties: { reviewers: { type: 'array', items: member } } }), ...denied } },
   },
+  '/v1/custody/admins': {
+    get: { summary: "The institution's admins with keys and the signed enrolments that vouch for them (admin)", security: session, responses: { '200': ok('Admins; `approvals` holds their admin-enrolment statements', { type: 'object', properties: { admins: { type: 'array', items: member } } }), ...denied } },
+    post: {
+      summary: 'Enrol a registered admin by an admin-enrolment signed by the requesting, enrolled admin, with the epoch keys wrapped to it; audited first, then the admin is approved',
+      security: session,
+      requestBody: enrolmentBody('the requesting admin'),
+      responses: {
+        '201': ok('The admin, the epochs granted and the audit entry'),
+        ...refused,
+        ...denied,
+        '409': err('The requesting admin or the admin named has no registered keys (EV_ERR_CUSTODY_NOT_REGISTERED)'),
+      },
+    },
+  },
   '/v1/custody/grants': {
     post: {
       summary: 'Store a grant with its admin-signed approval (admin)',
@@ -75,7 +98,11 @@ export const custodyPaths = {
       summary: 'Revoke a reviewer and start the next epoch (admin)',
       description: "The admin-signed revocation names the new epoch and its public key; the reviewer's grants are deleted and new recordings must be sealed to the new epoch.",
       security: session,
-      requestBody: body({ type: 'object', required: ['revocation'], properties: { revocation: b64 } }),
+      requestBody: body({
+        type: 'object',
+        required: ['revocation', 'recoveryGrant'],
+        properties: { revocation: b64, recoveryGrant: { type: 'object', description: "The new epoch's key granted to the institution's recovery key (KEY-CUSTODY §6)" } },
+      }),
       responses: { '201': ok('Revoked'), ...denied, ...refused, '409': err('Not the next epoch, or not a registered reviewer') },
     },
   },
@@ -171,14 +198,17 @@ export const custodyPaths = {
   },
   '/v1/custody/recovery': {
     put: {
-      summary: "Set-up, once per institution (a registered admin): the recovery key's self-signed institution statement and the grant of the current epoch key to the recovery key; audited first",
+      summary: "Institution set-up, once, by its first admin (registered, not yet enrolled): the recovery key's institution statement, the recovery key's enrolment of that admin, the admin's epoch statement, and the current epoch key granted to both; audited first, then the admin is enrolled",
       security: session,
       requestBody: body({
         type: 'object',
-        required: ['institution', 'recoveryGrant'],
+        required: ['institution', 'enrolment', 'epoch', 'recoveryGrant', 'grant'],
         properties: {
           institution: { ...b64, description: 'The institution statement (KEY-CUSTODY §7), signed by the recovery signing key it carries' },
+          enrolment: { ...b64, description: "The admin-enrolment of the requesting admin's registered keys, signed by that recovery key" },
+          epoch: { ...b64, description: "The epoch statement of the current epoch and its stored public key, signed by the requesting admin's registered signing key" },
           recoveryGrant: { type: 'object', description: 'The current epoch key granted to the recovery key (KEY-CUSTODY §6, recipient kind "recovery")' },
+          grant: { type: 'object', description: 'The current epoch key granted to the requesting admin (recipient kind "member")' },
         },
       }),
       responses: {
@@ -202,14 +232,7 @@ export const custodyPaths = {
     post: {
       summary: 'Recovery: enrol a registered admin by an admin-enrolment signed by the recovery key, with the epoch keys wrapped to it; audited first, then the admin is approved',
       security: session,
-      requestBody: body({
-        type: 'object',
-        required: ['enrolment', 'grants'],
-        properties: {
-          enrolment: { ...b64, description: "The admin-enrolment statement signed by the recovery key, naming the admin's registered keys" },
-          grants: { type: 'array', minItems: 1, maxItems: 64, items: { type: 'object' }, description: 'Epoch keys granted to the enrolled admin, one per epoch' },
-        },
-      }),
+      requestBody: enrolmentBody('the recovery key'),
       responses: {
         '201': ok('The admin, the epochs granted and the audit entry'),
         ...refused,

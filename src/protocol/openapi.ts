@@ -11,6 +11,8 @@ import { passcodePaths, passcodeSchemas, passcodeSecuritySchemes } from './opena
 import { passcodeErrors, platformErrors } from './passcodes.js';
 import { ltiErrors } from './lti.js';
 import { ltiPaths, ltiSchemas } from './openapi.lti.js';
+import { auditApiErrors } from './audit.js';
+import { auditPaths } from './openapi.audit.js';
 import { staffErrors } from './staff.js';
 import { uploadErrors } from './upload.js';
 
@@ -24,6 +26,7 @@ const errorCatalogs: readonly Record<string, number>[] = [
   platformErrors,
   passcodeErrors,
   ltiErrors,
+  auditApiErrors,
 ];
 
 const bearer = [{ attemptCredential: [] }];
@@ -222,5 +225,6 @@ export const openApiDocument = {
     ...examPaths,
     ...passcodePaths,
     ...ltiPaths,
+    ...auditPaths,
   },
 } as const;

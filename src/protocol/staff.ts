@@ -49,6 +49,8 @@ export const staffErrors = {
   EV_ERR_SESSION_INVALID: 401,
   EV_ERR_SESSION_EXPIRED: 401,
   EV_ERR_SESSION_CSRF: 403,
+  /** The audit log could not record the invite, registration, sign-in or sign-out first: it was not carried out. */
+  EV_ERR_STAFF_AUDIT_UNAVAILABLE: 503,
 } as const;
 
 export type StaffErrorCode = keyof typeof staffErrors;

@@ -18,6 +18,7 @@ import { fsCellBlobs } from './regions/cell-storage.fs.js';
 import { type CellBlobFactory, openCell } from './regions/cells.js';
 import { staffRoutes } from './staff/staff.routes.js';
 import { custodyRoutes } from './custody/custody.routes.js';
+import { auditRoutes } from './audit/audit.routes.js';
 import { startRetentionTimer } from './custody/retention.js';
 import { examRoutes } from './exams/exam.routes.js';
 import { openPasscodeKeys } from './platforms/passcode-key.js';
@@ -78,6 +79,7 @@ export async function openServices(config: Pick<ServerConfig, 'dataDir' | 'regio
       await app.register(platformRoutes, { staff: { cells, clock, publicOrigin: config.publicOrigin }, directory, keys: passcodeKeys, onEvent, allowLoopbackWebhooks: options.webhooks?.allowLoopback === true });
       const toolKeys = await ToolKeys.open(join(config.dataDir, 'lti'), clock);
       await app.register(ltiRoutes, { cells, directory, publicOrigin: config.publicOrigin, clock, toolKeys, attemptTtlSeconds: config.attemptCredentialTtlSeconds ?? 3600 });
+      await app.register(auditRoutes, { cells, clock, staff: { cells, clock, publicOrigin: config.publicOrigin } });
     },
     async close() {
       stopRetention();

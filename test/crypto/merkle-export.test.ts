@@ -132,7 +132,7 @@ describe('verifying an export', () => {
       { ...report, latest: { ...report.latest, rootHash: '', note: '' } },
       {
         verified: true, origin: ORIGIN, keyId: toHex((await pinned()).keyId), from: 0, entries: 40, checkpoints: 4,
-        latest: { size: 40, rootHash: '', time: '2026-01-01T00:00:03.000Z', note: '' }, since: null, unverifiedEntries: 0,
+        latest: { size: 40, rootHash: '', time: '2026-01-01T00:00:03.000Z', note: '' }, since: null, unverifiedEntries: 0, redactedEntries: 0,
       },
     );
     assert.equal(report.latest.note, e.checkpoints[3]?.note);
@@ -159,6 +159,24 @@ describe('verifying an export', () => {
     e.checkpoints = e.checkpoints.slice(0, 3);
     const report = await verifyAuditExport(e, await pinned());
     assert.equal(report.unverifiedEntries, 8);
+  });
+
+  it('verifies an export whose other entries are redacted to their leaf hashes, and still checks them', async () => {
+    const e = copy(await honest());
+    const redact = (i: number) => {
+      const x = e.entries[i] as MutableEntry;
+      (e.entries as unknown[])[i] = { seq: x.seq, leafHash: x.leafHash, redacted: true };
+    };
+    for (const i of [0, 5, 6, 39]) redact(i);
+    const report = await verifyAuditExport(e, await pinned());
+    assert.deepEqual([report.entries, report.redactedEntries], [40, 4]);
+    // A redacted leaf changed or moved breaks the roots; one with content kept is not a redacted entry.
+    const swapped = copy(e as unknown as AuditExport);
+    [swapped.entries[5], swapped.entries[6]] = [{ ...swapped.entries[6], seq: 5 } as MutableEntry, { ...swapped.entries[5], seq: 6 } as MutableEntry];
+    assert.equal(await rejection(swapped), 'EV_ERR_AUDIT_ROOT_MISMATCH');
+    const stuffed = copy(e as unknown as AuditExport);
+    (stuffed.entries[0] as MutableEntry).type = 'recording.unlocked';
+    assert.equal(await rejection(stuffed), 'EV_ERR_AUDIT_EXPORT_MALFORMED');
   });
 
   it('fails with EV_ERR_AUDIT_ENTRY_MODIFIED when an entry was changed', async () => {

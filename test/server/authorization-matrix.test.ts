@@ -3,7 +3,9 @@
  * (/healthz, /v1/openapi.json, /v1/recordings, /v1/staff, /v1/custody, and any added later) × every
  * kind of caller, in a real scenario: an institution with an admin, a reviewer without a grant, an
  * approved and a revoked reviewer, two test takers (A uploaded the recording the routes target, B has
- * an attempt of its own), and the admin of another institution.
+ * an attempt and a recording of its own), and the admin of another institution. A third test taker,
+ * whose attempt owns no recording at all, is held to B's column: owning nothing gives no more access
+ * than owning something else.
  *
  * The expectations are test/server/authorization.ts, the one source of truth; docs/AUTHORIZATION.md
  * must state the same table row for row. A served route without an entry fails here, so a new route
@@ -15,9 +17,9 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { InjectOptions } from 'fastify';
 import { type Caller, callers, expectations, judge, markdownHeader, markdownRow, routeKey, rowOf } from './authorization.js';
-import { type Staff, addStaff, approve, register, registrationBody, scenario } from './custody/support.js';
+import { type Staff, addStaff, approve, register, registrationBody, revocationBody, scenario } from './custody/support.js';
 import { startTestServer } from './support/test-server.js';
-import { exportPublicKey, generateEpochKeyPair, signStatement, toBase64Url } from '../../src/crypto/index.js';
+import { generateEpochKeyPair } from '../../src/crypto/index.js';
 
 const docPath = fileURLToPath(new URL('../../docs/AUTHORIZATION.md', import.meta.url));
 
@@ -61,9 +63,13 @@ describe('authorization matrix (every route the app serves)', () => {
     for (const r of [noGrant, approved, revoked]) await register(s, r);
     for (const r of [approved, revoked]) assert.equal((await approve(s, admin, r, 1, inst.keys)).statusCode, 201);
 
-    // Test taker A uploads the recording every route targets; B has an attempt of its own.
+    // Test taker A uploads the recording every route targets; B has an attempt and a recording of its
+    // own; C has an attempt that owns no recording.
     const takerA = await s.attempt(inst);
     const takerB = await s.attempt(inst);
+    const takerC = await s.attempt(inst);
+    const sealerB = await s.sealer(takerB, 'rec-b', { maxSegment: 1000 });
+    assert.equal((await s.app.inject({ method: 'POST', url: '/v1/recordings', headers: { authorization: `Bearer ${takerB.token}`, 'content-type': 'application/octet-stream' }, payload: Buffer.from(sealerB.header.bytes) })).statusCode, 201);
     const sealer = await s.sealer(takerA, 'rec-a', { maxSegment: 1000 });
     const bearerA = { authorization: `Bearer ${takerA.token}` };
     const octetsA = { ...bearerA, 'content-type': 'application/octet-stream' };
@@ -74,8 +80,7 @@ describe('authorization matrix (every route the app serves)', () => {
 
     // Revoking starts epoch 2; the approved reviewer's grant is for epoch 1, the recording's: still valid.
     const epoch2 = await generateEpochKeyPair();
-    const revocation = await signStatement({ type: 'revocation', institution: inst.id, timestamp: Date.now(), admin: admin.id, reviewer: revoked.id, epoch: 2, epochPublicKey: await exportPublicKey(epoch2.publicKey) }, admin.keys.signing.privateKey);
-    assert.equal((await s.app.inject({ method: 'POST', url: '/v1/custody/revocations', headers: admin.send, payload: { revocation: toBase64Url(revocation) } })).statusCode, 201);
+    assert.equal((await s.app.inject({ method: 'POST', url: '/v1/custody/revocations', headers: admin.send, payload: await revocationBody(admin, revoked.id, 2, epoch2) })).statusCode, 201);
 
     const other = await s.institution('eu');
     const otherAdmin = await addStaff(s, other, 'adm-other', 'admin');
@@ -85,9 +90,10 @@ describe('authorization matrix (every route the app serves)', () => {
     const registrations = new Map<Staff, unknown>();
     for (const m of Object.values(staffOf)) registrations.set(m, await registrationBody(m));
     /** What an `own` answer must not mention: the targeted institution, or test taker A's attempt. */
-    const foreign: Record<Caller, readonly string[]> = {
-      anonymous: [], takerA: [], takerB: [takerA.attempt], reviewerNoGrant: [], approvedReviewer: [], revokedReviewer: [], admin: [], otherInstitution: [inst.id],
+    const foreign: Record<Caller | 'takerC', readonly string[]> = {
+      anonymous: [], takerA: [], takerB: [takerA.attempt], takerC: [takerA.attempt], reviewerNoGrant: [], approvedReviewer: [], revokedReviewer: [], admin: [], otherInstitution: [inst.id],
     };
+    const tokens: Partial<Record<Caller | 'takerC', string>> = { takerA: takerA.token, takerB: takerB.token, takerC: takerC.token };
     const origin = { origin: s.config.publicOrigin };
 
     await s.app.ready();
@@ -104,10 +110,11 @@ describe('authorization matrix (every route the app serves)', () => {
       assert.ok(!url.includes(':'), `no value for a parameter of ${key}: teach the matrix test its name`);
       const sending = route.method !== 'GET';
       // The admin goes last, so a route that destroys the target (DELETE) does so after every other caller met it.
-      for (const caller of [...callers].sort((a, b) => Number(a === 'admin') - Number(b === 'admin'))) {
-        const staff = staffOf[caller];
+      for (const caller of [...callers, 'takerC' as const].sort((a, b) => Number(a === 'admin') - Number(b === 'admin'))) {
+        const staff = caller === 'takerC' ? undefined : staffOf[caller];
+        const token = tokens[caller];
         const headers: Record<string, string> =
-          caller === 'takerA' || caller === 'takerB' ? { authorization: `Bearer ${(caller === 'takerA' ? takerA : takerB).token}`, ...(sending ? origin : {}) }
+          token ? { authorization: `Bearer ${token}`, ...(sending ? origin : {}) }
           : staff ? { ...(sending ? staff.send : staff.get) }
           : sending ? { ...origin } : {};
         const options: InjectOptions = { method: route.method as InjectOptions['method'], url, headers };
@@ -119,7 +126,8 @@ describe('authorization matrix (every route the app serves)', () => {
         else if (key === 'PUT /v1/custody/me/keys' && staff) options.payload = registrations.get(staff) as object;
         else if (sending && route.method !== 'DELETE') options.payload = {};
         const res = await s.app.inject(options);
-        if (!judge(row[caller], res, foreign[caller])) failures.push(`${key} as ${caller}: expected ${row[caller]}, got ${res.statusCode} ${res.body.slice(0, 160)}`);
+        const rule = row[caller === 'takerC' ? 'takerB' : caller];
+        if (!judge(rule, res, foreign[caller])) failures.push(`${key} as ${caller}: expected ${rule}, got ${res.statusCode} ${res.body.slice(0, 160)}`);
       }
     }
     assert.deepEqual(failures, []);

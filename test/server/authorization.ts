@@ -54,8 +54,13 @@ const adminOnly: Row = {
 const listing: Row = {
   anonymous: 'deny', takerA: 'deny', takerB: 'deny', reviewerNoGrant: 'deny', approvedReviewer: 'allow', revokedReviewer: 'deny', admin: 'allow', otherInstitution: 'own',
 };
-const approvedOnly: Row = {
-  anonymous: 'deny', takerA: 'deny', takerB: 'deny', reviewerNoGrant: 'deny', approvedReviewer: 'allow', revokedReviewer: 'deny', admin: 'deny', otherInstitution: 'deny',
+/** The audit log's checkpoint and consistency proofs: any attempt credential or staff session, for its own cell's log. */
+const logReader: Row = {
+  anonymous: 'deny', takerA: 'allow', takerB: 'allow', reviewerNoGrant: 'allow', approvedReviewer: 'allow', revokedReviewer: 'allow', admin: 'allow', otherInstitution: 'own',
+};
+/** Unlocking and reading sealed segments: a member with a grant for the recording's epoch (the first admin got epoch 1 at set-up). */
+const granted: Row = {
+  anonymous: 'deny', takerA: 'deny', takerB: 'deny', reviewerNoGrant: 'deny', approvedReviewer: 'allow', revokedReviewer: 'deny', admin: 'allow', otherInstitution: 'deny',
 };
 /** Routes that take a platform API key, a credential none of these callers holds. */
 const platformKeyOnly: Row = {
@@ -92,6 +97,9 @@ export const expectations: Record<string, Row> = {
   'GET /v1/custody/me/keys': selfService,
   'GET /v1/custody/me/grant': selfService,
   'GET /v1/custody/reviewers': adminOnly,
+  // Admins: listed, and enrolled by an enrolled admin (the service refuses one whose keys are not).
+  'GET /v1/custody/admins': adminOnly,
+  'POST /v1/custody/admins': adminOnly,
   'POST /v1/custody/grants': adminOnly,
   'POST /v1/custody/revocations': adminOnly,
   'PUT /v1/custody/retention': adminOnly,
@@ -100,8 +108,8 @@ export const expectations: Record<string, Row> = {
   },
   'GET /v1/custody/exams/:exam/attempts': listing,
   'GET /v1/custody/attempts/:attempt/recordings': listing,
-  'POST /v1/custody/recordings/:institution/:recording/unlock': approvedOnly,
-  'GET /v1/custody/recordings/:institution/:recording/segments/:n': approvedOnly,
+  'POST /v1/custody/recordings/:institution/:recording/unlock': granted,
+  'GET /v1/custody/recordings/:institution/:recording/segments/:n': granted,
   // The recovery key: set up, read and used (enrolling a new admin) through an admin's session.
   'PUT /v1/custody/recovery': adminOnly,
   'GET /v1/custody/recovery': adminOnly,
@@ -110,6 +118,13 @@ export const expectations: Record<string, Row> = {
   'GET /v1/custody/rewrap/pending': adminOnly,
   'PUT /v1/custody/recordings/:institution/:recording/header': {
     anonymous: 'deny', takerA: 'deny', takerB: 'deny', reviewerNoGrant: 'deny', approvedReviewer: 'deny', revokedReviewer: 'deny', admin: 'allow', otherInstitution: 'deny',
+  },
+  // The audit log's read API (docs/AUDIT-LOG.md): any credential of the institution; admins read all its
+  // entries, others its key-custody ones; the checkpoint and proofs are of the caller's own cell.
+  'GET /v1/audit/checkpoint': logReader,
+  'GET /v1/audit/consistency': logReader,
+  'GET /v1/audit/entries': {
+    anonymous: 'deny', takerA: 'allow', takerB: 'allow', reviewerNoGrant: 'allow', approvedReviewer: 'allow', revokedReviewer: 'allow', admin: 'allow', otherInstitution: 'own',
   },
   'DELETE /v1/custody/recordings/:institution/:recording': {
     anonymous: 'deny', takerA: 'deny', takerB: 'deny', reviewerNoGrant: 'deny', approvedReviewer: 'deny', revokedReviewer: 'deny', admin: 'allow', otherInstitution: 'deny',

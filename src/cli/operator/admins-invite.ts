@@ -30,6 +30,7 @@ export const DEFAULT_ADMIN_INVITE_TTL_S = 24 * 3600;
 const hints: Readonly<Record<string, string>> = {
   EV_ERR_STAFF_WRONG_INSTITUTION: 'pass the id `examvault institutions create` printed (inst-...), and check that --config or EXAMVAULT_DATA_DIR names the same data directory',
   EV_ERR_STAFF_INVITE_INVALID: '--ttl is 5 minutes to 7 days (e.g. 30m, 24h, 3d)',
+  EV_ERR_STAFF_AUDIT_UNAVAILABLE: 'no invite was issued: check the cell database (the server\'s log shows the cause), then run the command again',
 };
 
 export async function run(options: AdminsInviteOptions): Promise<void> {

@@ -1,6 +1,6 @@
 /**
  * The operator commands: `institutions create`, `attempts issue`, `admins invite`, `platforms register` and
- * `platforms revoke`, `keys rotate` and `keys status`.
+ * `platforms revoke`, `lti platforms` and `lti keys`, `keys rotate`, `keys status` and `audit export`.
  * Unlike every other command they act on a server's data directory, found through the server's own
  * configuration (`--config`, EXAMVAULT_* variables), so they run on the machine that holds it.
  *
@@ -9,6 +9,7 @@
  * reviewers' and test takers' machines, never load the server.
  */
 import type { Command } from 'commander';
+import { usageError } from '../errors.js';
 import { contextField } from '../parse.js';
 import { PASSPHRASE_ENV } from '../passphrase.js';
 import { parseRegion, parseTtl, regionList } from './parse.js';
@@ -185,6 +186,34 @@ function registerLti(program: Command): void {
     .action(command('keyStatus'));
 }
 
+function parseCount(value: string): number {
+  const n = /^(?:0|[1-9][0-9]{0,15})$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n)) throw usageError(`invalid --from '${value}'`, '--from is an entry number, 0 or more');
+  return n;
+}
+
+/** `audit export` joins `audit verify` (commands/audit-verify.ts) under `audit`, registered before these. */
+function registerAuditExport(program: Command): void {
+  const audit = program.commands.find((c) => c.name() === 'audit') ?? program.command('audit').description('The tamper-evident audit log (docs/AUDIT-LOG.md).');
+  audit
+    .command('export')
+    .summary('write a region\'s audit log for `audit verify` (on the server\'s machine)')
+    .description('Write the audit log of a region cell, from an entry on, with every checkpoint covering it and one signed now, in the format '
+      + '`audit verify` checks. With --institution, other institutions\' entries are redacted to their leaf hashes (every root still checks). '
+      + 'Prints {region, institution, file, from, entries, redacted, size, logKey} as JSON; publish logKey for auditors to pin.')
+    .requiredOption('--region <region>', `the region: ${regionList()}`, parseRegion)
+    .option('--institution <id>', 'show only this institution\'s entries (and the cell\'s own)', contextField('institution'))
+    .option('--from <seq>', 'the first entry to include (default 0; an auditor\'s --since checkpoint must not be smaller)', parseCount)
+    .requiredOption('-o, --out <file>', 'write the export here, atomically')
+    .option('--force', 'replace the -o file if it exists')
+    .option(...configFlag)
+    .addHelpText('after', `
+Example:
+  $ examvault audit export --region eu --institution inst-0123456789abcdefghjk -o eu-audit.json
+  $ examvault audit verify --log eu-audit.json --key eu-audit.pub`)
+    .action(lazy(() => import('./audit-export.js')));
+}
+
 /** Registers the operator commands on the program. */
 export function registerOperatorCommands(program: Command): void {
   registerInstitutions(program);
@@ -193,4 +222,5 @@ export function registerOperatorCommands(program: Command): void {
   registerPlatforms(program);
   registerKeys(program);
   registerLti(program);
+  registerAuditExport(program);
 }

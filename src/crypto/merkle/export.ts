@@ -13,7 +13,10 @@
  * ```
  *
  * `prefix` is the compact range of the entries before `from` (empty when from is 0); each
- * checkpoint after the first carries the consistency proof from the one before it.
+ * checkpoint after the first carries the consistency proof from the one before it. An export made for
+ * one institution replaces every other institution's entry by `{ "seq", "leafHash", "redacted": true }`:
+ * its leaf still counts in the tree (so every root and proof is checked as before), its content is not
+ * shown, and so it cannot be checked against its leaf hash either (docs/AUDIT-LOG.md, "Export").
  *
  * `verifyAuditExport` trusts nothing in the export but what the pinned key signed. It checks every
  * checkpoint's signature, that sizes grow and times do not go back, every consistency proof, every
@@ -40,6 +43,13 @@ export interface ExportedEntry extends AuditEntry {
   readonly leafHash: string;
 }
 
+/** Another institution's entry in an export made for one institution: its place and leaf hash only. */
+export interface RedactedEntry {
+  readonly seq: number;
+  readonly leafHash: string;
+  readonly redacted: true;
+}
+
 export interface ExportedCheckpoint {
   /** The signed note (checkpoint.ts). */
   readonly note: string;
@@ -54,7 +64,7 @@ export interface AuditExport {
   readonly logKey: string;
   readonly from: number;
   readonly prefix: readonly string[];
-  readonly entries: readonly ExportedEntry[];
+  readonly entries: readonly (ExportedEntry | RedactedEntry)[];
   readonly checkpoints: readonly ExportedCheckpoint[];
 }
 
@@ -81,6 +91,8 @@ export interface AuditVerifyReport {
   readonly since: CheckpointSummary | null;
   /** Entries after the latest checkpoint: in the export, but not covered by any signature. */
   readonly unverifiedEntries: number;
+  /** Entries shown by their leaf hash only (other institutions'): in the tree, content not checked. */
+  readonly redactedEntries: number;
 }
 
 export interface VerifyOptions {
@@ -98,6 +110,8 @@ export interface ExportInput {
   readonly entries: readonly AuditEntry[];
   /** In increasing size, none smaller than `from`. */
   readonly checkpoints: readonly SignedCheckpoint[];
+  /** Which entries to show; the others are redacted to their leaf hash (default: all shown). */
+  readonly show?: (entry: AuditEntry) => boolean;
 }
 
 /**
@@ -123,14 +137,11 @@ export async function buildAuditExport(input: ExportInput): Promise<AuditExport>
     logKey: input.logKey,
     from,
     prefix: tree.compactRange(from).map(toBase64),
-    entries: entries.map((e) => ({
-      seq: e.seq,
-      createdAt: e.createdAt,
-      institution: e.institution,
-      type: e.type,
-      payload: e.payload,
-      leafHash: toBase64(tree.leafHash(e.seq)),
-    })),
+    entries: entries.map((e): ExportedEntry | RedactedEntry => {
+      const leafHash = toBase64(tree.leafHash(e.seq));
+      if (input.show && !input.show(e)) return { seq: e.seq, leafHash, redacted: true };
+      return { seq: e.seq, createdAt: e.createdAt, institution: e.institution, type: e.type, payload: e.payload, leafHash };
+    }),
     checkpoints: exported,
   };
 }
@@ -143,14 +154,15 @@ function malformed(why: string): AuditLogError {
   return fail('EV_ERR_AUDIT_EXPORT_MALFORMED', `the export is malformed: ${why}`);
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 
-function hashList(v: unknown, what: string): Uint8Array[] {
-  if (!Array.isArray(v) || v.length > 128) throw malformed(`${what} is not a list of at most 128 base64 hashes`);
+/** A list of at most 128 base64 32-byte hashes (a proof, a prefix); anything else is `malformedAs`'s error. */
+export function hashList(v: unknown, what: string, malformedAs: (why: string) => AuditLogError = malformed): Uint8Array[] {
+  if (!Array.isArray(v) || v.length > 128) throw malformedAs(`${what} is not a list of at most 128 base64 hashes`);
   return v.map((h) => {
     const b = typeof h === 'string' ? fromBase64(h) : null;
-    if (!b || b.length !== 32) throw malformed(`${what} holds something that is not base64 of 32 bytes`);
+    if (!b || b.length !== 32) throw malformedAs(`${what} holds something that is not base64 of 32 bytes`);
     return b;
   });
 }
@@ -182,15 +194,22 @@ function parseExport(data: unknown): ParsedExport {
   };
 }
 
-/** Reads one exported entry: its fields, and the leaf hash it claims. */
-function parseEntry(e: Record<string, unknown>, position: number): { entry: AuditEntry; claimed: Uint8Array } {
+/** Reads one exported entry: its fields (none, when redacted), and the leaf hash it claims. */
+function parseEntry(e: Record<string, unknown>, position: number): { seq: number; entry: AuditEntry | null; claimed: Uint8Array } {
   const { seq, createdAt, institution, type, payload, leafHash } = e;
+  if (e.redacted !== undefined) {
+    const claimed = typeof leafHash === 'string' ? fromBase64(leafHash) : null;
+    if (e.redacted !== true || !isCount(seq) || Object.keys(e).length !== 3 || !claimed || claimed.length !== 32) {
+      throw malformed(`entry ${position + 1} is redacted but not exactly { seq, leafHash, redacted: true }`);
+    }
+    return { seq, entry: null, claimed };
+  }
   if (!isCount(seq) || !isCount(createdAt) || (institution !== null && typeof institution !== 'string') || typeof type !== 'string' || !isObject(payload)) {
     throw malformed(`entry ${position + 1} lacks seq, createdAt, institution, type or payload of the right type`);
   }
   const claimed = typeof leafHash === 'string' ? fromBase64(leafHash) : null;
   if (!claimed || claimed.length !== 32) throw malformed(`entry ${position + 1} has no base64 32-byte "leafHash"`);
-  return { entry: { seq, createdAt, institution, type, payload: payload as AuditPayload }, claimed };
+  return { seq, entry: { seq, createdAt, institution, type, payload: payload as AuditPayload }, claimed };
 }
 
 function summary(c: Checkpoint): CheckpointSummary {
@@ -275,21 +294,27 @@ export async function verifyAuditExport(data: unknown, key: LogVerifierKey, opti
   };
   await checkRoot();
 
+  let redacted = 0;
   for (let start = 0; start < exp.entries.length; start += CHUNK) {
     const chunk = exp.entries.slice(start, start + CHUNK).map((e, j) => {
       const position = start + j;
-      const { entry, claimed } = parseEntry(e, position);
+      const { seq, entry, claimed } = parseEntry(e, position);
       const expected = exp.from + position;
-      if (entry.seq !== expected) {
-        throw fail('EV_ERR_AUDIT_ENTRIES_MISSING', `the entry at position ${position + 1} has seq ${entry.seq} where ${expected} was expected: an entry was removed, duplicated or moved`);
+      if (seq !== expected) {
+        throw fail('EV_ERR_AUDIT_ENTRIES_MISSING', `the entry at position ${position + 1} has seq ${seq} where ${expected} was expected: an entry was removed, duplicated or moved`);
+      }
+      // A redacted entry's leaf hash is taken as given: it must still fit the signed roots.
+      if (!entry) {
+        redacted++;
+        return { seq, claimed, hash: Promise.resolve(claimed) };
       }
       let leaf: Uint8Array;
       try {
         leaf = encodeLeaf(entry);
       } catch (err) {
-        throw malformed(`entry seq ${entry.seq}: ${err instanceof Error ? err.message : String(err)}`);
+        throw malformed(`entry seq ${seq}: ${err instanceof Error ? err.message : String(err)}`);
       }
-      return { seq: entry.seq, claimed, hash: hashLeaf(leaf) };
+      return { seq, claimed, hash: hashLeaf(leaf) };
     });
     for (const { seq, claimed, hash } of chunk) {
       const leafHash = await hash;
@@ -315,5 +340,6 @@ export async function verifyAuditExport(data: unknown, key: LogVerifierKey, opti
     latest: { ...summary(latest), note: exp.checkpoints[exp.checkpoints.length - 1]?.note as string },
     since: since ? summary(since) : null,
     unverifiedEntries: end - latest.size,
+    redactedEntries: redacted,
   };
 }

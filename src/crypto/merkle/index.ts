@@ -45,6 +45,7 @@ export {
 export {
   type AuditExport,
   type ExportedEntry,
+  type RedactedEntry,
   type ExportedCheckpoint,
   type AuditVerifyReport,
   type CheckpointSummary,
@@ -54,3 +55,4 @@ export {
   buildAuditExport,
   verifyAuditExport,
 } from './export.js';
+export { type ProvenEntry, type EntryPage, verifyEntryPage, verifyCheckpointExtension } from './entry-proof.js';

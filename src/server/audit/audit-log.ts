@@ -25,9 +25,10 @@
  * stored checkpoint's root at its size, else `open` fails with `EV_ERR_AUDIT_STORE_CORRUPT`: a log
  * whose rows were edited, removed or reordered under it refuses to go on (and so refuses appends).
  *
- * One writer per cell: this object assigns sequence numbers. A second writer cannot fork the log
- * (a batch that finds the table grown under it fails and the log re-reads what it missed), but its
- * appends would fail now and then; the server opens one AuditLog per cell.
+ * One writer per cell at a time: this object assigns sequence numbers. A second writer (an operator
+ * command appending while the server runs) cannot fork the log: a batch that finds the table grown
+ * under it is not inserted; the log reads what it missed and numbers the batch again. The server
+ * opens one AuditLog per cell.
  */
 import type { Kysely } from 'kysely';
 import { fromUtf8, utf8 } from '../../crypto/bytes.js';
@@ -51,7 +52,7 @@ import {
   verifyConsistency,
 } from '../../crypto/merkle/index.js';
 import type { AuditLogTable, CellDatabase } from '../db/schema.js';
-import { checkpointsBetween, insertCheckpoint, insertEntries, latestCheckpoint, readEntries } from './audit.repository.js';
+import { ConcurrentAppendError, checkpointAt, checkpointsBetween, insertCheckpoint, insertEntries, latestCheckpoint, readEntries, readInstitutionEntries } from './audit.repository.js';
 import { AuditError } from './errors.js';
 import { defaultOrigin, openLogKey } from './log-key.js';
 
@@ -85,6 +86,8 @@ interface Pending {
 
 /** Rows read at a time when the log loads or catches up. */
 const PAGE = 4096;
+/** Times a batch is renumbered after another writer appended first. */
+const MAX_RENUMBER = 3;
 
 /** Recomputes each row's leaf hash from its columns; throws STORE_CORRUPT unless it matches the stored one. */
 async function checkedLeafHashes(rows: readonly AuditLogTable[], firstSeq: number): Promise<Uint8Array[]> {
@@ -177,19 +180,7 @@ export class AuditLog {
       const batch = this.queue.splice(0, this.maxBatch);
       try {
         if (this.stale) await this.catchUp();
-        const start = this.tree.size;
-        const rows: AuditLogTable[] = batch.map((p, i) => ({
-          seq: start + i,
-          institution_id: p.event.institution,
-          type: p.event.type,
-          payload: utf8(p.payload),
-          leaf_hash: new Uint8Array(0),
-          created_at: p.createdAt,
-        }));
-        const hashes = await Promise.all(rows.map((r, i) => hashLeaf(encodeLeafWithPayload({ seq: r.seq, createdAt: r.created_at, institution: r.institution_id, type: r.type }, (batch[i] as Pending).payload))));
-        rows.forEach((r, i) => (r.leaf_hash = hashes[i] as Uint8Array));
-        await insertEntries(this.db, rows);
-        await this.tree.append(hashes);
+        const { start, hashes } = await this.commit(batch);
         this.stats.batches++;
         this.stats.appends += batch.length;
         batch.forEach((p, i) => p.resolve({ seq: start + i, leafHash: hashes[i] as Uint8Array }));
@@ -200,6 +191,36 @@ export class AuditLog {
       }
     }
     this.flushing = null;
+  }
+
+  /**
+   * Numbers the batch from the tree's size and inserts it. If another writer (an operator command
+   * such as `examvault admins invite`, on the same database) appended first, the log reads what it
+   * missed and numbers the batch again: a few times, then the appends fail.
+   */
+  private async commit(batch: readonly Pending[]): Promise<{ start: number; hashes: Uint8Array[] }> {
+    for (let attempt = 1; ; attempt++) {
+      const start = this.tree.size;
+      const rows: AuditLogTable[] = batch.map((p, i) => ({
+        seq: start + i,
+        institution_id: p.event.institution,
+        type: p.event.type,
+        payload: utf8(p.payload),
+        leaf_hash: new Uint8Array(0),
+        created_at: p.createdAt,
+      }));
+      const hashes = await Promise.all(rows.map((r, i) => hashLeaf(encodeLeafWithPayload({ seq: r.seq, createdAt: r.created_at, institution: r.institution_id, type: r.type }, (batch[i] as Pending).payload))));
+      rows.forEach((r, i) => (r.leaf_hash = hashes[i] as Uint8Array));
+      try {
+        await insertEntries(this.db, rows);
+      } catch (e) {
+        if (!(e instanceof ConcurrentAppendError) || attempt >= MAX_RENUMBER) throw e;
+        await this.catchUp();
+        continue;
+      }
+      await this.tree.append(hashes);
+      return { start, hashes };
+    }
   }
 
   /** Adds to the tree every row it lacks, each checked against its leaf hash. */
@@ -271,6 +292,27 @@ export class AuditLog {
     return this.latestStored();
   }
 
+  /** The checkpoint the log signed at exactly `size`, or null if it signed none there. */
+  async checkpointAt(size: number): Promise<SignedCheckpoint | null> {
+    const row = await checkpointAt(this.db, size);
+    return row ? { note: row.note, checkpoint: await this.openOwn(row.note) } : null;
+  }
+
+  /**
+   * Committed entries of one institution with from ≤ seq < to (`to` at most the tree's size), in
+   * order, at most `limit`; with `typePrefix`, only types starting with it. Each row is checked
+   * against the leaf the tree holds for it, so what is served is what the proofs are about.
+   */
+  async institutionEntries(institution: string, from: number, to: number, limit: number, typePrefix?: string): Promise<AuditEntry[]> {
+    const rows = await readInstitutionEntries(this.db, institution, from, Math.min(to, this.tree.size), limit, typePrefix);
+    return Promise.all(rows.map(async (r) => {
+      const seq = Number(r.seq);
+      const [hash] = await checkedLeafHashes([r], seq);
+      if (Buffer.compare(hash as Uint8Array, this.tree.leafHash(seq)) !== 0) throw new AuditError('EV_ERR_AUDIT_STORE_CORRUPT', `audit log entry ${seq} is not the one in the tree`);
+      return { seq, createdAt: Number(r.created_at), institution: r.institution_id, type: r.type, payload: JSON.parse(fromUtf8(r.payload)) as AuditEntry['payload'] };
+    }));
+  }
+
   /** The tree's root at `size` (default: now). */
   root(size: number = this.tree.size): Promise<Uint8Array> {
     return this.tree.root(size);
@@ -293,9 +335,10 @@ export class AuditLog {
 
   /**
    * Entries from `from` on, up to a checkpoint signed now, with every checkpoint from `from` to it and
-   * the compact range of the entries before `from` (src/crypto/merkle/export.ts).
+   * the compact range of the entries before `from` (src/crypto/merkle/export.ts). With `institution`,
+   * the entries of other institutions are redacted to their leaf hashes.
    */
-  async export(from = 0): Promise<AuditExport> {
+  async export(from = 0, institution?: string): Promise<AuditExport> {
     if (!Number.isSafeInteger(from) || from < 0 || from > this.tree.size) {
       throw new AuditLogError('EV_ERR_AUDIT_OUT_OF_RANGE', `export start ${from} is not within 0..${this.tree.size}`);
     }
@@ -311,6 +354,8 @@ export class AuditLog {
     }
     const checkpoints: SignedCheckpoint[] = [];
     for (const row of await checkpointsBetween(this.db, from, end)) checkpoints.push({ note: row.note, checkpoint: await this.openOwn(row.note) });
-    return buildAuditExport({ origin: this.origin, logKey: this.verifierKey, tree: this.tree, from, entries, checkpoints });
+    // For one institution, other institutions' entries are shown by their leaf hash only; the cell's own (null) stay.
+    const show = institution === undefined ? undefined : (e: AuditEntry) => e.institution === institution || e.institution === null;
+    return buildAuditExport({ origin: this.origin, logKey: this.verifierKey, tree: this.tree, from, entries, checkpoints, ...(show ? { show } : {}) });
   }
 }

@@ -19,9 +19,10 @@ import {
   myGrants,
   myKeys,
   pendingRewraps,
-  recoverAdmin,
+  enrolAdmin,
+  listAdmins,
   recoveryInfo,
-  registerRecovery,
+  setUpInstitution,
   readSegmentForReviewer,
   registerKeys,
   revoke,
@@ -63,6 +64,8 @@ export const custodyRoutes: FastifyPluginAsync<CustodyRoutesOptions> = async (ap
   app.get('/custody/me/keys', { preHandler: anyStaff }, async (request) => myKeys(cellOf(request), staffOf(request)));
   app.get('/custody/me/grant', { preHandler: anyStaff }, async (request) => myGrants(cellOf(request), staffOf(request)));
   app.get('/custody/reviewers', { preHandler: admin }, async (request) => listReviewers(cellOf(request), staffOf(request)));
+  app.get('/custody/admins', { preHandler: admin }, async (request) => listAdmins(cellOf(request), staffOf(request)));
+  app.post('/custody/admins', { preHandler: admin }, async (request, reply) => reply.code(201).send(await enrolAdmin(cellOf(request), staffOf(request), request.body, clock(), 'admin')));
   app.post('/custody/grants', { preHandler: admin }, async (request, reply) => reply.code(201).send(await storeGrant(cellOf(request), staffOf(request), request.body, clock())));
   app.post('/custody/revocations', { preHandler: admin }, async (request, reply) => reply.code(201).send(await revoke(cellOf(request), staffOf(request), request.body, clock())));
   app.put('/custody/retention', { preHandler: admin }, async (request) => updateRetention(cellOf(request), staffOf(request), request.body, clock()));
@@ -100,10 +103,11 @@ export const custodyRoutes: FastifyPluginAsync<CustodyRoutesOptions> = async (ap
     return reply.type('application/octet-stream').send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   });
 
-  // The recovery key: registered once at set-up; enrols a new admin when every admin is lost.
-  app.put('/custody/recovery', { preHandler: admin }, async (request, reply) => reply.code(201).send(await registerRecovery(cellOf(request), staffOf(request), request.body, clock())));
+  // Institution set-up by its first admin (the recovery key, which enrols that admin); later, the
+  // recovery key enrols a new admin when every admin is lost.
+  app.put('/custody/recovery', { preHandler: admin }, async (request, reply) => reply.code(201).send(await setUpInstitution(cellOf(request), staffOf(request), request.body, clock())));
   app.get('/custody/recovery', { preHandler: admin }, async (request) => recoveryInfo(cellOf(request), staffOf(request)));
-  app.post('/custody/recovery/admins', { preHandler: admin }, async (request, reply) => reply.code(201).send(await recoverAdmin(cellOf(request), staffOf(request), request.body, clock())));
+  app.post('/custody/recovery/admins', { preHandler: admin }, async (request, reply) => reply.code(201).send(await enrolAdmin(cellOf(request), staffOf(request), request.body, clock(), 'recovery')));
 
   // Re-wrapping older recordings to the current epoch (admin; the admin's client does the crypto).
   app.get('/custody/rewrap/pending', { preHandler: admin }, async (request) => pendingRewraps(cellOf(request), staffOf(request)));

@@ -34,7 +34,8 @@ import {
   custodyErrors,
 } from '../../protocol/custody.js';
 import { ApiError } from '../../protocol/errors.js';
-import type { CustodyMemberTable, RecordingTable } from '../db/schema.js';
+import type { Transaction } from 'kysely';
+import type { CellDatabase, CustodyMemberTable, RecordingTable } from '../db/schema.js';
 import { findEpochKey, findInstitution } from '../institutions/institution.repository.js';
 import { findRecording, findSegment } from '../recordings/recording.repository.js';
 import { headerBlobKey, segmentBlobKey } from '../recordings/recording.service.js';
@@ -103,10 +104,25 @@ function rejected(message: string): ApiError {
   return custodyError('EV_ERR_CUSTODY_STATEMENT_REJECTED', message);
 }
 
-/** The signing key the server holds for an admin of this institution: only the requesting admin may sign. */
-async function adminSigningKey(cell: Cell, principal: StaffPrincipal): Promise<Uint8Array> {
+/** The requesting admin's custody row: registered, not revoked (enrolled or not). */
+async function registeredAdmin(cell: Cell, principal: StaffPrincipal): Promise<CustodyMemberTable> {
   const admin = await findMember(cell.db, principal.institution, principal.staffId);
   if (!admin || admin.role !== 'admin') throw custodyError('EV_ERR_CUSTODY_NOT_REGISTERED', 'register your custody keys (PUT /v1/custody/me/keys) before signing statements');
+  if (admin.status === 'revoked') throw custodyError('EV_ERR_CUSTODY_REVOKED', 'your access was revoked');
+  return admin;
+}
+
+/**
+ * The signing key the server holds for the requesting admin, the only one who may sign through its
+ * session. An admin's session alone vouches for nothing: its keys count only once an admin-enrolment
+ * (by another admin, by the recovery key, or at set-up) named them, which made the member `approved`;
+ * new keys put it back to `pending`.
+ */
+async function adminSigningKey(cell: Cell, principal: StaffPrincipal): Promise<Uint8Array> {
+  const admin = await registeredAdmin(cell, principal);
+  if (admin.status !== 'approved') {
+    throw custodyError('EV_ERR_CUSTODY_ADMIN_NOT_ENROLLED', 'your admin keys are not enrolled: another admin (POST /v1/custody/admins) or the recovery key must sign an admin-enrolment naming them');
+  }
   return fromBase64Url(admin.signing_public_key) as Uint8Array;
 }
 
@@ -200,15 +216,28 @@ export async function myKeys(cell: Cell, principal: StaffPrincipal): Promise<Cus
   return { ...memberView(m, []), wrappedKeys: JSON.parse(m.wrapped_keys) as unknown };
 }
 
-/** The institution's reviewers with their keys and statements; the admin's client verifies them. */
-export async function listReviewers(cell: Cell, principal: StaffPrincipal): Promise<{ reviewers: CustodyMember[] }> {
-  const members = await listMembers(cell.db, principal.institution, 'reviewer');
-  const reviewers: CustodyMember[] = [];
-  for (const m of members) {
-    const approvals = await listStatements(cell.db, principal.institution, ['approval'], m.member_id);
-    reviewers.push(memberView(m, approvals.map((s) => s.signed)));
+/** Members of one role with their keys and the signed statements that vouch for them, oldest first. */
+async function membersWithStatements(cell: Cell, institution: string, role: 'admin' | 'reviewer', type: StatementType): Promise<CustodyMember[]> {
+  const views: CustodyMember[] = [];
+  for (const m of await listMembers(cell.db, institution, role)) {
+    const statements = await listStatements(cell.db, institution, [type], m.member_id);
+    views.push(memberView(m, statements.map((s) => s.signed)));
   }
-  return { reviewers };
+  return views;
+}
+
+/** The institution's reviewers with their keys and approvals; the admin's client verifies them. */
+export async function listReviewers(cell: Cell, principal: StaffPrincipal): Promise<{ reviewers: CustodyMember[] }> {
+  return { reviewers: await membersWithStatements(cell, principal.institution, 'reviewer', 'approval') };
+}
+
+/**
+ * The institution's admins with their keys, registrations and the signed enrolments that vouch for
+ * them (in `approvals`): what an admin's client verifies, and compares the safety number of, before
+ * enrolling a new admin.
+ */
+export async function listAdmins(cell: Cell, principal: StaffPrincipal): Promise<{ admins: CustodyMember[] }> {
+  return { admins: await membersWithStatements(cell, principal.institution, 'admin', 'admin-enrolment') };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -252,6 +281,7 @@ export async function storeGrant(cell: Cell, principal: StaffPrincipal, body: un
   const member = await findMember(cell.db, principal.institution, statement.reviewer);
   if (!member) throw custodyError('EV_ERR_CUSTODY_NOT_REGISTERED', `${statement.reviewer} has no registered custody keys`);
   if (member.status === 'revoked') throw rejected(`${statement.reviewer} was revoked`);
+  if (member.role === 'admin' && member.status !== 'approved') throw rejected(`${statement.reviewer} is an admin whose keys are not enrolled: enrol it (POST /v1/custody/admins), an approval does not`);
   const fingerprint = toBase64Url(statement.fingerprint);
   if (fingerprint !== member.fingerprint) throw rejected("the approval names another key fingerprint than the reviewer's registered keys");
   const epochKey = await findEpochKey(cell.db, principal.institution, statement.epoch);
@@ -309,13 +339,15 @@ export async function revoke(cell: Cell, principal: StaffPrincipal, body: unknow
 
   const revocation = toBase64Url(signed);
   const epochPublicKey = toBase64Url(statement.epochPublicKey);
-  // Once a recovery key is registered, the new epoch key may be granted to it in the same request (KEY-CUSTODY §6).
-  let recoveryGrantJson: string | null = null;
-  if (body.recoveryGrant !== undefined) {
-    const root = await recoveryRoot(cell, principal.institution);
-    if (!root) throw custodyError('EV_ERR_CUSTODY_RECOVERY_NOT_SET', 'the institution has no recovery key registered to grant the new epoch to');
-    recoveryGrantJson = checkGrantShape(body.recoveryGrant, { institution: principal.institution, epoch: statement.epoch, epochPublicKey, member: null, fingerprint: root.fingerprint });
+  // Every epoch's key is granted to the recovery key (KEY-CUSTODY §6): a new epoch without it would
+  // be one the recovery key cannot restore. An enrolled admin implies a set-up institution, so the
+  // recovery key is always there to grant to.
+  const root = await recoveryRoot(cell, principal.institution);
+  if (!root) throw custodyError('EV_ERR_CUSTODY_RECOVERY_NOT_SET', 'the institution has no recovery key registered to grant the new epoch to');
+  if (body.recoveryGrant === undefined) {
+    throw custodyError('EV_ERR_CUSTODY_RECOVERY_GRANT_REQUIRED', `send the new epoch ${statement.epoch} key granted to the recovery key as "recoveryGrant" with the revocation`);
   }
+  const recoveryGrantJson = checkGrantShape(body.recoveryGrant, { institution: principal.institution, epoch: statement.epoch, epochPublicKey, member: null, fingerprint: root.fingerprint });
   const seq = await audit(cell, principal.institution, 'custody.revoked', {
     admin: principal.staffId,
     member: member.member_id,
@@ -323,7 +355,7 @@ export async function revoke(cell: Cell, principal: StaffPrincipal, body: unknow
     epochPublicKey,
     statementId: id,
     statement: revocation,
-    ...(recoveryGrantJson !== null ? { recoveryGranted: true } : {}),
+    recoveryFingerprint: root.fingerprint,
   });
   await cell.db.transaction().execute(async (trx) => {
     const bumped = await trx
@@ -337,9 +369,7 @@ export async function revoke(cell: Cell, principal: StaffPrincipal, body: unknow
     await deleteGrants(trx, principal.institution, member.member_id);
     await setMemberStatus(trx, principal.institution, member.member_id, 'revoked', now);
     await insertStatement(trx, { institution_id: principal.institution, statement_id: id, audit_seq: seq, type: 'revocation', subject: member.member_id, epoch: statement.epoch, signed: revocation, created_at: now });
-    if (recoveryGrantJson !== null) {
-      await upsertGrant(trx, { institution_id: principal.institution, member_id: RECOVERY_MEMBER, epoch: statement.epoch, grant_json: recoveryGrantJson, approval: revocation, created_at: now });
-    }
+    await upsertGrant(trx, { institution_id: principal.institution, member_id: RECOVERY_MEMBER, epoch: statement.epoch, grant_json: recoveryGrantJson, approval: revocation, created_at: now });
   });
   return { member: member.member_id, epoch: statement.epoch, auditSeq: seq };
 }
@@ -374,6 +404,9 @@ async function recordingOf(cell: Cell, institution: string, recording: string): 
   return r;
 }
 
+/** Headers one unlock follows through concurrent re-wraps (each moves the recording one epoch on). */
+const MAX_UNLOCK_ATTEMPTS = 4;
+
 /**
  * A reviewer unlocks a recording: the unlock is appended to the audit log durably first, and only
  * then is the sealed header (holding the data key wrapped to the epoch key) served. If the log
@@ -382,12 +415,23 @@ async function recordingOf(cell: Cell, institution: string, recording: string): 
 export async function unlock(cell: Cell, principal: StaffPrincipal, institution: string, recordingId: string): Promise<UnlockResponse> {
   sameInstitution(principal, institution);
   const member = await approvedMember(cell, principal);
-  const r = await recordingOf(cell, institution, recordingId);
-  const epoch = Number(r.epoch);
-  if (!(await findGrant(cell.db, institution, member.member_id, epoch))) throw custodyError('EV_ERR_CUSTODY_NO_GRANT', `you hold no grant for epoch ${epoch}`);
-  const seq = await audit(cell, institution, 'recording.unlocked', { member: member.member_id, recording: r.recording_id, epoch });
-  const header = await cell.blobs.get(headerBlobKey(r));
-  if (!header) throw custodyError('EV_ERR_CUSTODY_RECORDING_NOT_FOUND', 'the recording header is gone');
+  let r = await recordingOf(cell, institution, recordingId);
+  let epoch: number;
+  let seq: number;
+  let header: Uint8Array | null;
+  for (let attempt = 1; ; attempt++) {
+    epoch = Number(r.epoch);
+    if (!(await findGrant(cell.db, institution, member.member_id, epoch))) throw custodyError('EV_ERR_CUSTODY_NO_GRANT', `you hold no grant for epoch ${epoch}`);
+    seq = await audit(cell, institution, 'recording.unlocked', { member: member.member_id, recording: r.recording_id, epoch });
+    header = await cell.blobs.get(headerBlobKey(r));
+    if (header) break;
+    // A re-wrap may have switched the row to a new header and shredded the one read above between
+    // the two reads. Then the row names the new header: check the grant for its epoch, log that
+    // unlock too (first, as always) and serve it. The old or the new header, never neither.
+    const now = await findRecording(cell.db, institution, recordingId);
+    if (!now || now.header_sha256 === r.header_sha256 || attempt >= MAX_UNLOCK_ATTEMPTS) throw custodyError('EV_ERR_CUSTODY_RECORDING_NOT_FOUND', 'the recording header is gone');
+    r = now;
+  }
   const segments = await cell.db
     .selectFrom('segments')
     .select(['idx', 'size', 'sha256'])
@@ -675,8 +719,8 @@ export async function rewrapRecording(cell: Cell, principal: StaffPrincipal, ins
 
 /** The `member_id` under which the recovery key's grants are kept in custody_grants (not a staff id: ids start with a letter or digit). */
 export const RECOVERY_MEMBER = '~recovery';
-/** Most grants one recovery enrolment may carry (one per epoch). */
-const MAX_RECOVERY_GRANTS = 64;
+/** Most grants one admin enrolment may carry (one per epoch). */
+const MAX_ENROLMENT_GRANTS = 64;
 
 /** An institution statement is self-signed by the recovery key it carries (the set-up admin's client shows it once). */
 function carriedRecoveryKey(signer: Signer, statement: Statement): Uint8Array | null {
@@ -704,33 +748,109 @@ async function recoveryRoot(cell: Cell, institution: string): Promise<RecoveryRo
   };
 }
 
+interface CheckedEnrolment {
+  readonly id: string;
+  readonly signed: string;
+  readonly member: CustodyMemberTable;
+  readonly fingerprint: string;
+}
+
 /**
- * Set-up, once per institution, by a registered admin (its first): the self-signed `institution`
- * statement carrying the recovery key's public keys, and the grant of the current epoch key to the
- * recovery key. Audited first; afterwards the recovery signing key is the one `admin-enrolment`
- * statements signed by the recovery key are checked against.
+ * Checks an `admin-enrolment`: signed by whom `signerKey` trusts (an enrolled admin, or the recovery
+ * key), for this institution, naming a registered, non-revoked admin and exactly the keys it has
+ * registered now. An enrolment of keys the admin has since replaced is stale and refused: the
+ * signer vouched for other keys.
  */
-export async function registerRecovery(cell: Cell, principal: StaffPrincipal, body: unknown, now: number): Promise<{ institution: string; fingerprint: string; epoch: number; auditSeq: number }> {
-  if (!isPlainObject(body)) throw custodyError('EV_ERR_CUSTODY_INVALID_REQUEST', 'send { "institution", "recoveryGrant" } as application/json');
-  const signed = bytesField(body.institution, 'institution');
-  await adminSigningKey(cell, principal);
-  const { statement, id } = await checkStatement(signed, 'institution', carriedRecoveryKey);
-  if (statement.institution !== principal.institution) throw rejected('the institution statement is for another institution');
-  if (await recoveryRoot(cell, principal.institution)) throw custodyError('EV_ERR_CUSTODY_RECOVERY_ALREADY_SET', 'the institution already has a recovery key');
-  const epoch = await currentEpochOf(cell, principal.institution);
-  const epochKey = await findEpochKey(cell.db, principal.institution, epoch);
-  if (!epochKey) throw custodyError('EV_ERR_CUSTODY_INVALID_REQUEST', 'the institution has no epoch key in this region');
+async function checkEnrolment(cell: Cell, institution: string, signed: Uint8Array, signerKey: (signer: Signer) => Uint8Array | null): Promise<CheckedEnrolment> {
+  const { statement, id } = await checkStatement(signed, 'admin-enrolment', signerKey);
+  if (statement.institution !== institution) throw rejected('the enrolment is for another institution');
+  const member = await findMember(cell.db, institution, statement.admin);
+  if (!member || member.role !== 'admin') throw custodyError('EV_ERR_CUSTODY_NOT_REGISTERED', `${statement.admin} is not an admin with registered custody keys`);
+  if (member.status === 'revoked') throw rejected(`${statement.admin} was revoked`);
   const fingerprint = toBase64Url(await memberFingerprint(statement));
-  const grantJson = checkGrantShape(body.recoveryGrant, { institution: principal.institution, epoch, epochPublicKey: epochKey, member: null, fingerprint });
-  const institution = toBase64Url(signed);
-  const seq = await audit(cell, principal.institution, 'custody.recovery-set', { admin: principal.staffId, epoch, fingerprint, statementId: id, statement: institution });
-  await cell.db.transaction().execute(async (trx) => {
-    const [existing] = await listStatements(trx, principal.institution, ['institution']);
-    if (existing) throw custodyError('EV_ERR_CUSTODY_RECOVERY_ALREADY_SET', 'the institution already has a recovery key');
-    await insertStatement(trx, { institution_id: principal.institution, statement_id: id, audit_seq: seq, type: 'institution', subject: null, epoch: null, signed: institution, created_at: now });
-    await upsertGrant(trx, { institution_id: principal.institution, member_id: RECOVERY_MEMBER, epoch, grant_json: grantJson, approval: institution, created_at: now });
+  if (fingerprint !== member.fingerprint) throw rejected("the enrolment names other keys than the admin's registered ones (stale: they were replaced, or never registered)");
+  return { id, signed: toBase64Url(signed), member, fingerprint };
+}
+
+/** One grant per epoch (1 to 64 of them) to `member`, each checked as for POST /v1/custody/grants. */
+async function checkMemberGrants(cell: Cell, institution: string, member: string, fingerprint: string, grants: unknown): Promise<{ epoch: number; json: string }[]> {
+  if (!Array.isArray(grants) || grants.length < 1 || grants.length > MAX_ENROLMENT_GRANTS) {
+    throw custodyError('EV_ERR_CUSTODY_INVALID_REQUEST', `send "grants": 1 to ${MAX_ENROLMENT_GRANTS} grants of epoch keys to the admin`);
+  }
+  const checked: { epoch: number; json: string }[] = [];
+  for (const g of grants as unknown[]) {
+    const epoch = isPlainObject(g) && typeof g.epoch === 'number' ? g.epoch : NaN;
+    const epochKey = Number.isInteger(epoch) ? await findEpochKey(cell.db, institution, epoch) : undefined;
+    if (!epochKey) throw rejected('a grant names an epoch the institution does not have');
+    if (checked.some((x) => x.epoch === epoch)) throw custodyError('EV_ERR_CUSTODY_INVALID_REQUEST', `two grants for epoch ${epoch}`);
+    checked.push({ epoch, json: checkGrantShape(g, { institution, epoch, epochPublicKey: epochKey, member, fingerprint }) });
+  }
+  return checked.sort((a, b) => a.epoch - b.epoch);
+}
+
+/** Stores an accepted enrolment (already audited at `seq`): the statement, the admin's grants, status approved. */
+async function storeEnrolment(trx: Transaction<CellDatabase>, institution: string, e: CheckedEnrolment, grants: readonly { epoch: number; json: string }[], seq: number, now: number): Promise<void> {
+  await insertStatement(trx, { institution_id: institution, statement_id: e.id, audit_seq: seq, type: 'admin-enrolment', subject: e.member.member_id, epoch: null, signed: e.signed, created_at: now });
+  for (const g of grants) await upsertGrant(trx, { institution_id: institution, member_id: e.member.member_id, epoch: g.epoch, grant_json: g.json, approval: e.signed, created_at: now });
+  await setMemberStatus(trx, institution, e.member.member_id, 'approved', now);
+}
+
+/**
+ * Institution set-up (KEY-CUSTODY §7.5), once per institution, by its first admin: a registered admin
+ * whose keys nothing vouches for yet. Its client generated the recovery key and sends
+ * - `institution`: the `institution` statement, self-signed by the recovery key it carries;
+ * - `enrolment`: the `admin-enrolment` of the requesting admin's registered keys, signed by that
+ *   recovery key (so the first admin is enrolled by the root, like any admin after it);
+ * - `epoch`: the `epoch` statement of the current epoch's stored public key, signed by the admin's key;
+ * - `recoveryGrant` and `grant`: the current epoch key granted to the recovery key and to the admin.
+ * One audit event records it all first; then everything is stored in one transaction, and the admin
+ * is enrolled (`approved`). A second set-up is refused: no one can swap the key that may enrol admins.
+ */
+export async function setUpInstitution(cell: Cell, principal: StaffPrincipal, body: unknown, now: number): Promise<{ institution: string; fingerprint: string; epoch: number; auditSeq: number }> {
+  if (!isPlainObject(body)) throw custodyError('EV_ERR_CUSTODY_INVALID_REQUEST', 'send { "institution", "enrolment", "epoch", "recoveryGrant", "grant" } as application/json');
+  const signedRoot = bytesField(body.institution, 'institution');
+  const signedEnrolment = bytesField(body.enrolment, 'enrolment');
+  const signedEpoch = bytesField(body.epoch, 'epoch');
+  const admin = await registeredAdmin(cell, principal);
+  const institutionId = principal.institution;
+  const { statement, id } = await checkStatement(signedRoot, 'institution', carriedRecoveryKey);
+  if (statement.institution !== institutionId) throw rejected('the institution statement is for another institution');
+  if (await recoveryRoot(cell, institutionId)) throw custodyError('EV_ERR_CUSTODY_RECOVERY_ALREADY_SET', 'the institution already has a recovery key');
+  const enrolment = await checkEnrolment(cell, institutionId, signedEnrolment, (signer) => (signer.kind === 'recovery' ? statement.signingPublicKey : null));
+  if (enrolment.member.member_id !== admin.member_id) throw rejected('the set-up enrolment must name the admin setting the institution up');
+  const epoch = await currentEpochOf(cell, institutionId);
+  const epochKey = await findEpochKey(cell.db, institutionId, epoch);
+  if (!epochKey) throw custodyError('EV_ERR_CUSTODY_INVALID_REQUEST', 'the institution has no epoch key in this region');
+  const epochStatement = await checkStatement(signedEpoch, 'epoch', requestingAdmin(principal, fromBase64Url(admin.signing_public_key) as Uint8Array));
+  if (epochStatement.statement.institution !== institutionId || epochStatement.statement.epoch !== epoch || toBase64Url(epochStatement.statement.epochPublicKey) !== epochKey) {
+    throw rejected(`the epoch statement must name this institution's epoch ${epoch} and its stored public key`);
+  }
+  const fingerprint = toBase64Url(await memberFingerprint(statement));
+  const recoveryGrantJson = checkGrantShape(body.recoveryGrant, { institution: institutionId, epoch, epochPublicKey: epochKey, member: null, fingerprint });
+  const adminGrantJson = checkGrantShape(body.grant, { institution: institutionId, epoch, epochPublicKey: epochKey, member: admin.member_id, fingerprint: admin.fingerprint });
+  const root = toBase64Url(signedRoot);
+  const epochSigned = toBase64Url(signedEpoch);
+  const seq = await audit(cell, institutionId, 'custody.recovery-set', {
+    admin: principal.staffId,
+    epoch,
+    fingerprint,
+    statementId: id,
+    statement: root,
+    adminFingerprint: enrolment.fingerprint,
+    enrolmentId: enrolment.id,
+    enrolment: enrolment.signed,
+    epochStatementId: epochStatement.id,
+    epochStatement: epochSigned,
   });
-  return { institution: principal.institution, fingerprint, epoch, auditSeq: seq };
+  await cell.db.transaction().execute(async (trx) => {
+    const [existing] = await listStatements(trx, institutionId, ['institution']);
+    if (existing) throw custodyError('EV_ERR_CUSTODY_RECOVERY_ALREADY_SET', 'the institution already has a recovery key');
+    await insertStatement(trx, { institution_id: institutionId, statement_id: id, audit_seq: seq, type: 'institution', subject: null, epoch: null, signed: root, created_at: now });
+    await insertStatement(trx, { institution_id: institutionId, statement_id: epochStatement.id, audit_seq: seq, type: 'epoch', subject: null, epoch, signed: epochSigned, created_at: now });
+    await upsertGrant(trx, { institution_id: institutionId, member_id: RECOVERY_MEMBER, epoch, grant_json: recoveryGrantJson, approval: root, created_at: now });
+    await storeEnrolment(trx, institutionId, enrolment, [{ epoch, json: adminGrantJson }], seq, now);
+  });
+  return { institution: institutionId, fingerprint, epoch, auditSeq: seq };
 }
 
 /** The institution statement and the recovery key's grants, for the recovery holder's client (useless without the recovery key). */
@@ -742,50 +862,37 @@ export async function recoveryInfo(cell: Cell, principal: StaffPrincipal): Promi
 }
 
 /**
- * Recovery: an `admin-enrolment` signed by the recovery key (checked against the recovery signing key
- * of the institution statement registered at set-up) names a registered admin and its keys, with the
- * epoch keys the recovery holder's client opened from the recovery grants and wrapped to that admin.
- * Audited first; then the enrolment is stored, the grants stored and the admin becomes approved.
+ * Enrols an admin: `{ enrolment, grants }`, an `admin-enrolment` naming a registered admin and its
+ * current keys, with the epoch keys wrapped to that admin. `by: 'admin'`: signed by the requesting
+ * admin, itself enrolled (POST /v1/custody/admins). `by: 'recovery'`: signed by the recovery key of the
+ * institution statement registered at set-up, when every admin is lost (POST /v1/custody/recovery/admins).
+ * Audited first; then the enrolment and grants are stored and the admin becomes `approved`.
  */
-export async function recoverAdmin(cell: Cell, principal: StaffPrincipal, body: unknown, now: number): Promise<{ member: string; epochs: number[]; auditSeq: number }> {
-  if (!isPlainObject(body) || !Array.isArray(body.grants) || body.grants.length < 1 || body.grants.length > MAX_RECOVERY_GRANTS) {
-    throw custodyError('EV_ERR_CUSTODY_INVALID_REQUEST', `send { "enrolment", "grants": [1 to ${MAX_RECOVERY_GRANTS} grants] } as application/json`);
-  }
+export async function enrolAdmin(cell: Cell, principal: StaffPrincipal, body: unknown, now: number, by: 'admin' | 'recovery'): Promise<{ member: string; epochs: number[]; auditSeq: number }> {
+  if (!isPlainObject(body)) throw custodyError('EV_ERR_CUSTODY_INVALID_REQUEST', `send { "enrolment", "grants": [1 to ${MAX_ENROLMENT_GRANTS} grants] } as application/json`);
   const signed = bytesField(body.enrolment, 'enrolment');
-  const root = await recoveryRoot(cell, principal.institution);
-  if (!root) throw custodyError('EV_ERR_CUSTODY_RECOVERY_NOT_SET', 'the institution has no recovery key registered');
-  const { statement, id } = await checkStatement(signed, 'admin-enrolment', (signer) => (signer.kind === 'recovery' ? root.signingPublicKey : null));
-  if (statement.institution !== principal.institution) throw rejected('the enrolment is for another institution');
-  const member = await findMember(cell.db, principal.institution, statement.admin);
-  if (!member || member.role !== 'admin') throw custodyError('EV_ERR_CUSTODY_NOT_REGISTERED', `${statement.admin} is not an admin with registered custody keys`);
-  if (member.status === 'revoked') throw rejected(`${statement.admin} was revoked`);
-  const fingerprint = toBase64Url(await memberFingerprint(statement));
-  if (fingerprint !== member.fingerprint) throw rejected("the enrolment names other keys than the admin's registered ones");
-  const grants: { epoch: number; json: string }[] = [];
-  for (const g of body.grants as unknown[]) {
-    const epoch = isPlainObject(g) && typeof g.epoch === 'number' ? g.epoch : NaN;
-    const epochKey = Number.isInteger(epoch) ? await findEpochKey(cell.db, principal.institution, epoch) : undefined;
-    if (!epochKey) throw rejected(`a grant names an epoch the institution does not have`);
-    if (grants.some((x) => x.epoch === epoch)) throw custodyError('EV_ERR_CUSTODY_INVALID_REQUEST', `two grants for epoch ${epoch}`);
-    grants.push({ epoch, json: checkGrantShape(g, { institution: principal.institution, epoch, epochPublicKey: epochKey, member: member.member_id, fingerprint }) });
+  let signerKey: (signer: Signer) => Uint8Array | null;
+  if (by === 'admin') {
+    signerKey = requestingAdmin(principal, await adminSigningKey(cell, principal));
+  } else {
+    const root = await recoveryRoot(cell, principal.institution);
+    if (!root) throw custodyError('EV_ERR_CUSTODY_RECOVERY_NOT_SET', 'the institution has no recovery key registered');
+    signerKey = (signer) => (signer.kind === 'recovery' ? root.signingPublicKey : null);
   }
-  const enrolment = toBase64Url(signed);
-  const epochs = grants.map((g) => g.epoch).sort((a, b) => a - b);
+  const enrolment = await checkEnrolment(cell, principal.institution, signed, signerKey);
+  const grants = await checkMemberGrants(cell, principal.institution, enrolment.member.member_id, enrolment.fingerprint, body.grants);
+  const epochs = grants.map((g) => g.epoch);
   const seq = await audit(cell, principal.institution, 'custody.admin-enrolled', {
-    by: 'recovery',
+    by,
     requestedBy: principal.staffId,
-    member: member.member_id,
-    fingerprint,
+    member: enrolment.member.member_id,
+    fingerprint: enrolment.fingerprint,
     epochs,
-    statementId: id,
-    statement: enrolment,
+    statementId: enrolment.id,
+    statement: enrolment.signed,
   });
-  await cell.db.transaction().execute(async (trx) => {
-    await insertStatement(trx, { institution_id: principal.institution, statement_id: id, audit_seq: seq, type: 'admin-enrolment', subject: member.member_id, epoch: null, signed: enrolment, created_at: now });
-    for (const g of grants) await upsertGrant(trx, { institution_id: principal.institution, member_id: member.member_id, epoch: g.epoch, grant_json: g.json, approval: enrolment, created_at: now });
-    await setMemberStatus(trx, principal.institution, member.member_id, 'approved', now);
-  });
-  return { member: member.member_id, epochs, auditSeq: seq };
+  await cell.db.transaction().execute((trx) => storeEnrolment(trx, principal.institution, enrolment, grants, seq, now));
+  return { member: enrolment.member.member_id, epochs, auditSeq: seq };
 }
 
 /** Hex SHA-256, for tests and receipts. */

@@ -11,6 +11,7 @@
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { AuditPayload } from '../../crypto/merkle/index.js';
 import { ApiError } from '../../protocol/errors.js';
 import { CSRF_HEADER, STAFF_SESSION_COOKIE, type StaffErrorCode, staffErrors } from '../../protocol/staff.js';
 import type { Cell } from '../regions/cell.types.js';
@@ -113,6 +114,24 @@ export function requireStaff(roles: readonly StaffRole[], context: StaffAuthCont
 export function staffOf(request: FastifyRequest): StaffPrincipal {
   if (!request.staff) throw new Error('route is missing the requireStaff preHandler');
   return request.staff;
+}
+
+/**
+ * Appends a staff event (docs/STAFF.md, "Audit events") to the cell's audit log, durably, before the
+ * action it records; ids only, never a name, a token or a key. If the log cannot take it, the action
+ * does not happen: 503 EV_ERR_STAFF_AUDIT_UNAVAILABLE.
+ */
+export async function auditStaffEvent(cell: Cell, institution: string, type: string, payload: AuditPayload): Promise<void> {
+  try {
+    await cell.audit.append({ institution, type, payload });
+  } catch (e) {
+    throw staffError('EV_ERR_STAFF_AUDIT_UNAVAILABLE', `the audit log could not record the ${type} event, so it was not carried out (${e instanceof Error ? e.message : String(e)})`);
+  }
+}
+
+/** A short, stable id for a secret or an authenticator's credential id in audit events: 16 hex digits of its SHA-256. */
+export function auditId(value: string): string {
+  return sha256Hex(value).slice(0, 16);
 }
 
 export async function endStaffSession(cell: Cell, sessionHash: string): Promise<void> {

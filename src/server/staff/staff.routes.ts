@@ -13,7 +13,7 @@ import { STAFF_CHALLENGE_COOKIE, STAFF_SESSION_COOKIE, type StaffInviteCreated, 
 import type { DirectoryDatabase } from '../db/schema.js';
 import type { Cells } from '../regions/cell.types.js';
 import { clearedCookie, hostCookie, readCookie } from './cookies.js';
-import { STAFF_SESSION_TTL_MS, authenticateStaff, checkOrigin, endStaffSession, requireStaff, staffError, staffOf } from './staff-auth.js';
+import { STAFF_SESSION_TTL_MS, auditStaffEvent, authenticateStaff, checkOrigin, endStaffSession, requireStaff, staffError, staffOf } from './staff-auth.js';
 import { CHALLENGE_TTL_MS, MAX_INVITE_TTL_S, MIN_INVITE_TTL_S, type SignedIn, finishRegistration, finishSignIn, issueStaffInvite, relyingParty, startRegistration, startSignIn } from './staff.service.js';
 import type { StaffAuthContext } from './staff.types.js';
 
@@ -96,7 +96,8 @@ export const staffRoutes: FastifyPluginAsync<StaffRoutesOptions> = async (app, {
   });
 
   app.post('/staff/sign-out', async (request, reply) => {
-    const { cell, sessionHash } = await authenticateStaff(request, context);
+    const { cell, sessionHash, principal } = await authenticateStaff(request, context);
+    await auditStaffEvent(cell, principal.institution, 'staff.signed-out', { staff: principal.staffId });
     await endStaffSession(cell, sessionHash);
     return reply.code(204).header('set-cookie', clearedCookie(STAFF_SESSION_COOKIE)).send();
   });

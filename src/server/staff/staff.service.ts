@@ -26,7 +26,7 @@ import { regionOf } from '../directory/directory.repository.js';
 import { newId } from '../ids.js';
 import { findInstitution } from '../institutions/institution.repository.js';
 import type { Cell, Cells } from '../regions/cell.types.js';
-import { createStaffSession, sha256Hex, staffError } from './staff-auth.js';
+import { auditId, auditStaffEvent, createStaffSession, sha256Hex, staffError } from './staff-auth.js';
 import {
   consumeInvite,
   deleteExpiredChallenges,
@@ -103,6 +103,7 @@ export async function issueStaffInvite(
   }
   const token = `evi1.${region}.${random43()}`;
   const expiresAt = now + input.ttlSeconds * 1000;
+  await auditStaffEvent(cell, input.institution, 'staff.invite-issued', { invite: auditId(token), role: input.role, by: input.createdBy ?? 'operator', expiresAt });
   await insertInvite(cell.db, {
     token_hash: sha256Hex(token),
     institution_id: input.institution,
@@ -182,6 +183,12 @@ export async function finishRegistration(cells: Cells, rp: RelyingParty, ceremon
   const { credential } = verified.registrationInfo;
   const staffId = row.staff_id;
   const inviteHash = row.invite_hash;
+  // Logged before the invite is used up (the log may so hold a redemption whose last check below then
+  // failed, never miss one that happened); appended outside the transaction, which holds the database.
+  const invited = await findInvite(cell.db, inviteHash);
+  if (!invited) throw staffError('EV_ERR_STAFF_INVITE_INVALID', 'the setup link is not valid');
+  await auditStaffEvent(cell, invited.institution_id, 'staff.invite-redeemed', { invite: inviteHash.slice(0, 16), staff: staffId, role: invited.role });
+  await auditStaffEvent(cell, invited.institution_id, 'staff.passkey-registered', { staff: staffId, credential: auditId(credential.id) });
   const principal = await cell.db.transaction().execute(async (trx) => {
     const invite = await findInvite(trx, inviteHash);
     if (!invite) throw staffError('EV_ERR_STAFF_INVITE_INVALID', 'the setup link is not valid');
@@ -261,6 +268,7 @@ export async function finishSignIn(cells: Cells, rp: RelyingParty, ceremonyId: s
   if (!verified.verified) throw signInFailed();
   const staff = await findStaff(cell.db, passkey.staff_id);
   if (!staff || staff.disabled_at !== null) throw signInFailed();
+  await auditStaffEvent(cell, staff.institution_id, 'staff.signed-in', { staff: staff.id, credential: auditId(passkey.credential_id) });
   await updatePasskeyCounter(cell.db, passkey.credential_id, verified.authenticationInfo.newCounter);
   const principal: StaffPrincipal = { staffId: staff.id, institution: staff.institution_id, region: cell.region, role: staff.role };
   return { principal, session: await createStaffSession(cell, staff.id, now) };

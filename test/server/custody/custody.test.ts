@@ -23,6 +23,7 @@ import {
   toBase64Url,
   createGrant,
   unwrapPrivateKey,
+  verifyStatement,
 } from '../../../src/crypto/index.js';
 import { headerBlobKey, segmentBlobKey } from '../../../src/server/recordings/recording.service.js';
 import { cellDir } from '../../../src/server/regions/cells.js';
@@ -30,7 +31,7 @@ import type { Cell } from '../../../src/server/regions/cell.types.js';
 import { FsBlobStore } from '../../../src/server/storage/blob-store.fs.js';
 import { SqlBlobStore } from '../../../src/server/storage/blob-store.sql.js';
 import { bearer } from '../support/test-server.js';
-import { type Staff, addStaff, approve, ownSafetyNumber, passphraseKey, register, registrationBody, scenario, upload, cellOf } from './support.js';
+import { type Staff, addStaff, approve, ownSafetyNumber, passphraseKey, register, registrationBody, revocationBody, scenario, upload, cellOf } from './support.js';
 
 
 async function auditEvents(cell: Cell, type: string): Promise<{ seq: number; payload: Record<string, unknown> }[]> {
@@ -38,8 +39,9 @@ async function auditEvents(cell: Cell, type: string): Promise<{ seq: number; pay
   return rows.map((r) => ({ seq: Number(r.seq), payload: JSON.parse(Buffer.from(r.payload).toString('utf8')) as Record<string, unknown> }));
 }
 
+/** Grants to reviewers (set-up already granted epoch 1 to the first admin and to the recovery key). */
 async function grantCount(cell: Cell): Promise<number> {
-  return (await cell.db.selectFrom('custody_grants').select('member_id').execute()).length;
+  return (await cell.db.selectFrom('custody_grants').select('member_id').where('member_id', 'like', 'rev-%').execute()).length;
 }
 
 /** The reviewer's client: fetches its wrapped keys and grant, unwraps, opens the epoch key. */
@@ -233,11 +235,15 @@ describe('custody: revocation', () => {
 
     const epoch2 = await generateEpochKeyPair();
     const epoch2Public = await exportPublicKey(epoch2.publicKey);
-    const revocation = await signStatement({ type: 'revocation', institution: inst.id, timestamp: Date.now(), admin: admin.id, reviewer: b.id, epoch: 2, epochPublicKey: epoch2Public }, admin.keys.signing.privateKey);
-    const revoked = await s.app.inject({ method: 'POST', url: '/v1/custody/revocations', headers: admin.send, payload: { revocation: toBase64Url(revocation) } });
+    const body = await revocationBody(admin, b.id, 2, epoch2);
+    // Without the new epoch granted to the recovery key, the recovery key would lose epoch 2: refused.
+    const noRecovery = await s.app.inject({ method: 'POST', url: '/v1/custody/revocations', headers: admin.send, payload: { revocation: body.revocation } });
+    assert.equal(noRecovery.statusCode, 422, noRecovery.body);
+    assert.equal(noRecovery.json().error.code, 'EV_ERR_CUSTODY_RECOVERY_GRANT_REQUIRED');
+    const revoked = await s.app.inject({ method: 'POST', url: '/v1/custody/revocations', headers: admin.send, payload: body });
     assert.equal(revoked.statusCode, 201, revoked.body);
     assert.equal(revoked.json().epoch, 2);
-    const replay = await s.app.inject({ method: 'POST', url: '/v1/custody/revocations', headers: admin.send, payload: { revocation: toBase64Url(revocation) } });
+    const replay = await s.app.inject({ method: 'POST', url: '/v1/custody/revocations', headers: admin.send, payload: body });
     assert.equal(replay.statusCode, 422);
 
     // Recorders learn epoch 2 with the statement that justifies it.
@@ -245,7 +251,11 @@ describe('custody: revocation', () => {
     const epoch = (await s.app.inject({ method: 'GET', url: '/v1/custody/epoch', headers: bearer(att.token) })).json();
     assert.equal(epoch.epoch, 2);
     assert.equal(epoch.publicKey, toBase64Url(epoch2Public));
-    assert.deepEqual(epoch.statements, [toBase64Url(revocation)]);
+    // The epoch statement of epoch 1 (signed by the first admin at set-up), then the revocation.
+    assert.equal(epoch.statements.length, 2);
+    assert.equal(epoch.statements[1], body.revocation);
+    const first = await verifyStatement(fromBase64Url(epoch.statements[0]) as Uint8Array, () => admin.keys.signingPublicKey, 'epoch');
+    assert.ok(first.ok && first.statement.epoch === 1 && Buffer.from(first.statement.epochPublicKey).equals(Buffer.from(epoch1Public)));
     // Epoch 1 is refused for new recordings; epoch 2 is taken.
     await assert.rejects(upload(s, inst, 'cam-old-epoch'), /EV_ERR_UPLOAD_EPOCH_NOT_CURRENT/);
     const rec = await upload(s, inst, 'cam-2', 2, epoch2.publicKey);

@@ -25,12 +25,16 @@ import {
   unwrapPrivateKey,
   verifyStatement,
 } from '../../../src/crypto/index.js';
-import { addStaff, passphraseKey, register, scenario, upload, cellOf } from './support.js';
+import { startTestServer } from '../support/test-server.js';
+import { addStaff, passphraseKey, register, registerKeys, revocationBody, setUp, setUpBody, upload, cellOf } from './support.js';
 
 
 describe('custody: the recovery key restores access for a new admin', () => {
   it('set-up registers the recovery key once; a new admin enrolled by it, with the epoch key it recovered, unlocks an older recording', async (t) => {
-    const { s, inst, admin } = await scenario(t);
+    const s = await startTestServer(t);
+    const inst = await s.institution('eu');
+    const admin = await addStaff(s, inst, 'adm-1', 'admin');
+    await registerKeys(s, admin);
     const cell = cellOf(s);
     const epoch1Public = await exportPublicKey(inst.keys.publicKey);
 
@@ -38,22 +42,19 @@ describe('custody: the recovery key restores access for a new admin', () => {
     const secret = generateRecoverySecret();
     const printed = await formatRecoveryKey(secret);
     const recovery = await deriveRecoveryKeys(secret);
-    const institution = await signStatement({ type: 'institution', institution: inst.id, timestamp: Date.now(), hpkePublicKey: recovery.hpkePublicKey, signingPublicKey: recovery.signingPublicKey }, recovery.signing.privateKey);
-    const recoveryGrant = await createGrant(inst.keys.privateKey, { institution: inst.id, epoch: 1 }, { kind: 'recovery', keys: recovery });
+    const body = await setUpBody(admin, recovery);
 
-    const early = await s.app.inject({ method: 'POST', url: '/v1/custody/recovery/admins', headers: admin.send, payload: { enrolment: toBase64Url(institution), grants: [recoveryGrant] } });
+    const early = await s.app.inject({ method: 'POST', url: '/v1/custody/recovery/admins', headers: admin.send, payload: { enrolment: body.enrolment, grants: [body.grant] } });
     assert.equal(early.statusCode, 409, early.body);
     assert.equal(early.json().error.code, 'EV_ERR_CUSTODY_RECOVERY_NOT_SET');
     // An institution statement whose signature does not verify under the key it carries is refused.
     const impostor = await generateMemberKeys();
-    const forgedRoot = new Uint8Array(institution);
+    const forgedRoot = fromBase64Url(body.institution as string) as Uint8Array;
     forgedRoot[forgedRoot.length - 1] = (forgedRoot[forgedRoot.length - 1] as number) ^ 1;
-    assert.equal((await s.app.inject({ method: 'PUT', url: '/v1/custody/recovery', headers: admin.send, payload: { institution: toBase64Url(forgedRoot), recoveryGrant } })).statusCode, 422);
+    assert.equal((await s.app.inject({ method: 'PUT', url: '/v1/custody/recovery', headers: admin.send, payload: { ...body, institution: toBase64Url(forgedRoot) } })).statusCode, 422);
 
-    const setUp = await s.app.inject({ method: 'PUT', url: '/v1/custody/recovery', headers: admin.send, payload: { institution: toBase64Url(institution), recoveryGrant } });
-    assert.equal(setUp.statusCode, 201, setUp.body);
-    assert.equal(setUp.json().epoch, 1);
-    const again = await s.app.inject({ method: 'PUT', url: '/v1/custody/recovery', headers: admin.send, payload: { institution: toBase64Url(institution), recoveryGrant } });
+    await setUp(s, admin, recovery);
+    const again = await s.app.inject({ method: 'PUT', url: '/v1/custody/recovery', headers: admin.send, payload: body });
     assert.equal(again.statusCode, 409);
     assert.equal(again.json().error.code, 'EV_ERR_CUSTODY_RECOVERY_ALREADY_SET');
 
@@ -64,10 +65,10 @@ describe('custody: the recovery key restores access for a new admin', () => {
     await register(s, gone);
     const epoch2 = await generateEpochKeyPair();
     const epoch2Public = await exportPublicKey(epoch2.publicKey);
-    const revocation = toBase64Url(await signStatement({ type: 'revocation', institution: inst.id, timestamp: Date.now(), admin: admin.id, reviewer: gone.id, epoch: 2, epochPublicKey: epoch2Public }, admin.keys.signing.privateKey));
+    const { revocation, recoveryGrant } = await revocationBody(admin, gone.id, 2, epoch2);
     const badRecovery = await createGrant(epoch2.privateKey, { institution: inst.id, epoch: 2 }, { kind: 'recovery', keys: impostor });
     assert.equal((await s.app.inject({ method: 'POST', url: '/v1/custody/revocations', headers: admin.send, payload: { revocation, recoveryGrant: badRecovery } })).statusCode, 422);
-    const revoked = await s.app.inject({ method: 'POST', url: '/v1/custody/revocations', headers: admin.send, payload: { revocation, recoveryGrant: await createGrant(epoch2.privateKey, { institution: inst.id, epoch: 2 }, { kind: 'recovery', keys: recovery }) } });
+    const revoked = await s.app.inject({ method: 'POST', url: '/v1/custody/revocations', headers: admin.send, payload: { revocation, recoveryGrant } });
     assert.equal(revoked.statusCode, 201, revoked.body);
     const rec2 = await upload(s, inst, 'cam-2', 2, epoch2.publicKey);
 

@@ -15,13 +15,12 @@ import {
   openGrant,
   openRecording,
   rewrapHeader,
-  signStatement,
   toBase64Url,
   unwrapPrivateKey,
 } from '../../../src/crypto/index.js';
 import { sha256Hex } from '../../../src/server/custody/custody.service.js';
 import { headerBlobKey } from '../../../src/server/recordings/recording.service.js';
-import { type Staff, addStaff, approve, passphraseKey, register, scenario, upload, cellOf } from './support.js';
+import { type Staff, addStaff, approve, passphraseKey, register, revocationBody, scenario, upload, cellOf } from './support.js';
 
 
 /** The reviewer's client: fetches its wrapped keys and grant for the epoch, unwraps, opens the epoch key. */
@@ -35,16 +34,21 @@ async function reviewerEpochKey(s: Parameters<typeof register>[0], reviewer: Sta
   return openGrant(grant.grant, { institution: reviewer.institution.id, epoch, epochPublicKey }, { kind: 'member', member: reviewer.id, keys: reviewer.keys }, hpke.privateKey);
 }
 
+/** An institution with its admin and two reviewers approved for epoch 1: one to keep, one to revoke. */
+async function twoApproved(t: Parameters<typeof scenario>[0]) {
+  const { s, inst, admin } = await scenario(t);
+  const kept = await addStaff(s, inst, 'rev-kept', 'reviewer');
+  const gone = await addStaff(s, inst, 'rev-gone', 'reviewer');
+  for (const r of [kept, gone]) {
+    await register(s, r);
+    assert.equal((await approve(s, admin, r, 1, inst.keys)).statusCode, 201);
+  }
+  return { s, inst, admin, cell: cellOf(s), kept, gone };
+}
+
 describe('custody: re-wrapping older recordings to the current epoch', () => {
   it('after a revocation, the admin re-wraps an epoch-1 recording to epoch 2; an epoch-2-only reviewer opens it byte-identical', async (t) => {
-    const { s, inst, admin } = await scenario(t);
-    const cell = cellOf(s);
-    const kept = await addStaff(s, inst, 'rev-kept', 'reviewer');
-    const gone = await addStaff(s, inst, 'rev-gone', 'reviewer');
-    for (const r of [kept, gone]) {
-      await register(s, r);
-      assert.equal((await approve(s, admin, r, 1, inst.keys)).statusCode, 201);
-    }
+    const { s, inst, admin, cell, kept, gone } = await twoApproved(t);
     const rec = await upload(s, inst, 'cam-1');
     const before = await cell.db.selectFrom('recordings').selectAll().where('recording_id', '=', 'cam-1').executeTakeFirstOrThrow();
     const goneEpoch1 = await reviewerEpochKey(s, gone, 1, await exportPublicKey(inst.keys.publicKey));
@@ -52,8 +56,7 @@ describe('custody: re-wrapping older recordings to the current epoch', () => {
     // Revoke: epoch 2.
     const epoch2 = await generateEpochKeyPair();
     const epoch2Public = await exportPublicKey(epoch2.publicKey);
-    const revocation = await signStatement({ type: 'revocation', institution: inst.id, timestamp: Date.now(), admin: admin.id, reviewer: gone.id, epoch: 2, epochPublicKey: epoch2Public }, admin.keys.signing.privateKey);
-    assert.equal((await s.app.inject({ method: 'POST', url: '/v1/custody/revocations', headers: admin.send, payload: { revocation: toBase64Url(revocation) } })).statusCode, 201);
+    assert.equal((await s.app.inject({ method: 'POST', url: '/v1/custody/revocations', headers: admin.send, payload: await revocationBody(admin, gone.id, 2, epoch2) })).statusCode, 201);
 
     // A reviewer approved only for epoch 2 cannot unlock the epoch-1 recording yet.
     const fresh = await addStaff(s, inst, 'rev-new', 'reviewer');
@@ -160,5 +163,64 @@ describe('custody: re-wrapping older recordings to the current epoch', () => {
     }
     // The revoked reviewer's epoch-1 key does not open the header the server now holds.
     await assert.rejects(openRecording(served, goneEpoch1));
+  });
+
+  it('an unlock racing a re-wrap gets the old or the new header, never a 404', async (t) => {
+    const { s, inst, admin, cell, kept, gone } = await twoApproved(t);
+    const recordings = await Promise.all(['cam-1', 'cam-2', 'cam-3', 'cam-4', 'cam-5'].map((id) => upload(s, inst, id)));
+    const epoch2 = await generateEpochKeyPair();
+    assert.equal((await s.app.inject({ method: 'POST', url: '/v1/custody/revocations', headers: admin.send, payload: await revocationBody(admin, gone.id, 2, epoch2) })).statusCode, 201);
+    assert.equal((await approve(s, admin, kept, 2, epoch2)).statusCode, 201);
+    const keys = new Map<number, CryptoKey>([[1, await reviewerEpochKey(s, kept, 1, await exportPublicKey(inst.keys.publicKey))], [2, await reviewerEpochKey(s, kept, 2, await exportPublicKey(epoch2.publicKey))]]);
+    const rewrap = async (recording: string) => {
+      const row = await cell.db.selectFrom('recordings').selectAll().where('recording_id', '=', recording).executeTakeFirstOrThrow();
+      const stored = await cell.blobs.get(headerBlobKey(row));
+      assert.ok(stored);
+      const rewrapped = await rewrapHeader(stored, inst.keys.privateKey, epoch2.publicKey, 2);
+      return s.app.inject({ method: 'PUT', url: `/v1/custody/recordings/${inst.id}/${recording}/header`, headers: admin.send, payload: { header: toBase64Url(rewrapped.bytes) } });
+    };
+    const unlock = (recording: string) => s.app.inject({ method: 'POST', url: `/v1/custody/recordings/${inst.id}/${recording}/unlock`, headers: kept.send });
+    /** What the reviewer's client does with the answer: open segment 0 with the epoch key the header names. */
+    const opens = async (answer: { statusCode: number; body: string; json(): { epoch: number; header: string } }, index: number) => {
+      assert.equal(answer.statusCode, 200, answer.body);
+      const opener = await openRecording(fromBase64Url(answer.json().header) as Uint8Array, keys.get(answer.json().epoch) as CryptoKey);
+      const seg = await s.app.inject({ method: 'GET', url: `/v1/custody/recordings/${inst.id}/cam-${index + 1}/segments/0`, headers: kept.get });
+      assert.deepEqual(Buffer.from((await opener.openSegment(0, new Uint8Array(seg.rawPayload))).plaintext), recordings[index]?.chunks[0]);
+    };
+
+    // The window itself, forced: the unlock has read the row (epoch 1) and logged the unlock; before it
+    // reads the header, a whole re-wrap runs (row switched, epoch-1 header shredded).
+    const oldRow = await cell.db.selectFrom('recordings').selectAll().where('recording_id', '=', 'cam-1').executeTakeFirstOrThrow();
+    const realGet = cell.blobs.get.bind(cell.blobs);
+    let raced = false;
+    cell.blobs.get = async (key: string) => {
+      if (key === headerBlobKey(oldRow) && !raced) {
+        raced = true;
+        assert.equal((await rewrap('cam-1')).statusCode, 200);
+      }
+      return realGet(key);
+    };
+    t.after(() => {
+      cell.blobs.get = realGet;
+    });
+    const answer = await unlock('cam-1');
+    assert.ok(raced, 'the re-wrap ran inside the unlock');
+    assert.equal(answer.json().epoch, 2, 'the unlock followed the row to the new header');
+    await opens(answer, 0);
+    // Both unlocks are in the log, each before its header was read: epoch 1 (whose header was gone), then 2.
+    const unlocks = await cell.db.selectFrom('audit_log').selectAll().where('type', '=', 'recording.unlocked').orderBy('seq').execute();
+    assert.deepEqual(unlocks.map((e) => JSON.parse(Buffer.from(e.payload).toString('utf8')) as unknown), [
+      { member: kept.id, recording: 'cam-1', epoch: 1 },
+      { member: kept.id, recording: 'cam-1', epoch: 2 },
+    ]);
+    assert.equal(answer.json().auditSeq, Number(unlocks[1]?.seq));
+    cell.blobs.get = realGet;
+
+    // And unforced: unlocks and re-wraps of the other recordings at the same time, each unlock served.
+    const results = await Promise.all([1, 2, 3, 4].flatMap((i) => [unlock(`cam-${i + 1}`).then((r) => ({ i, r })), rewrap(`cam-${i + 1}`).then((r) => ({ i: -1, r }))]));
+    for (const { i, r } of results) {
+      if (i >= 0) await opens(r, i);
+      else assert.equal(r.statusCode, 200, r.body);
+    }
   });
 });

@@ -64,7 +64,7 @@ import { SqlBlobStore } from '../../../src/server/storage/blob-store.sql.js';
 import { ensureLocalCertificate } from '../../../src/server/tls/local-certificate.js';
 import { type StoredFile, filesContaining, readAllFiles } from '../support/data-files.js';
 import { type TestInstitution, type TestServer, octets, startTestServer } from '../support/test-server.js';
-import { type Staff, addStaff, approve } from './support.js';
+import { type Staff, addStaff, approve, setUp } from './support.js';
 
 // ---------------------------------------------------------------------------------------------
 // The clients' side: every secret the scenario makes stays here.
@@ -322,7 +322,8 @@ describe('server compromise', () => {
       member('rev-b', 'reviewer', 'reviewer b: pewter drizzle anchor 19 sable', prf),
     ]);
     for (const m of [admin, revA, revB]) await registerMember(s, m);
-    await grantSelf(s, admin.staff, 1, inst.keys);
+    // The admin sets the institution up: the recovery key enrols it and epoch 1 is granted to both.
+    await setUp(s, admin.staff, recovery);
     for (const r of [revA, revB]) {
       const approved = await approve(s, admin.staff, r.staff, 1, inst.keys);
       assert.equal(approved.statusCode, 201, approved.body);
@@ -354,7 +355,7 @@ describe('server compromise', () => {
     keep('epoch 2 private key', await exportPrivateKey(epoch2.privateKey));
     recoveryGrants.push(await createGrant(epoch2.privateKey, { institution: inst.id, epoch: 2 }, { kind: 'recovery', keys: recovery }));
     const revocation = await signStatement({ type: 'revocation', institution: inst.id, timestamp: Date.now(), admin: 'adm-1', reviewer: 'rev-b', epoch: 2, epochPublicKey: epoch2Public }, admin.staff.keys.signing.privateKey);
-    const revoked = await s.app.inject({ method: 'POST', url: '/v1/custody/revocations', headers: admin.staff.send, payload: { revocation: toBase64Url(revocation) } });
+    const revoked = await s.app.inject({ method: 'POST', url: '/v1/custody/revocations', headers: admin.staff.send, payload: { revocation: toBase64Url(revocation), recoveryGrant: recoveryGrants[1] } });
     assert.equal(revoked.statusCode, 201, revoked.body);
     await grantSelf(s, admin.staff, 2, epoch2);
     assert.equal((await approve(s, admin.staff, revA.staff, 2, epoch2)).statusCode, 201);
@@ -482,7 +483,7 @@ describe('server compromise', () => {
     assert.equal(headers.length, recordings.length);
     const members = new Map(rowsOf('cells/eu/metadata.db').filter((r) => r.table === 'custody_members').map(({ row }) => [row.member_id as string, row]));
     const grants = rowsOf('cells/eu/metadata.db').filter((r) => r.table === 'custody_grants').map(({ row }) => row);
-    assert.equal(grants.length, 4, 'epoch 1 and 2, each for the admin and rev-a (rev-b\'s went with the revocation)');
+    assert.equal(grants.length, 6, 'epoch 1 and 2, each for the admin, rev-a and the recovery key (rev-b\'s went with the revocation)');
     // Controls: the clients' keys do open them, so a failure below is the keys', not the harness's.
     for (const h of headers) {
       const epoch = decodeHeader(h).keySlot.epoch;
@@ -504,10 +505,13 @@ describe('server compromise', () => {
       }
       for (const g of grants) {
         const grant = JSON.parse(g.grant_json as string) as EpochGrant;
-        const m = members.get(g.member_id as string) as Record<string, unknown>;
-        const keys = { hpkePublicKey: fromBase64Url(m.hpke_public_key as string) as Uint8Array, signingPublicKey: fromBase64Url(m.signing_public_key as string) as Uint8Array };
         const scope = { institution: inst.id, epoch: Number(g.epoch), epochPublicKey: fromBase64Url(grant.epochPublicKey) as Uint8Array };
-        if (!(await failsOpaquely(openGrant(grant, scope, { kind: 'member', member: g.member_id as string, keys }, key)))) opened.push(`a grant opened with ${label}`);
+        const m = members.get(g.member_id as string);
+        // The recovery key's grants are kept under a member id no staff member has; its public keys are the institution statement's.
+        const recipient = m
+          ? { kind: 'member' as const, member: g.member_id as string, keys: { hpkePublicKey: fromBase64Url(m.hpke_public_key as string) as Uint8Array, signingPublicKey: fromBase64Url(m.signing_public_key as string) as Uint8Array } }
+          : { kind: 'recovery' as const, keys: { hpkePublicKey: recovery.hpkePublicKey, signingPublicKey: recovery.signingPublicKey } };
+        if (!(await failsOpaquely(openGrant(grant, scope, recipient, key)))) opened.push(`a grant opened with ${label}`);
       }
     }
     assert.deepEqual(opened, []);

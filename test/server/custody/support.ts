@@ -10,11 +10,16 @@ import {
   type MemberKeys,
   type PassphraseKey,
   type RecordingSealer,
+  type RecoveryKeys,
   approveReviewer,
+  createGrant,
   createRecordingSealer,
   derivePassphraseKey,
+  deriveRecoveryKeys,
+  exportPublicKey,
   fromBase64Url,
   generateMemberKeys,
+  generateRecoverySecret,
   safetyNumber,
   signStatement,
   toBase64Url,
@@ -80,9 +85,72 @@ export async function registrationBody(member: Staff, keys: MemberKeys = member.
   };
 }
 
-export async function register(s: TestServer, member: Staff): Promise<void> {
+/** The member's client registers its keys (PUT /v1/custody/me/keys); an admin stays `pending` until enrolled. */
+export async function registerKeys(s: TestServer, member: Staff): Promise<void> {
   const r = await s.app.inject({ method: 'PUT', url: '/v1/custody/me/keys', headers: member.send, payload: await registrationBody(member) });
   if (r.statusCode !== 200) throw new Error(`register ${member.id}: ${r.statusCode} ${r.body}`);
+}
+
+const recoveryKeys = new Map<string, RecoveryKeys>();
+
+/** The recovery key made at an institution's set-up by `register` (the printed key, held by the test). */
+export function recoveryOf(institution: TestInstitution): RecoveryKeys {
+  const keys = recoveryKeys.get(institution.id);
+  if (!keys) throw new Error(`${institution.id} was not set up`);
+  return keys;
+}
+
+/**
+ * The first admin's client sets the institution up (KEY-CUSTODY §7.5): a recovery key, its
+ * self-signed `institution` statement, the `admin-enrolment` of the admin's registered keys signed by
+ * it, the `epoch` statement of epoch 1 signed by the admin, and epoch 1 granted to both.
+ */
+export async function setUpBody(admin: Staff, recovery: RecoveryKeys, epochKeys: EpochKeyPair = admin.institution.keys, epoch = 1): Promise<Record<string, unknown>> {
+  const institution = admin.institution.id;
+  const now = Date.now();
+  return {
+    institution: toBase64Url(await signStatement({ type: 'institution', institution, timestamp: now, hpkePublicKey: recovery.hpkePublicKey, signingPublicKey: recovery.signingPublicKey }, recovery.signing.privateKey)),
+    enrolment: toBase64Url(await signStatement({ type: 'admin-enrolment', institution, timestamp: now, admin: admin.id, hpkePublicKey: admin.keys.hpkePublicKey, signingPublicKey: admin.keys.signingPublicKey, enrolledBy: { kind: 'recovery' } }, recovery.signing.privateKey)),
+    epoch: toBase64Url(await signStatement({ type: 'epoch', institution, timestamp: now, admin: admin.id, epoch, epochPublicKey: await exportPublicKey(epochKeys.publicKey) }, admin.keys.signing.privateKey)),
+    recoveryGrant: await createGrant(epochKeys.privateKey, { institution, epoch }, { kind: 'recovery', keys: recovery }),
+    grant: await createGrant(epochKeys.privateKey, { institution, epoch }, { kind: 'member', member: admin.id, keys: admin.keys }),
+  };
+}
+
+/** Sets the institution up with `admin` as its first admin (PUT /v1/custody/recovery); returns the recovery key. */
+export async function setUp(s: TestServer, admin: Staff, recovery?: RecoveryKeys): Promise<RecoveryKeys> {
+  const keys = recovery ?? await deriveRecoveryKeys(generateRecoverySecret());
+  const r = await s.app.inject({ method: 'PUT', url: '/v1/custody/recovery', headers: admin.send, payload: await setUpBody(admin, keys) });
+  if (r.statusCode !== 201) throw new Error(`set-up by ${admin.id}: ${r.statusCode} ${r.body}`);
+  recoveryKeys.set(admin.institution.id, keys);
+  return keys;
+}
+
+/**
+ * The member's client joins: it registers its keys, and the first admin of an institution also sets
+ * it up (which enrols it). A later admin stays `pending` until `enrol` (or the recovery key) enrols it.
+ */
+export async function register(s: TestServer, member: Staff): Promise<void> {
+  await registerKeys(s, member);
+  if (member.role !== 'admin') return;
+  const root = await s.app.inject({ method: 'GET', url: '/v1/custody/recovery', headers: member.get });
+  if (root.statusCode === 409) await setUp(s, member);
+}
+
+/** An enrolled admin's client enrols another admin: the signed enrolment and epoch-1 granted to it. */
+export async function enrolBody(by: Staff, admin: Staff, epochKeys: EpochKeyPair = admin.institution.keys, epoch = 1): Promise<{ enrolment: string; grants: unknown[] }> {
+  const enrolment = await signStatement({
+    type: 'admin-enrolment', institution: admin.institution.id, timestamp: Date.now(), admin: admin.id,
+    hpkePublicKey: admin.keys.hpkePublicKey, signingPublicKey: admin.keys.signingPublicKey, enrolledBy: { kind: 'admin', admin: by.id },
+  }, by.keys.signing.privateKey);
+  return { enrolment: toBase64Url(enrolment), grants: [await createGrant(epochKeys.privateKey, { institution: admin.institution.id, epoch }, { kind: 'member', member: admin.id, keys: admin.keys })] };
+}
+
+/** The admin's client revokes a reviewer: the revocation starting `epoch`, and that epoch's key granted to the recovery key. */
+export async function revocationBody(admin: Staff, reviewer: string, epoch: number, epochKeys: EpochKeyPair): Promise<{ revocation: string; recoveryGrant: unknown }> {
+  const institution = admin.institution.id;
+  const revocation = await signStatement({ type: 'revocation', institution, timestamp: Date.now(), admin: admin.id, reviewer, epoch, epochPublicKey: await exportPublicKey(epochKeys.publicKey) }, admin.keys.signing.privateKey);
+  return { revocation: toBase64Url(revocation), recoveryGrant: await createGrant(epochKeys.privateKey, { institution, epoch }, { kind: 'recovery', keys: recoveryOf(admin.institution) }) };
 }
 
 /** The reviewer's own client: the safety number of its own keys, read out to the admin. */

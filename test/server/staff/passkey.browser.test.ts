@@ -9,6 +9,7 @@
  * and the @simplewebauthn/browser bundle, at the same origin as the API.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readFile, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -178,5 +179,20 @@ describe('staff passkeys in a real browser', () => {
     });
     assert.equal(replayedSignIn.statusCode, 400);
     assert.equal(replayedSignIn.json().error.code, 'EV_ERR_STAFF_CHALLENGE_INVALID');
+
+    // Every step is in the institution's audit log, by ids only: no token, no credential id, no key.
+    const cell = services.cells.get('eu');
+    assert.ok(cell);
+    const logged = (await cell.db.selectFrom('audit_log').selectAll().where('type', 'like', 'staff.%').orderBy('seq').execute())
+      .map((r) => ({ institution: r.institution_id, type: r.type, payload: JSON.parse(Buffer.from(r.payload).toString('utf8')) as Record<string, unknown> }));
+    assert.deepEqual(logged.map((e) => e.type), ['staff.invite-issued', 'staff.invite-redeemed', 'staff.passkey-registered', 'staff.invite-issued', 'staff.signed-out', 'staff.signed-in']);
+    assert.ok(logged.every((e) => e.institution === inst.id));
+    const credentialId = (registration as { id?: unknown }).id as string;
+    const credential = createHash('sha256').update(credentialId).digest('hex').slice(0, 16);
+    assert.deepEqual(logged[1]?.payload, { invite: logged[0]?.payload.invite, staff: staffId, role: 'admin' });
+    assert.deepEqual(logged[2]?.payload, { staff: staffId, credential });
+    assert.deepEqual(logged[5]?.payload, { staff: staffId, credential });
+    const text = JSON.stringify(logged);
+    for (const secret of [token.split('.')[2] as string, credentialId, session.value.split('.')[2] as string]) assert.ok(!text.includes(secret));
   });
 });

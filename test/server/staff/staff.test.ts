@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { sql } from 'kysely';
 import type { Cell } from '../../../src/server/regions/cell.types.js';
 import { readCookie } from '../../../src/server/staff/cookies.js';
 import { createStaffSession } from '../../../src/server/staff/staff-auth.js';
@@ -190,6 +191,48 @@ describe('staff sessions', () => {
     assert.match(String(res.headers['set-cookie']), /^__Host-ev_session=x; Max-Age=0; Path=\/; Secure; HttpOnly; SameSite=Strict$/);
     const me = await s.app.inject({ method: 'GET', url: '/v1/staff/me', headers: { cookie: session.cookie } });
     assert.deepEqual(code(me), [401, 'EV_ERR_SESSION_INVALID']);
+  });
+});
+
+describe('staff audit events', () => {
+  async function events(cell: Cell): Promise<{ institution: string | null; type: string; payload: Record<string, unknown> }[]> {
+    const rows = await cell.db.selectFrom('audit_log').selectAll().where('type', 'like', 'staff.%').orderBy('seq').execute();
+    return rows.map((r) => ({ institution: r.institution_id, type: r.type, payload: JSON.parse(Buffer.from(r.payload).toString('utf8')) as Record<string, unknown> }));
+  }
+
+  it('logs invites and sign-outs with ids only, before acting; with the log down nothing is issued or ended', async (t) => {
+    const s = await startTestServer(t);
+    const inst = await s.institution();
+    const cell = s.services.cells.get(inst.region) as Cell;
+    const origin = s.config.publicOrigin;
+    const token = await invite(s, inst);
+    const admin = await staffMember(s, inst, 'admin');
+    const headers = { cookie: admin.session.cookie, origin, 'x-ev-csrf': admin.session.csrfToken };
+    const issued = await s.app.inject({ method: 'POST', url: '/v1/staff/invites', headers, payload: { role: 'reviewer' } });
+    assert.equal(issued.statusCode, 201);
+    const reviewerToken = new URL(issued.json().setupUrl).hash.slice(1);
+    assert.equal((await s.app.inject({ method: 'POST', url: '/v1/staff/sign-out', headers })).statusCode, 204);
+
+    const logged = await events(cell);
+    assert.deepEqual(logged.map((e) => e.type), ['staff.invite-issued', 'staff.invite-issued', 'staff.signed-out']);
+    assert.ok(logged.every((e) => e.institution === inst.id));
+    assert.deepEqual(logged[0]?.payload, { invite: sha256Hex(token).slice(0, 16), role: 'admin', by: 'operator', expiresAt: s.now + 3600_000 });
+    assert.equal(logged[1]?.payload.by, admin.id);
+    assert.equal(logged[1]?.payload.invite, sha256Hex(reviewerToken).slice(0, 16));
+    assert.deepEqual(logged[2]?.payload, { staff: admin.id });
+    const all = JSON.stringify(logged);
+    for (const secret of [token, reviewerToken, admin.session.token, admin.session.csrfToken]) assert.ok(!all.includes(secret.split('.').pop() as string));
+
+    // The log cannot take appends: no invite is issued, and sign-out is refused (the session stays).
+    const other = await staffMember(s, inst, 'admin');
+    const otherHeaders = { cookie: other.session.cookie, origin, 'x-ev-csrf': other.session.csrfToken };
+    const invitesBefore = (await cell.db.selectFrom('staff_invites').select('token_hash').execute()).length;
+    await sql`ALTER TABLE audit_log RENAME TO audit_log_away`.execute(cell.db);
+    assert.deepEqual(code(await s.app.inject({ method: 'POST', url: '/v1/staff/invites', headers: otherHeaders, payload: { role: 'reviewer' } })), [503, 'EV_ERR_STAFF_AUDIT_UNAVAILABLE']);
+    assert.deepEqual(code(await s.app.inject({ method: 'POST', url: '/v1/staff/sign-out', headers: otherHeaders })), [503, 'EV_ERR_STAFF_AUDIT_UNAVAILABLE']);
+    await sql`ALTER TABLE audit_log_away RENAME TO audit_log`.execute(cell.db);
+    assert.equal((await cell.db.selectFrom('staff_invites').select('token_hash').execute()).length, invitesBefore);
+    assert.equal((await s.app.inject({ method: 'GET', url: '/v1/staff/me', headers: { cookie: other.session.cookie } })).statusCode, 200);
   });
 });
 
