@@ -19,6 +19,7 @@ import { type CellBlobFactory, openCell } from './regions/cells.js';
 import { staffRoutes } from './staff/staff.routes.js';
 import { custodyRoutes } from './custody/custody.routes.js';
 import { startRetentionTimer } from './custody/retention.js';
+import { attemptRoutes } from './attempts/attempt.routes.js';
 
 export interface Services {
   /** Registered by buildApp under the API prefix. */
@@ -55,6 +56,7 @@ export async function openServices(config: Pick<ServerConfig, 'dataDir' | 'regio
     routes: async (app) => {
       app.get('/openapi.json', async () => openApiDocument);
       await app.register(recordingRoutes, { cells, clock });
+      await app.register(attemptRoutes, { cells, clock });
       if (config.publicOrigin === undefined) throw new Error('services opened without publicOrigin cannot serve the API');
       await app.register(staffRoutes, { cells, directory, publicOrigin: config.publicOrigin, clock });
       await app.register(custodyRoutes, { cells, clock, staff: { cells, clock, publicOrigin: config.publicOrigin } });
