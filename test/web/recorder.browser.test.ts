@@ -4,7 +4,8 @@
  * their CSP and SRI:
  *
  *   start (exam code typed in the form) → consent → device check → record camera + microphone +
- *   screen + snapshots → network cut for 10 s → tab reloaded mid-recording → continue → finish.
+ *   screen + snapshots → network cut for 10 s → tab reloaded mid-recording → continue → the
+ *   server's listener closed for 4 s and opened again → finish.
  *
  * Then, outside the page, every recording the server holds for the attempt is opened with the
  * institution's epoch private key, which the page never sees. The page announced each segment it
@@ -154,10 +155,12 @@ describe('the recorder in a real browser', () => {
     assert.equal(revoked.statusCode, 201, revoked.body);
     const attempt = await s.attempt(inst);
 
-    const app = buildApp(s.config, s.services, { webDir: await builtWebApps() });
+    const webDir = await builtWebApps();
+    const app = buildApp(s.config, s.services, { webDir });
     t.after(() => app.close());
     await app.listen({ host: '127.0.0.1', port: 0 });
-    const origin = `http://localhost:${(app.server.address() as AddressInfo).port}`;
+    const port = (app.server.address() as AddressInfo).port;
+    const origin = `http://localhost:${port}`;
 
     const browser = await chromium.launch({ executablePath, headless: true, args: [...chromiumArgs, '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'] });
     t.after(() => browser.close());
@@ -176,8 +179,9 @@ describe('the recorder in a real browser', () => {
     });
     const page = await context.newPage();
     page.on('console', (m) => {
-      // Chromium reports the fetches that fail while offline, which the recorder expects and retries.
-      if (m.type() === 'error' && !/Failed to load resource: net::ERR_INTERNET_DISCONNECTED/.test(m.text())) errors.push(`console: ${m.text()}`);
+      // Chromium reports the fetches that fail while offline or while the server is down, which the recorder expects and retries.
+      // (A closing Fastify answers 503 to requests that arrive meanwhile.)
+      if (m.type() === 'error' && !/Failed to load resource: (net::ERR_(INTERNET_DISCONNECTED|CONNECTION_REFUSED)|the server responded with a status of 503)/.test(m.text())) errors.push(`console: ${m.text()}`);
     });
     page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
 
@@ -224,7 +228,17 @@ describe('the recorder in a real browser', () => {
     await axeCheck(page, '6-interrupted');
     await page.getByRole('button', { name: 'Continue recording' }).click();
     await passDeviceCheck(page, null);
-    await sleep(12_000);
+    await sleep(5_000);
+
+    // The server goes away for 4 s and comes back (same data, a new listener on the same port).
+    await app.close();
+    const downSince = Date.now();
+    await page.locator('[data-connection="offline"]').first().waitFor({ timeout: 8_000 });
+    await sleep(Math.max(0, 4_000 - (Date.now() - downSince)));
+    const restarted = buildApp(s.config, s.services, { webDir });
+    t.after(() => restarted.close());
+    await restarted.listen({ host: '127.0.0.1', port });
+    await sleep(7_000);
     await page.getByRole('button', { name: 'Finish recording' }).click();
     await page.locator('#all-sent').waitFor({ timeout: 60_000 });
     await axeCheck(page, '7-all-sent');

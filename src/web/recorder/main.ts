@@ -381,7 +381,30 @@ async function resume(stored: StoredAttempt): Promise<void> {
   live.announce('Your recording was interrupted. What was recorded is kept and is being sent.');
 }
 
+/**
+ * One recorder per browser profile: a second tab would take the first one's recordings for
+ * interrupted ones and upload beside it. The lock is held for the page's life.
+ */
+function holdRecorderLock(): Promise<boolean> {
+  return new Promise((resolve) => {
+    void navigator.locks.request('examvault-recorder', { ifAvailable: true }, (lock) => {
+      resolve(lock !== null);
+      return lock ? new Promise<void>(() => undefined) : undefined;
+    });
+  });
+}
+
 async function boot(): Promise<void> {
+  let locked = await holdRecorderLock();
+  // Right after a reload the old page may not have let go yet.
+  for (let i = 0; !locked && i < 5; i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    locked = await holdRecorderLock();
+  }
+  if (!locked) {
+    showScreen(main, 'The recorder is already open', APP, el('p', {}, 'The exam recorder is open in another tab or window of this browser. Use that one, or close it and reload this page.'));
+    return;
+  }
   vault = await openVault();
   const handoff = takeHandoff();
   const stored = await vault.attempt();
