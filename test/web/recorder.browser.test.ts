@@ -298,6 +298,8 @@ describe('the recorder in a real browser', () => {
       }
     }
     assert.ok(mediaSeconds >= 28, `at least 30 s of camera recorded (${mediaSeconds} s in 4 s pieces)`);
+    const sealingMs = sealed.reduce((n, d) => n + d.sealMs, 0);
+    t.diagnostic(`sealed ${sealed.length} segments, ${(plaintexts.reduce((n, p) => n + p.length, 0) / 1e6).toFixed(2)} MB, in ${sealingMs.toFixed(0)} ms of sealing: ${(sealingMs / 10 / mediaSeconds).toFixed(3)} % of the camera's recording time`);
 
     // Nothing sealed at rest, in the browser or on the server, shows media or any piece of it.
     // Samples from inside each plaintext; runs of padding (a few distinct bytes) could match any file, so only varied ones count.

@@ -5,7 +5,7 @@
  * the uploader; the plaintext is dropped right after sealing.
  *
  * Every sealed segment is also announced as a DOM event, `examvault:sealed`, with its recording,
- * index, size and the SHA-256 of its plaintext: a progress signal for an embedding page, and what the
+ * index, size, the time sealing took and the SHA-256 of its plaintext: a progress signal for an embedding page, and what the
  * end-to-end test compares the reviewer's decryption with. A hash of the recording's own bytes tells
  * nothing to a page that already holds them.
  */
@@ -25,6 +25,8 @@ export interface SealedEventDetail {
   readonly last: boolean;
   readonly plaintextSha256: string;
   readonly sealedSize: number;
+  /** Wall-clock milliseconds sealNext took: the recorder's sealing cost. */
+  readonly sealMs: number;
 }
 
 export interface SealedTrack {
@@ -76,9 +78,11 @@ export async function openSealedTrack(params: {
   const sealOne = async (plaintext: Uint8Array, last: boolean) => {
     const index = sealer.nextIndex;
     const digest = toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', plaintext as Uint8Array<ArrayBuffer>)));
+    const started = performance.now();
     const sealed = await sealer.sealNext(plaintext, last);
+    const sealMs = performance.now() - started;
     await params.vault.putSegment({ recording, index, sealed });
-    const detail: SealedEventDetail = { recording, track: params.track, index, last, plaintextSha256: digest, sealedSize: sealed.length };
+    const detail: SealedEventDetail = { recording, track: params.track, index, last, plaintextSha256: digest, sealedSize: sealed.length, sealMs };
     document.dispatchEvent(new CustomEvent(SEALED_EVENT, { detail }));
     params.onSealed();
   };
