@@ -43,6 +43,9 @@ function describeProblem(e: unknown): string {
   if (e instanceof ApiCallError) {
     if (e.code === 'EV_ERR_AUTH_INVALID_CREDENTIAL') return 'This exam code is not valid. Check that you copied all of it.';
     if (e.code === 'EV_ERR_AUTH_EXPIRED_CREDENTIAL') return 'This exam code has expired. Ask your institution for a new one.';
+    if (e.code === 'EV_ERR_UPLOAD_EPOCH_NOT_CURRENT') {
+      return 'Your institution changed the key that locks recordings while this one was being made, and the server no longer takes it. It stays locked on this computer: please tell your institution.';
+    }
     return `The server refused: ${e.message} (${e.code}).`;
   }
   return e instanceof Error ? e.message : String(e);
@@ -69,7 +72,7 @@ async function renderPending(): Promise<void> {
     sending: 'Sending…',
     idle: 'Connected.',
     offline: 'No connection. Your recording is kept locked on this computer and will be sent when the connection returns.',
-    failed: `Sending stopped: ${uploadState.problem ?? 'the server refused'}`,
+    failed: `Sending stopped. ${describeProblem(uploadState.error)}`,
   }[uploadState.connection];
   for (const view of pendingViews) {
     if (!view.isConnected) {
@@ -99,7 +102,7 @@ function ensureUploader(credential: string): Uploader {
     const changed = state.connection !== uploadState.connection;
     uploadState = state;
     if (changed && state.connection === 'offline') live.announce('Connection lost. Your recording is kept locked on this computer and will be sent when the connection returns.');
-    if (changed && state.connection === 'failed') live.announce(`Sending stopped: ${state.problem ?? ''}`);
+    if (changed && state.connection === 'failed') live.announce(`Sending stopped. ${describeProblem(state.error)}`);
     if (changed && state.connection === 'sending') live.announce('Connected. Sending your recording.');
     void renderPending();
   }, () => void renderPending());
@@ -351,7 +354,7 @@ function sendingScreen(up: Uploader): void {
     showScreen(main, 'All done', APP, el('p', { id: 'all-sent' }, 'Your whole recording has been sent. You can close this page.'));
     live.announce('Your whole recording has been sent. You can close this page.');
   }, (e: unknown) => {
-    live.announce(`Sending stopped: ${describeProblem(e)}`);
+    live.announce(`Sending stopped. ${describeProblem(e)}`);
   });
 }
 

@@ -17,8 +17,8 @@ export type Connection = 'sending' | 'idle' | 'offline' | 'failed';
 
 export interface UploadState {
   readonly connection: Connection;
-  /** Set when connection is 'failed': what the server refused, in its own words. */
-  readonly problem?: string;
+  /** Set when connection is 'failed': what the server answered (an ApiCallError) or what broke. */
+  readonly error?: unknown;
 }
 
 export interface Uploader {
@@ -112,9 +112,8 @@ export function startUploader(vault: Vault, token: string, onState: (s: UploadSt
           pause = Math.min(pause * 2, 5000);
           continue;
         }
-        const problem = e instanceof ApiCallError ? `${e.message} (${e.code})` : e instanceof Error ? e.message : String(e);
-        onState({ connection: 'failed', problem });
-        for (const w of failWaiters.splice(0)) w(e instanceof Error ? e : new Error(problem));
+        onState({ connection: 'failed', error: e });
+        for (const w of failWaiters.splice(0)) w(e instanceof Error ? e : new Error(String(e)));
         // A refused upload is not retried in a loop; a kick (new data, back online) tries again.
         await new Promise<void>((resolve) => (wake = resolve));
         wake = null;
