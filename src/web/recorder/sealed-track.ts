@@ -81,7 +81,7 @@ export async function openSealedTrack(params: {
     const started = performance.now();
     const sealed = await sealer.sealNext(plaintext, last);
     const sealMs = performance.now() - started;
-    await params.vault.putSegment({ recording, index, sealed });
+    await params.vault.putSegment(recording, index, sealed);
     const detail: SealedEventDetail = { recording, track: params.track, index, last, plaintextSha256: digest, sealedSize: sealed.length, sealMs };
     document.dispatchEvent(new CustomEvent(SEALED_EVENT, { detail }));
     params.onSealed();

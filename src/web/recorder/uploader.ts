@@ -66,9 +66,12 @@ export function startUploader(vault: Vault, token: string, onState: (s: UploadSt
       }
       synced.add(r.id);
     }
+    // Bytes are read one segment at a time: after a long outage the vault may hold hours of recording.
     for (const s of await vault.segments(r.id)) {
+      const sealed = await vault.sealed(r.id, s.index);
+      if (!sealed) continue;
       onState({ connection: 'sending' });
-      await call(`${base}/segments/${s.index}`, { method: 'PUT', token, bytes: s.sealed });
+      await call(`${base}/segments/${s.index}`, { method: 'PUT', token, bytes: sealed });
       await vault.deleteSegment(r.id, s.index);
       onProgress();
     }

@@ -36,10 +36,11 @@ export interface StoredRecording {
   readonly startedAt: number;
 }
 
-export interface StoredSegment {
+/** A waiting segment's entry; its bytes are kept apart (store `sealed`) so that listing reads no media. */
+export interface WaitingSegment {
   readonly recording: string;
   readonly index: number;
-  readonly sealed: Uint8Array;
+  readonly size: number;
 }
 
 export interface StoredAttempt {
@@ -71,11 +72,14 @@ export interface Vault {
   recordings(): Promise<StoredRecording[]>;
   putRecording(r: StoredRecording): Promise<void>;
   updateRecording(id: string, change: Partial<Pick<StoredRecording, 'state' | 'segmentCount' | 'created'>>): Promise<void>;
-  putSegment(s: StoredSegment): Promise<void>;
+  /** Stores a sealed segment and its entry in one transaction. */
+  putSegment(recording: string, index: number, sealed: Uint8Array): Promise<void>;
   /** Waiting segments of one recording, by index. */
-  segments(recording: string): Promise<StoredSegment[]>;
-  /** Every waiting segment's recording and size, for the page's pending list (no bytes copied out). */
-  pending(): Promise<{ recording: string; index: number; size: number }[]>;
+  segments(recording: string): Promise<WaitingSegment[]>;
+  /** One waiting segment's sealed bytes. */
+  sealed(recording: string, index: number): Promise<Uint8Array | undefined>;
+  /** Every waiting segment, for the page's pending list. */
+  pending(): Promise<WaitingSegment[]>;
   deleteSegment(recording: string, index: number): Promise<void>;
   deleteRecording(id: string): Promise<void>;
   /** Forgets the attempt once nothing is waiting. */
@@ -89,6 +93,7 @@ export async function openVault(name = VAULT_NAME): Promise<Vault> {
     db.createObjectStore('attempt');
     db.createObjectStore('recordings', { keyPath: 'id' });
     db.createObjectStore('segments', { keyPath: ['recording', 'index'] });
+    db.createObjectStore('sealed');
   };
   const db = await promised(open);
 
@@ -118,29 +123,28 @@ export async function openVault(name = VAULT_NAME): Promise<Vault> {
       if (current) s.put({ ...current, ...change });
       await done(tx);
     },
-    putSegment: (segment) => write('segments', (s) => s.put(segment)),
+    async putSegment(recording, index, sealed) {
+      const tx = db.transaction(['segments', 'sealed'], 'readwrite', { durability: 'strict' });
+      tx.objectStore('sealed').put(sealed, [recording, index]);
+      tx.objectStore('segments').put({ recording, index, size: sealed.length } satisfies WaitingSegment);
+      await done(tx);
+    },
     async segments(recording) {
       const range = IDBKeyRange.bound([recording, 0], [recording, Number.MAX_SAFE_INTEGER]);
-      return (await promised(store('segments', 'readonly').s.getAll(range))) as StoredSegment[];
+      return (await promised(store('segments', 'readonly').s.getAll(range))) as WaitingSegment[];
+    },
+    async sealed(recording, index) {
+      return (await promised(store('sealed', 'readonly').s.get([recording, index]))) as Uint8Array | undefined;
     },
     async pending() {
-      const out: { recording: string; index: number; size: number }[] = [];
-      const { tx, s } = store('segments', 'readonly');
-      await new Promise<void>((resolve, reject) => {
-        const cursor = s.openCursor();
-        cursor.onerror = () => reject(cursor.error ?? new Error('IndexedDB cursor failed'));
-        cursor.onsuccess = () => {
-          const c = cursor.result;
-          if (!c) return resolve();
-          const v = c.value as StoredSegment;
-          out.push({ recording: v.recording, index: v.index, size: v.sealed.length });
-          c.continue();
-        };
-      });
-      await done(tx);
-      return out;
+      return (await promised(store('segments', 'readonly').s.getAll())) as WaitingSegment[];
     },
-    deleteSegment: (recording, index) => write('segments', (s) => s.delete([recording, index])),
+    async deleteSegment(recording, index) {
+      const tx = db.transaction(['segments', 'sealed'], 'readwrite', { durability: 'strict' });
+      tx.objectStore('segments').delete([recording, index]);
+      tx.objectStore('sealed').delete([recording, index]);
+      await done(tx);
+    },
     async deleteRecording(id) {
       const { tx, s } = store('recordings', 'readwrite');
       s.delete(id);
