@@ -1,8 +1,9 @@
 /**
  * The served apps in real Chromium: every page's script runs under its CSP and integrity (the page
  * renders its screen; the static HTML holds none of its paragraphs), the CSP refuses a script injected inline, Chromium refuses a script whose
- * bytes were changed on the way (Subresource Integrity), and axe-core passes on the reviewer and admin
- * shells (the recorder's screens are checked in recorder.browser.test.ts).
+ * bytes were changed on the way (Subresource Integrity), a second recorder tab defers to the first,
+ * and axe-core passes on the reviewer and admin shells (the recorder's screens are checked in
+ * recorder.browser.test.ts).
  */
 import assert from 'node:assert/strict';
 import { mkdir, readFile } from 'node:fs/promises';
@@ -61,6 +62,20 @@ describe('the served apps in a real browser', () => {
         await tab.screenshot({ path: join(shots, `${page}.png`), fullPage: true });
       }
       assert.deepEqual(errors.filter((e) => !/Content Security Policy/.test(e)), [], `${page}: no other error`);
+      await context.close();
+    }
+
+    // A second recorder tab in the same profile waits for the first, then says it is already open.
+    {
+      const context = await browser.newContext();
+      await context.route('**/*', (route) => (new URL(route.request().url()).origin === origin ? route.continue() : route.abort('blockedbyclient')));
+      const first = await context.newPage();
+      await first.goto(`${origin}/app/recorder/`);
+      await first.getByRole('heading', { level: 1, name: 'Start your exam recording' }).waitFor();
+      const second = await context.newPage();
+      await second.goto(`${origin}/app/recorder/`);
+      await second.getByRole('heading', { level: 1, name: 'The recorder is already open' }).waitFor({ timeout: 20_000 });
+      assert.equal(await first.getByRole('heading', { level: 1 }).innerText(), 'Start your exam recording');
       await context.close();
     }
 

@@ -12,7 +12,7 @@
  * sealed (`examvault:sealed`: recording, index, SHA-256 of the plaintext); each decrypted segment
  * must hash to what the page announced, every announced segment must be stored exactly once, and
  * nothing else may be. The epoch key is one a revocation statement announced: the page checked it
- * against the admin's signing key before sealing anything.
+ * against the admin's signing key before sealing anything, and refuses to record without that key.
  *
  * Also: nothing in IndexedDB (read during the outage, when segments pile up) or anywhere in the
  * server's data directory holds a media signature or a piece of the plaintext; axe-core finds no
@@ -81,7 +81,13 @@ async function axeCheck(page: Page, screen: string): Promise<void> {
 }
 
 async function heading(page: Page, text: string): Promise<void> {
-  await page.getByRole('heading', { level: 1, name: text }).waitFor({ timeout: 20_000 });
+  try {
+    await page.getByRole('heading', { level: 1, name: text }).waitFor({ timeout: 30_000 });
+  } catch (e) {
+    // Say what the page shows instead: the step that failed is then plain from the report.
+    const shown = await page.locator('body').innerText().catch(() => '(unreadable)');
+    throw new Error(`expected the screen "${text}", the page shows:\n${shown}`, { cause: e });
+  }
 }
 
 async function passDeviceCheck(page: Page, screenName: string | null): Promise<void> {
@@ -187,7 +193,14 @@ describe('the recorder in a real browser', () => {
     page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
 
     // The hand-off a sign-in page will make: the institution's admin signing key as trust anchor.
+    // Without trust anchors the recorder cannot tell the served key from a substituted one: it refuses.
     await page.goto(`${origin}/app/recorder/`);
+    await heading(page, 'Start your exam recording');
+    await page.getByLabel('Exam code').fill(attempt.token);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await heading(page, 'Recording cannot start');
+    await axeCheck(page, '0-cannot-start');
+    // The page has booted (and so read the empty hand-off): now the hand-off a sign-in page would make.
     await page.evaluate(([key, value]) => sessionStorage.setItem(key as string, value as string), [HANDOFF_KEY, JSON.stringify({ trust: { admins: { [admin.id]: toBase64Url(admin.keys.signingPublicKey) } } })]);
     await page.reload();
     await heading(page, 'Start your exam recording');

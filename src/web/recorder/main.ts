@@ -386,25 +386,21 @@ async function resume(stored: StoredAttempt): Promise<void> {
 
 /**
  * One recorder per browser profile: a second tab would take the first one's recordings for
- * interrupted ones and upload beside it. The lock is held for the page's life.
+ * interrupted ones and upload beside it. The lock is held for the page's life. Right after a reload
+ * the old page may still hold it for a moment (longer on a busy machine), so the page waits a few
+ * seconds before saying another tab has it.
  */
-function holdRecorderLock(): Promise<boolean> {
+function holdRecorderLock(waitMs: number): Promise<boolean> {
   return new Promise((resolve) => {
-    void navigator.locks.request('examvault-recorder', { ifAvailable: true }, (lock) => {
-      resolve(lock !== null);
-      return lock ? new Promise<void>(() => undefined) : undefined;
-    });
+    navigator.locks.request('examvault-recorder', { signal: AbortSignal.timeout(waitMs) }, () => {
+      resolve(true);
+      return new Promise<void>(() => undefined);
+    }).catch(() => resolve(false));
   });
 }
 
 async function boot(): Promise<void> {
-  let locked = await holdRecorderLock();
-  // Right after a reload the old page may not have let go yet.
-  for (let i = 0; !locked && i < 5; i++) {
-    await new Promise((r) => setTimeout(r, 200));
-    locked = await holdRecorderLock();
-  }
-  if (!locked) {
+  if (!(await holdRecorderLock(8000))) {
     showScreen(main, 'The recorder is already open', APP, el('p', {}, 'The exam recorder is open in another tab or window of this browser. Use that one, or close it and reload this page.'));
     return;
   }
