@@ -51,6 +51,22 @@ export default tseslint.config(
     },
   },
   {
+    // The browser apps: browser globals only; they reach the server through its HTTP API, never its code.
+    files: ['src/web/**/*.ts'],
+    languageOptions: { globals: globals.browser },
+    rules: {
+      'no-restricted-imports': ['error', {
+        // Exact names: a pattern like `crypto` would also match the path ../../crypto/index.js.
+        paths: nodeOnly[1].group.map((name) => ({ name, message: 'src/web runs in browsers: no Node built-ins.' })),
+        patterns: [
+          { group: ['node:*'], message: 'src/web runs in browsers: no Node built-ins.' },
+          { group: ['**/server/**', '**/cli/**'], message: 'src/web imports only src/crypto and src/protocol; it talks to the server over HTTP.' },
+        ],
+      }],
+      'no-restricted-globals': ['error', { name: 'Buffer', message: 'src/web runs in browsers: use Uint8Array.' }],
+    },
+  },
+  {
     // Operator commands (src/cli/operator) act on a server's data directory and may use its services;
     // every other command works on files alone.
     files: ['src/cli/**/*.ts'],

@@ -218,6 +218,19 @@ export const openApiDocument = {
         },
       },
     },
+    '/v1/attempts/me': {
+      get: {
+        summary: 'The attempt this credential belongs to',
+        description: 'The context a recorder seals into each recording header: institution, region, exam and attempt ids, and when the credential expires.',
+        responses: {
+          '200': {
+            description: 'The attempt',
+            content: json({ type: 'object', required: ['institution', 'region', 'exam', 'attempt', 'expiresAt'], properties: { institution: { type: 'string' }, region: { type: 'string' }, exam: { type: 'string' }, attempt: { type: 'string' }, expiresAt: { type: 'integer', description: 'Milliseconds since the epoch' } } }),
+          },
+          '401': errorResponse('Missing, unknown or expired credential (EV_ERR_AUTH_*)'),
+        },
+      },
+    },
     '/v1/openapi.json': {
       get: { summary: 'This document', security: [], responses: { '200': { description: 'OpenAPI 3.1 document', content: { 'application/json': {} } } } },
     },

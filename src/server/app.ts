@@ -16,6 +16,7 @@ import { loggerOptions } from './http/logging.js';
 import { HEALTH_PATH, requireForwardedHttps } from './http/require-https.js';
 import { applySecurityHeaders, securityHeaders } from './http/security-headers.js';
 import type { Services } from './services.js';
+import { webRoutes } from './pages/pages.routes.js';
 
 export const API_PREFIX = '/v1';
 
@@ -29,6 +30,8 @@ export interface BuildAppOptions {
   readonly https?: HttpsServerOptions;
   /** Where log lines go (default stdout); tests pass a stream to read them. */
   readonly logStream?: DestinationStream;
+  /** The built browser apps served under /app/ (default dist/web; tests pass their own build). */
+  readonly webDir?: string;
 }
 
 export interface RouteEntry {
@@ -94,6 +97,7 @@ export function buildApp(config: ServerConfig, services: Pick<Services, 'routes'
 
   app.get(HEALTH_PATH, async () => ({ status: 'ok' }));
   void app.register(services.routes, { prefix: API_PREFIX });
+  void app.register(webRoutes, options.webDir === undefined ? {} : { dir: options.webDir });
 
   return app as ExamVaultApp;
 }

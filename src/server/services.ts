@@ -27,6 +27,7 @@ import { platformRoutes } from './platforms/platform.routes.js';
 import { WebhookDispatcher, type WebhookOptions } from './platforms/webhook-outbox.js';
 import { ltiRoutes } from './lti/lti.routes.js';
 import { ToolKeys } from './lti/tool-keys.js';
+import { attemptRoutes } from './attempts/attempt.routes.js';
 
 export interface Services {
   /** Registered by buildApp under the API prefix. */
@@ -72,6 +73,7 @@ export async function openServices(config: Pick<ServerConfig, 'dataDir' | 'regio
       webhooks.start();
       const onEvent = () => webhooks.kick();
       await app.register(recordingRoutes, { cells, clock, onComplete: (cell, scope, status) => recordingCompleted(cell, scope, status, clock(), onEvent) });
+      await app.register(attemptRoutes, { cells, clock });
       if (config.publicOrigin === undefined) throw new Error('services opened without publicOrigin cannot serve the API');
       await app.register(staffRoutes, { cells, directory, publicOrigin: config.publicOrigin, clock });
       await app.register(custodyRoutes, { cells, clock, staff: { cells, clock, publicOrigin: config.publicOrigin } });

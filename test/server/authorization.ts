@@ -82,6 +82,13 @@ export const expectations: Record<string, Row> = {
   'GET /v1/recordings/:id/segments/:n': attemptOwner,
   'GET /v1/recordings/:id/header': attemptOwner,
   'POST /v1/recordings/:id/complete': attemptOwner,
+  // The attempt's own context, for its recorder (each credential learns only its own).
+  'GET /v1/attempts/me': {
+    anonymous: 'deny', takerA: 'allow', takerB: 'own', reviewerNoGrant: 'deny', approvedReviewer: 'deny', revokedReviewer: 'deny', admin: 'deny', otherInstitution: 'deny',
+  },
+
+  // The browser apps (docs/WEB.md): public pages and assets; everything they do goes through the API.
+  'GET /app/*': everyone,
 
   // Staff sign-in (docs/STAFF.md): the passkey ceremonies need no session (Origin is checked).
   'POST /v1/staff/invites/redeem': everyone,

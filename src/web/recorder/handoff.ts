@@ -1,0 +1,63 @@
+/**
+ * How a recorder session begins. Today the test taker pastes the attempt credential into the start
+ * form. Sign-in pages of this origin (the LTI launch and the passcode page) will hand it over instead,
+ * through `sessionStorage` under HANDOFF_KEY: same origin, this tab only, never in a URL (where it
+ * would reach history, logs and Referer). The hand-off is read once and removed.
+ *
+ * A hand-off may also carry the institution's trust anchors (epoch-trust.ts): the signing keys of the
+ * admins whose signed statements announce epoch keys, as the institution published them.
+ */
+import { fromBase64Url, toBase64Url } from '../../crypto/index.js';
+import type { TrustAnchors } from './epoch-trust.js';
+
+export const HANDOFF_KEY = 'examvault.recorder.handoff';
+
+/** `ev1.<region>.<43 base64url characters>`, as `examvault attempts issue` prints it. */
+export const credentialPattern = /^ev1\.[a-z][a-z0-9-]{1,15}\.[A-Za-z0-9_-]{43}$/;
+
+export interface Handoff {
+  readonly credential?: string;
+  readonly trust: TrustAnchors;
+}
+
+interface HandoffJson {
+  credential?: unknown;
+  trust?: { admins?: Record<string, unknown>; root?: unknown };
+}
+
+/** Removes spaces and line breaks a copy and paste may add; null when it is not a credential. */
+export function normaliseCredential(text: string): string | null {
+  const t = text.replace(/\s+/g, '');
+  return credentialPattern.test(t) ? t : null;
+}
+
+export function anchorsFromJson(json: HandoffJson['trust']): TrustAnchors {
+  const admins = new Map<string, Uint8Array>();
+  for (const [id, key] of Object.entries(json?.admins ?? {})) {
+    const bytes = typeof key === 'string' ? fromBase64Url(key) : null;
+    if (bytes) admins.set(id, bytes);
+  }
+  const root = typeof json?.root === 'string' ? fromBase64Url(json.root) : null;
+  return root ? { admins, root } : { admins };
+}
+
+export function anchorsToJson(anchors: TrustAnchors): HandoffJson['trust'] {
+  return {
+    admins: Object.fromEntries([...anchors.admins].map(([id, key]) => [id, toBase64Url(key)])),
+    ...(anchors.root ? { root: toBase64Url(anchors.root) } : {}),
+  };
+}
+
+export function takeHandoff(storage: Storage = sessionStorage): Handoff {
+  const raw = storage.getItem(HANDOFF_KEY);
+  storage.removeItem(HANDOFF_KEY);
+  if (!raw) return { trust: { admins: new Map() } };
+  let parsed: HandoffJson;
+  try {
+    parsed = JSON.parse(raw) as HandoffJson;
+  } catch {
+    return { trust: { admins: new Map() } };
+  }
+  const credential = typeof parsed.credential === 'string' ? normaliseCredential(parsed.credential) : null;
+  return { ...(credential ? { credential } : {}), trust: anchorsFromJson(parsed.trust) };
+}

@@ -1,0 +1,155 @@
+/**
+ * The recorder's local store (IndexedDB): sealed segments wait here until the server acknowledges
+ * them, so a lost network, a reload, a closed tab or a restarting server loses nothing. Only sealed
+ * bytes are written: the sealed header (its data key is HPKE-wrapped to the epoch key) and sealed
+ * segments. No plaintext media and no data key ever reach IndexedDB.
+ *
+ * A segment is written in the same moment it is sealed, before anything tries to upload it, and
+ * deleted only after the server answered 200/201 for it (docs/UPLOAD.md: acknowledged means durable).
+ */
+import type { AttemptInfo } from '../../protocol/attempt.js';
+import type { Track } from '../../crypto/index.js';
+
+export const VAULT_NAME = 'examvault-recorder';
+const VERSION = 1;
+
+export type RecordingState =
+  /** Being recorded in this page right now. */
+  | 'recording'
+  /** Closed by the recorder with a final segment: complete once every segment is uploaded. */
+  | 'finished'
+  /** Cut off by a reload or a closed tab: its data key died with the page, so no final segment can follow. */
+  | 'interrupted';
+
+export interface StoredRecording {
+  readonly id: string;
+  readonly track: Track;
+  readonly mediaType: string;
+  /** The sealed header bytes (SPEC §5). */
+  readonly header: Uint8Array;
+  readonly state: RecordingState;
+  /** Set when finished: the number of segments, final one included. */
+  readonly segmentCount: number | null;
+  /** The server has the header (POST /v1/recordings answered 200/201). */
+  readonly created: boolean;
+  /** Milliseconds since 1970 when recording began. */
+  readonly startedAt: number;
+}
+
+/** A waiting segment's entry; its bytes are kept apart (store `sealed`) so that listing reads no media. */
+export interface WaitingSegment {
+  readonly recording: string;
+  readonly index: number;
+  readonly size: number;
+}
+
+export interface StoredAttempt {
+  readonly credential: string;
+  readonly info: AttemptInfo;
+  /** The trust anchors as JSON (handoff.ts), to check the epoch key again after a reload. */
+  readonly trust: unknown;
+  readonly consentedAt: number;
+}
+
+function promised<T>(request: IDBRequest<T>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error ?? new Error('IndexedDB request failed'));
+  });
+}
+
+function done(tx: IDBTransaction): Promise<void> {
+  return new Promise((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onerror = () => reject(tx.error ?? new Error('IndexedDB transaction failed'));
+    tx.onabort = () => reject(tx.error ?? new Error('IndexedDB transaction aborted'));
+  });
+}
+
+export interface Vault {
+  attempt(): Promise<StoredAttempt | undefined>;
+  saveAttempt(attempt: StoredAttempt): Promise<void>;
+  recordings(): Promise<StoredRecording[]>;
+  putRecording(r: StoredRecording): Promise<void>;
+  updateRecording(id: string, change: Partial<Pick<StoredRecording, 'state' | 'segmentCount' | 'created'>>): Promise<void>;
+  /** Stores a sealed segment and its entry in one transaction. */
+  putSegment(recording: string, index: number, sealed: Uint8Array): Promise<void>;
+  /** Waiting segments of one recording, by index. */
+  segments(recording: string): Promise<WaitingSegment[]>;
+  /** One waiting segment's sealed bytes. */
+  sealed(recording: string, index: number): Promise<Uint8Array | undefined>;
+  /** Every waiting segment, for the page's pending list. */
+  pending(): Promise<WaitingSegment[]>;
+  deleteSegment(recording: string, index: number): Promise<void>;
+  deleteRecording(id: string): Promise<void>;
+  /** Forgets the attempt once nothing is waiting. */
+  clearAttempt(): Promise<void>;
+}
+
+export async function openVault(name = VAULT_NAME): Promise<Vault> {
+  const open = indexedDB.open(name, VERSION);
+  open.onupgradeneeded = () => {
+    const db = open.result;
+    db.createObjectStore('attempt');
+    db.createObjectStore('recordings', { keyPath: 'id' });
+    db.createObjectStore('segments', { keyPath: ['recording', 'index'] });
+    db.createObjectStore('sealed');
+  };
+  const db = await promised(open);
+
+  const store = (name: string, mode: IDBTransactionMode) => {
+    const tx = db.transaction(name, mode, { durability: 'strict' });
+    return { tx, s: tx.objectStore(name) };
+  };
+  const write = async (name: string, act: (s: IDBObjectStore) => void) => {
+    const { tx, s } = store(name, 'readwrite');
+    act(s);
+    await done(tx);
+  };
+
+  return {
+    async attempt() {
+      return (await promised(store('attempt', 'readonly').s.get('current'))) as StoredAttempt | undefined;
+    },
+    saveAttempt: (attempt) => write('attempt', (s) => s.put(attempt, 'current')),
+    async recordings() {
+      const all = (await promised(store('recordings', 'readonly').s.getAll())) as StoredRecording[];
+      return all.sort((a, b) => a.startedAt - b.startedAt || a.id.localeCompare(b.id));
+    },
+    putRecording: (r) => write('recordings', (s) => s.put(r)),
+    async updateRecording(id, change) {
+      const { tx, s } = store('recordings', 'readwrite');
+      const current = (await promised(s.get(id))) as StoredRecording | undefined;
+      if (current) s.put({ ...current, ...change });
+      await done(tx);
+    },
+    async putSegment(recording, index, sealed) {
+      const tx = db.transaction(['segments', 'sealed'], 'readwrite', { durability: 'strict' });
+      tx.objectStore('sealed').put(sealed, [recording, index]);
+      tx.objectStore('segments').put({ recording, index, size: sealed.length } satisfies WaitingSegment);
+      await done(tx);
+    },
+    async segments(recording) {
+      const range = IDBKeyRange.bound([recording, 0], [recording, Number.MAX_SAFE_INTEGER]);
+      return (await promised(store('segments', 'readonly').s.getAll(range))) as WaitingSegment[];
+    },
+    async sealed(recording, index) {
+      return (await promised(store('sealed', 'readonly').s.get([recording, index]))) as Uint8Array | undefined;
+    },
+    async pending() {
+      return (await promised(store('segments', 'readonly').s.getAll())) as WaitingSegment[];
+    },
+    async deleteSegment(recording, index) {
+      const tx = db.transaction(['segments', 'sealed'], 'readwrite', { durability: 'strict' });
+      tx.objectStore('segments').delete([recording, index]);
+      tx.objectStore('sealed').delete([recording, index]);
+      await done(tx);
+    },
+    async deleteRecording(id) {
+      const { tx, s } = store('recordings', 'readwrite');
+      s.delete(id);
+      await done(tx);
+    },
+    clearAttempt: () => write('attempt', (s) => s.delete('current')),
+  };
+}
