@@ -8,10 +8,11 @@ import * as cell0002 from './migrations/cell/0002-small-objects.js';
 import * as cell0003 from './migrations/cell/0003-audit-log.js';
 import * as cell0004 from './migrations/cell/0004-staff.js';
 import * as cell0005 from './migrations/cell/0005-custody.js';
+import * as cell0010 from './migrations/cell/0010-log-objects.js';
 import * as directory0001 from './migrations/directory/0001-initial.js';
 
 const migrations: Record<'cell' | 'directory', Record<string, Migration>> = {
-  cell: { '0001-initial': cell0001, '0002-small-objects': cell0002, '0003-audit-log': cell0003, '0004-staff': cell0004, '0005-custody': cell0005 },
+  cell: { '0001-initial': cell0001, '0002-small-objects': cell0002, '0003-audit-log': cell0003, '0004-staff': cell0004, '0005-custody': cell0005, '0010-log-objects': cell0010 },
   directory: { '0001-initial': directory0001 },
 };
 

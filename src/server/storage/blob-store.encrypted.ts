@@ -32,10 +32,11 @@
  * same way: delete it first. Operations on one key are ordered within this process; writes to one key
  * from two processes at once are not supported (run `rewrapAll` in the server, or with it stopped).
  */
+import type { KeyObject } from 'node:crypto';
 import { type BlobStore, assertBlobKey } from './blob-store.js';
 import { InFlight, KeyedQueue } from './concurrency.js';
 import { decodeKeyRecord, encodeKeyRecord, importDataKey, keyRecordAad, newDataKey, openObject, sealObject } from './at-rest.js';
-import { AtRestIntegrityError, StorageError } from './errors.js';
+import { AtRestIntegrityError, StorageError, assertNotClosed } from './errors.js';
 import type { KeyEncryptionKeyring } from './keyring.js';
 
 export interface EncryptedBlobStoreOptions {
@@ -85,17 +86,17 @@ export class EncryptedBlobStore implements BlobStore {
     return this.inFlight.track(
       this.order.run(key, async () => {
         const existing = await this.records.get(key);
-        let dataKey: CryptoKey;
+        let dataKey: KeyObject;
         let record: Uint8Array | null = null;
         if (existing) {
           dataKey = await this.openRecord(key, existing);
         } else {
-          const fresh = await newDataKey();
+          const fresh = newDataKey();
           record = encodeKeyRecord(await this.keyring.wrapKey(fresh.raw, keyRecordAad(key)));
           fresh.raw.fill(0);
           dataKey = fresh.key;
         }
-        await this.objects.put(key, await sealObject(dataKey, key, data));
+        await this.objects.put(key, sealObject(dataKey, key, data));
         if (record) await this.records.put(key, record);
       }),
     );
@@ -132,7 +133,7 @@ export class EncryptedBlobStore implements BlobStore {
   }
 
   async *list(prefix: string): AsyncIterable<string> {
-    this.assertOpen();
+    assertNotClosed(this.closing);
     yield* this.objects.list(prefix);
   }
 
@@ -142,7 +143,7 @@ export class EncryptedBlobStore implements BlobStore {
    * removing the old version from the keyring.
    */
   async rewrapAll(prefix = ''): Promise<RewrapResult> {
-    this.assertOpen();
+    assertNotClosed(this.closing);
     const { keyId, version } = await this.keyring.current();
     let rewrapped = 0;
     let upToDate = 0;
@@ -179,7 +180,7 @@ export class EncryptedBlobStore implements BlobStore {
    * while another process writes the same keys.
    */
   async sweepOrphans(prefix = ''): Promise<SweepResult> {
-    this.assertOpen();
+    assertNotClosed(this.closing);
     const objectKeys = await keySet(this.objects.list(prefix));
     const recordKeys = await keySet(this.records.list(prefix));
     return {
@@ -199,34 +200,30 @@ export class EncryptedBlobStore implements BlobStore {
 
   private check(key: string): void {
     assertBlobKey(key);
-    this.assertOpen();
-  }
-
-  private assertOpen(): void {
-    if (this.closing) throw new StorageError('EV_ERR_STORAGE_CLOSED', 'the blob store is closed');
+    assertNotClosed(this.closing);
   }
 
   /** The plaintext; null when record or object is missing; false when the pair does not open. */
   private async read(key: string): Promise<Uint8Array | null | false> {
     const [record, sealed] = await Promise.all([this.records.get(key), this.objects.get(key)]);
     if (!record || !sealed) return null;
-    let dataKey: CryptoKey;
+    let dataKey: KeyObject;
     try {
       dataKey = await this.openRecord(key, record);
     } catch (error) {
       if (error instanceof AtRestIntegrityError) return false;
       throw error;
     }
-    return (await openObject(dataKey, key, sealed)) ?? false;
+    return openObject(dataKey, key, sealed) ?? false;
   }
 
-  private async openRecord(key: string, bytes: Uint8Array): Promise<CryptoKey> {
+  private async openRecord(key: string, bytes: Uint8Array): Promise<KeyObject> {
     const record = decodeKeyRecord(bytes);
     if (!record) throw new AtRestIntegrityError(key);
     const raw = await this.keyring.unwrapKey(record, keyRecordAad(key));
     if (!raw) throw new AtRestIntegrityError(key);
     try {
-      return await importDataKey(raw);
+      return importDataKey(raw);
     } finally {
       raw.fill(0);
     }
