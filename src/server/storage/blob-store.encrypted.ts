@@ -18,13 +18,13 @@
  *   leaves the old value or the new one, never an object paired with the wrong key. (A new data key per
  *   put would need the record and the object replaced together, which two blob writes cannot do.)
  *
- * Write order and recovery. A first put writes the sealed object, then the record; a shred deletes the
- * record, then the object. A crash in between leaves a sealed object without a record: `get` returns
- * null (the put never resolved, or the shred did its part), `list` may still show the key, and
- * `sweepOrphans` deletes it. A record without an object (a crash that cannot happen in these orders,
- * but a re-wrap racing a shred from another process can leave one) reads as null too and is reused by
- * the next put or swept. A readable half never exists: the object alone cannot be decrypted, and a
- * record alone holds no data.
+ * Write order and recovery. A first put writes the sealed object and the record at once, and resolves
+ * when both are durable; a shred deletes the record, then the object. A crash in a first put leaves
+ * either one alone, a crash in a shred a sealed object alone. A sealed object without a record: `get`
+ * returns null (the put never resolved, or the shred did its part), `list` may still show the key, and
+ * `sweepOrphans` deletes it. A record without an object reads as null too, is not listed, and is
+ * reused by the next put or swept. A readable half never exists: the object alone cannot be
+ * decrypted, and a record alone holds no data.
  *
  * Errors: a record or object that does not parse or authenticate is `EV_ERR_AT_REST_INTEGRITY`
  * (AtRestIntegrityError, one opaque message); a record naming a key version the keyring no longer
@@ -96,8 +96,10 @@ export class EncryptedBlobStore implements BlobStore {
           fresh.raw.fill(0);
           dataKey = fresh.key;
         }
-        await this.objects.put(key, sealObject(dataKey, key, data));
-        if (record) await this.records.put(key, record);
+        const sealed = sealObject(dataKey, key, data);
+        // A first put writes both at once: either may land alone in a crash, and each alone reads as
+        // null (see the recovery rule above), so waiting for one before the other buys nothing.
+        await Promise.all([this.objects.put(key, sealed), record ? this.records.put(key, record) : null]);
       }),
     );
   }
