@@ -8,10 +8,14 @@
  */
 import type { Kysely } from 'kysely';
 import type { GroupCommit } from '../db/group-commit.js';
+import { queryTemplate } from '../db/query-template.js';
 import type { CellDatabase, SegmentTable } from '../db/schema.js';
 import { findSegment } from './recording.repository.js';
 
 export type IndexOutcome = { readonly inserted: true } | { readonly inserted: false; readonly existing: SegmentTable };
+
+const insertNew = queryTemplate((db: Kysely<CellDatabase>, institutionId: string, recordingId: string, idx: number, size: number, sha256: string, createdAt: number) =>
+  db.insertInto('segments').values({ institution_id: institutionId, recording_id: recordingId, idx, size, sha256, created_at: createdAt }).onConflict((oc) => oc.doNothing()));
 
 export class SegmentIndexWriter {
   constructor(
@@ -20,7 +24,7 @@ export class SegmentIndexWriter {
   ) {}
 
   async insert(row: SegmentTable): Promise<IndexOutcome> {
-    const [result] = await this.commits.run([this.db.insertInto('segments').values(row).onConflict((oc) => oc.doNothing()).compile()]);
+    const [result] = await this.commits.run([insertNew(this.db, row.institution_id, row.recording_id, row.idx, row.size, row.sha256, row.created_at)]);
     if (result?.changes === 1) return { inserted: true };
     // Rows are never changed once written, so the one that won can be read after the commit.
     const existing = await findSegment(this.db, row.institution_id, row.recording_id, row.idx);

@@ -33,9 +33,9 @@
  * from two processes at once are not supported (run `rewrapAll` in the server, or with it stopped).
  */
 import type { KeyObject } from 'node:crypto';
-import { type BlobStore, assertBlobKey } from './blob-store.js';
+import { type BlobStore, assertBlobKey, takesParts } from './blob-store.js';
 import { InFlight, KeyedQueue } from './concurrency.js';
-import { decodeKeyRecord, encodeKeyRecord, importDataKey, keyRecordAad, newDataKey, openObject, sealObject } from './at-rest.js';
+import { decodeKeyRecord, encodeKeyRecord, importDataKey, keyRecordAad, newDataKey, openObject, sealObjectParts } from './at-rest.js';
 import { AtRestIntegrityError, StorageError, assertNotClosed } from './errors.js';
 import type { KeyEncryptionKeyring } from './keyring.js';
 
@@ -96,10 +96,11 @@ export class EncryptedBlobStore implements BlobStore {
           fresh.raw.fill(0);
           dataKey = fresh.key;
         }
-        const sealed = sealObject(dataKey, key, data);
+        const parts = sealObjectParts(dataKey, key, data);
+        const object = takesParts(this.objects) ? this.objects.putParts(key, parts) : this.objects.put(key, Buffer.concat(parts));
         // A first put writes both at once: either may land alone in a crash, and each alone reads as
         // null (see the recovery rule above), so waiting for one before the other buys nothing.
-        await Promise.all([this.objects.put(key, sealed), record ? this.records.put(key, record) : null]);
+        await Promise.all([object, record ? this.records.put(key, record) : null]);
       }),
     );
   }

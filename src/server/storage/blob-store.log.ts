@@ -30,8 +30,9 @@ import { type FileHandle, open, readdir, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Kysely } from 'kysely';
 import { GroupCommit, kyselyExecutor } from '../db/group-commit.js';
+import { queryTemplate, rowsOf } from '../db/query-template.js';
 import type { CellDatabase } from '../db/schema.js';
-import { type BlobStore, assertBlobKey, assertBlobPrefix } from './blob-store.js';
+import { type PartsBlobStore, assertBlobKey, assertBlobPrefix } from './blob-store.js';
 import { InFlight, KeyedQueue } from './concurrency.js';
 import { StorageError, assertNotClosed, isErrno } from './errors.js';
 import { DirSyncer, DurableDirs, FILE_MODE, syncDir } from './fs-durable.js';
@@ -74,7 +75,8 @@ export interface ReclaimResult {
 
 interface Append {
   readonly key: string;
-  readonly data: Uint8Array;
+  readonly parts: readonly Uint8Array[];
+  readonly length: number;
   resolve(): void;
   reject(error: unknown): void;
 }
@@ -85,6 +87,11 @@ interface Writer {
   /** Where the next record goes. */
   size: number;
 }
+
+const upsert = queryTemplate((db: Kysely<CellDatabase>, key: string, file: number, offset: number, length: number) =>
+  db.insertInto('log_objects').values({ key, file, offset, length }).onConflict((oc) => oc.column('key').doUpdateSet({ file, offset, length })));
+const remove = queryTemplate((db: Kysely<CellDatabase>, key: string) => db.deleteFrom('log_objects').where('key', '=', key));
+const locate = queryTemplate((db: Kysely<CellDatabase>, key: string) => db.selectFrom('log_objects').select(['file', 'offset', 'length']).where('key', '=', key));
 
 function recordHeader(key: string, length: number): Buffer {
   const header = Buffer.allocUnsafe(RECORD_HEADER + key.length);
@@ -102,7 +109,7 @@ function fileHeader(): Buffer {
   return header;
 }
 
-export class LogBlobStore implements BlobStore {
+export class LogBlobStore implements PartsBlobStore {
   private readonly db: Kysely<CellDatabase>;
   private readonly commits: GroupCommit;
   private readonly maxFileBytes: number;
@@ -172,9 +179,15 @@ export class LogBlobStore implements BlobStore {
   // The methods are async so that a bad key or a closed store reject rather than throw; the part
   // before the first await (taking the key's turn) still runs at the call.
   async put(key: string, data: Uint8Array): Promise<void> {
+    return this.putParts(key, [data]);
+  }
+
+  /** `put` of the parts' concatenation, without making it: they are written as they are. */
+  async putParts(key: string, parts: readonly Uint8Array[]): Promise<void> {
     this.check(key);
-    if (data.byteLength > 0xffffffff) throw new RangeError('LogBlobStore holds objects up to 4 GiB');
-    return this.inFlight.track(this.order.run(key, () => this.append(key, data)));
+    const length = parts.reduce((n, p) => n + p.byteLength, 0);
+    if (length > 0xffffffff) throw new RangeError('LogBlobStore holds objects up to 4 GiB');
+    return this.inFlight.track(this.order.run(key, () => this.append(key, parts, length)));
   }
 
   async get(key: string): Promise<Uint8Array | null> {
@@ -186,7 +199,7 @@ export class LogBlobStore implements BlobStore {
     this.check(key);
     return this.inFlight.track(
       this.order.run(key, async () => {
-        await this.commits.run([this.db.deleteFrom('log_objects').where('key', '=', key).compile()]);
+        await this.commits.run([remove(this.db, key)]);
         if (this.reclaimDelayMs !== null) this.scheduleReclaim(this.reclaimDelayMs);
       }),
     );
@@ -227,9 +240,9 @@ export class LogBlobStore implements BlobStore {
     assertNotClosed(this.closing);
   }
 
-  private append(key: string, data: Uint8Array): Promise<void> {
+  private append(key: string, parts: readonly Uint8Array[], length: number): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ key, data, resolve, reject });
+      this.queue.push({ key, parts, length, resolve, reject });
       this.writing ??= this.drain();
     });
   }
@@ -246,7 +259,7 @@ export class LogBlobStore implements BlobStore {
       let count = 0;
       while (count < this.queue.length && (count === 0 || bytes < this.maxBatchBytes)) {
         const a = this.queue[count++] as Append;
-        bytes += RECORD_HEADER + a.key.length + a.data.byteLength;
+        bytes += RECORD_HEADER + a.key.length + a.length;
       }
       const batch = this.queue.splice(0, count);
       try {
@@ -267,10 +280,10 @@ export class LogBlobStore implements BlobStore {
     const rows: Array<{ key: string; file: number; offset: number; length: number }> = [];
     let at = w.size;
     for (const a of batch) {
-      const header = recordHeader(a.key, a.data.byteLength);
-      buffers.push(header, a.data);
-      rows.push({ key: a.key, file: w.file, offset: at, length: a.data.byteLength });
-      at += header.length + a.data.byteLength;
+      const header = recordHeader(a.key, a.length);
+      buffers.push(header, ...a.parts);
+      rows.push({ key: a.key, file: w.file, offset: at, length: a.length });
+      at += header.length + a.length;
     }
     const { bytesWritten } = await w.handle.writev(buffers, w.size);
     if (bytesWritten !== bytes) throw new Error(`short write to ${logFileName(w.file)}: ${bytesWritten} of ${bytes} bytes`);
@@ -281,7 +294,7 @@ export class LogBlobStore implements BlobStore {
     this.uncommitted.set(w.file, (this.uncommitted.get(w.file) ?? 0) + 1);
     // Not awaited: the next batch is written while these rows commit.
     this.commits
-      .run(rows.map((row) => this.db.insertInto('log_objects').values(row).onConflict((oc) => oc.column('key').doUpdateSet({ file: row.file, offset: row.offset, length: row.length })).compile()))
+      .run(rows.map((row) => upsert(this.db, row.key, row.file, row.offset, row.length)))
       .then(
         () => batch.forEach((a) => a.resolve()),
         (error: unknown) => batch.forEach((a) => a.reject(error)),
@@ -301,7 +314,7 @@ export class LogBlobStore implements BlobStore {
   }
 
   private async read(key: string): Promise<Uint8Array | null> {
-    const row = await this.db.selectFrom('log_objects').select(['file', 'offset', 'length']).where('key', '=', key).executeTakeFirst();
+    const [row] = await rowsOf<{ file: number; offset: number; length: number }>(this.db, locate(this.db, key));
     if (!row) return null;
     const length = Number(row.length);
     const total = RECORD_HEADER + key.length + length;
@@ -378,7 +391,7 @@ export class LogBlobStore implements BlobStore {
         if (!row || Number(row.file) !== file) return; // deleted or rewritten meanwhile
         const data = await this.read(key);
         if (!data) return;
-        await this.append(key, data);
+        await this.append(key, [data], data.byteLength);
         moved++;
       });
     }

@@ -9,11 +9,17 @@
  */
 import type { Kysely } from 'kysely';
 import { GroupCommit, kyselyExecutor } from '../db/group-commit.js';
+import { queryTemplate, rowsOf } from '../db/query-template.js';
 import type { CompiledQuery } from 'kysely';
 import type { CellDatabase } from '../db/schema.js';
 import { type BlobStore, assertBlobKey, assertBlobPrefix } from './blob-store.js';
 import { InFlight } from './concurrency.js';
 import { StorageError } from './errors.js';
+
+const upsert = queryTemplate((db: Kysely<CellDatabase>, key: string, data: Uint8Array) =>
+  db.insertInto('small_objects').values({ key, data }).onConflict((oc) => oc.column('key').doUpdateSet({ data })));
+const remove = queryTemplate((db: Kysely<CellDatabase>, key: string) => db.deleteFrom('small_objects').where('key', '=', key));
+const select = queryTemplate((db: Kysely<CellDatabase>, key: string) => db.selectFrom('small_objects').select('data').where('key', '=', key));
 
 /** The largest object this store takes: it is meant for records, not media. */
 export const MAX_SMALL_OBJECT = 64 * 1024;
@@ -34,13 +40,12 @@ export class SqlBlobStore implements BlobStore {
     assertBlobKey(key);
     if (data.byteLength > MAX_SMALL_OBJECT) throw new RangeError(`SqlBlobStore holds objects up to ${MAX_SMALL_OBJECT} bytes`);
     // Copied now: the caller may reuse its buffer once put resolves, and the row is written later.
-    const row = { key, data: Uint8Array.from(data) };
-    return this.write(key, this.db.insertInto('small_objects').values(row).onConflict((oc) => oc.column('key').doUpdateSet({ data: row.data })).compile());
+    return this.write(key, upsert(this.db, key, Uint8Array.from(data)));
   }
 
   async delete(key: string): Promise<void> {
     assertBlobKey(key);
-    return this.write(key, this.db.deleteFrom('small_objects').where('key', '=', key).compile());
+    return this.write(key, remove(this.db, key));
   }
 
   async get(key: string): Promise<Uint8Array | null> {
@@ -48,7 +53,7 @@ export class SqlBlobStore implements BlobStore {
     this.assertOpen();
     // A reader sees every write to the key called before it.
     await this.pending.get(key)?.catch(() => {});
-    const row = await this.db.selectFrom('small_objects').select('data').where('key', '=', key).executeTakeFirst();
+    const [row] = await rowsOf<{ data: Uint8Array }>(this.db, select(this.db, key));
     return row ? new Uint8Array(row.data) : null;
   }
 
