@@ -27,8 +27,8 @@ export interface RecordingRoutesOptions {
   readonly maxSegmentBytesInFlight?: number;
 }
 
-/** Enough for a thousand test takers' segments in flight at once, small beside the memory a server has. */
-export const DEFAULT_SEGMENT_BYTES_IN_FLIGHT = 96 * 1024 * 1024;
+/** Several times what a thousand test takers keep in flight (about 10 MB at 1,500 segments a second), small beside a server's memory. */
+export const DEFAULT_SEGMENT_BYTES_IN_FLIGHT = 64 * 1024 * 1024;
 /** Seconds a refused uploader waits before sending again. */
 export const BUSY_RETRY_AFTER_SECONDS = 1;
 
