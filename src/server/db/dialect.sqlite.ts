@@ -8,7 +8,7 @@
  * thousands of times a second, and parsing and planning them again each time cost more than running
  * them. So prepared statements are kept, keyed by their SQL text, least recently used first out.
  * Kysely uses one connection and runs one query on it at a time, so a cached statement is never in
- * use twice at once.
+ * use twice at once. Its transactions begin IMMEDIATE (see `prepare`).
  */
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
@@ -18,7 +18,12 @@ const STATEMENT_CACHE = 256;
 
 function cachingStatements(database: Database.Database): Database.Database {
   const cache = new Map<string, Database.Statement>();
-  const prepare = (sql: string): Database.Statement => {
+  const prepare = (text: string): Database.Statement => {
+    // Kysely opens transactions with a plain BEGIN, which takes the write lock only at the first write;
+    // if another connection (the group-commit worker) commits in between, that write fails at once
+    // with SQLITE_BUSY_SNAPSHOT instead of waiting. BEGIN IMMEDIATE takes the lock first, waiting
+    // (busy_timeout) for a commit under way.
+    const sql = text === 'begin' ? 'begin immediate' : text;
     let stmt = cache.get(sql);
     if (stmt) {
       cache.delete(sql);
