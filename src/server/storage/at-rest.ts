@@ -97,7 +97,9 @@ export function openObject(dataKey: KeyObject, key: string, sealed: Uint8Array):
     decipher.setAuthTag(sealed.subarray(sealed.length - TAG_LENGTH));
     const body = decipher.update(sealed.subarray(OBJECT_HEADER_LENGTH, sealed.length - TAG_LENGTH));
     const tail = decipher.final();
-    return tail.length === 0 ? body : Buffer.concat([body, tail]);
+    const out = tail.length === 0 ? body : Buffer.concat([body, tail]);
+    // A plain Uint8Array over the same bytes: callers compare it with other Uint8Arrays.
+    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
   } catch {
     return null;
   }

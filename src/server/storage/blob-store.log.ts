@@ -330,7 +330,7 @@ export class LogBlobStore implements PartsBlobStore {
     if (record.toString('latin1', 0, 4) !== RECORD_MAGIC || record.readUInt16BE(4) !== key.length || record.readUInt32BE(6) !== length || record.toString('latin1', RECORD_HEADER, RECORD_HEADER + key.length) !== key) {
       throw this.corrupt(key, 'the record does not match its index row');
     }
-    return record.subarray(RECORD_HEADER + key.length);
+    return new Uint8Array(record.buffer, record.byteOffset + RECORD_HEADER + key.length, length);
   }
 
   private corrupt(key: string, why: string): StorageError {
