@@ -27,8 +27,8 @@ export interface RecordingRoutesOptions {
   readonly maxSegmentBytesInFlight?: number;
 }
 
-/** Several times what a thousand test takers keep in flight (about 10 MB at 1,500 segments a second), small beside a server's memory. */
-export const DEFAULT_SEGMENT_BYTES_IN_FLIGHT = 64 * 1024 * 1024;
+/** About three times what a thousand test takers keep in flight (some 10 MB at 1,500 segments a second): overload shows as 503s, not as memory. */
+export const DEFAULT_SEGMENT_BYTES_IN_FLIGHT = 32 * 1024 * 1024;
 /** Seconds a refused uploader waits before sending again. */
 export const BUSY_RETRY_AFTER_SECONDS = 1;
 
