@@ -254,7 +254,7 @@ function printPaced(m: Measured, offered: number, perTakerMBps: number): void {
   const pad = ' '.repeat(17);
   const keeps = mbps(m) >= KEEPS_UP * offered ? 'keeps up' : `FALLS BEHIND (${pct(mbps(m) / offered)} of offered)`;
   console.log(`  ${names[m.kind].padEnd(15)}acked ${f(mbps(m), 1)} MB/s in the window (${f(t.windowSegments)} segments): ${keeps}; backlog at the window's end ${f(m.run.backlogAtEnd)} segments`);
-  console.log(`${pad}acknowledgement latency p50 ${ms(t.percentile(50))}, p99 ${ms(t.percentile(99))}, max ${ms(t.percentile(100))}; errors ${f(t.errors)}`);
+  console.log(`${pad}acknowledgement latency p50 ${ms(t.percentile(50))}, p99 ${ms(t.percentile(99))}, max ${ms(t.percentile(100))}; errors ${f(t.errors)}; refused as busy and sent again ${f(t.busy)}`);
   console.log(`${pad}${serverLine(m, perTakerMBps)}`);
   console.log(`${pad}${generatorLine(m, true)}`);
   console.log(`${pad}${machineLine(m)}`);
@@ -263,7 +263,7 @@ function printPaced(m: Measured, offered: number, perTakerMBps: number): void {
 
 function printMaxRun(m: Measured, round: number, perTakerMBps: number): void {
   const t = m.run.tally;
-  console.log(`  round ${round + 1} ${names[m.kind].padEnd(15)}${f(mbps(m), 1).padStart(7)} MB/s (${f(t.windowSegments / m.run.windowSeconds, 0)} segments/s), ack p50 ${ms(t.percentile(50))}, p99 ${ms(t.percentile(99))}; errors ${f(t.errors)}`);
+  console.log(`  round ${round + 1} ${names[m.kind].padEnd(15)}${f(mbps(m), 1).padStart(7)} MB/s (${f(t.windowSegments / m.run.windowSeconds, 0)} segments/s), ack p50 ${ms(t.percentile(50))}, p99 ${ms(t.percentile(99))}; errors ${f(t.errors)}; busy ${f(t.busy)}`);
   const pad = ' '.repeat(25);
   console.log(`${pad}${serverLine(m, perTakerMBps)}`);
   console.log(`${pad}${generatorLine(m, false)}`);

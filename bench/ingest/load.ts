@@ -85,6 +85,8 @@ export const protocols: Record<ServerKind, Protocol> = {
 
 interface Outcome {
   readonly error: string | null;
+  /** 503 answers with Retry-After (admission control) waited out and sent again before this outcome. */
+  readonly busy: number;
   /** Milliseconds from issuing the request to the end of the response. */
   readonly latencyMs: number;
   /** performance.now() at the end of the response. */
@@ -94,20 +96,46 @@ interface Outcome {
 /** A request with no response at all for this long fails (the socket is idle: nothing moves). */
 const REQUEST_TIMEOUT_MS = 120_000;
 
-function send(endpoint: Endpoint, agent: Agent, spec: RequestSpec, body: Buffer, protocol: Protocol): Promise<Outcome> {
+/** Gives up on a request refused as busy (503 with Retry-After) this many times in a row. */
+const MAX_BUSY_RETRIES = 60;
+
+/**
+ * Sends one request; a 503 with Retry-After is what a recorder is told when the server is full, so, like
+ * a recorder, this waits that long and sends again. The latency runs from the first attempt.
+ */
+async function send(endpoint: Endpoint, agent: Agent, spec: RequestSpec, body: Buffer, protocol: Protocol): Promise<Outcome> {
   const started = performance.now();
+  for (let busy = 0; ; busy++) {
+    const reply = await sendOnce(endpoint, agent, spec, body);
+    const retryAfter = Number(reply.headers?.['retry-after']);
+    if (reply.status === 503 && retryAfter >= 0 && busy < MAX_BUSY_RETRIES) {
+      await new Promise((r) => setTimeout(r, retryAfter * 1000));
+      continue;
+    }
+    const error = reply.failure ?? protocol.check(reply.status, reply.headers as IncomingHttpHeaders, reply.body, body);
+    const doneAt = performance.now();
+    return { error, busy, latencyMs: doneAt - started, doneAt };
+  }
+}
+
+interface Reply {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders | null;
+  readonly body: Buffer;
+  /** Set when no response came (network error, timeout). */
+  readonly failure: string | null;
+}
+
+function sendOnce(endpoint: Endpoint, agent: Agent, spec: RequestSpec, body: Buffer): Promise<Reply> {
   return new Promise((resolve) => {
-    const finish = (error: string | null) => {
-      const doneAt = performance.now();
-      resolve({ error, latencyMs: doneAt - started, doneAt });
-    };
+    const fail = (failure: string) => resolve({ status: 0, headers: null, body: Buffer.alloc(0), failure });
     const req = request({ host: endpoint.host, port: endpoint.port, method: spec.method, path: spec.path, headers: spec.headers, agent }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => finish(protocol.check(res.statusCode ?? 0, res.headers, Buffer.concat(chunks), body)));
-      res.on('error', (e) => finish(`response: ${e.message}`));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), failure: null }));
+      res.on('error', (e) => fail(`response: ${e.message}`));
     });
-    req.on('error', (e) => finish(`request: ${(e as NodeJS.ErrnoException).code ?? e.message}`));
+    req.on('error', (e) => fail(`request: ${(e as NodeJS.ErrnoException).code ?? e.message}`));
     req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error(`no response within ${REQUEST_TIMEOUT_MS / 1000} s`)));
     req.end(body);
   });
@@ -128,6 +156,8 @@ export class Tally {
   windowBytes = 0;
   /** Failed requests, warm-up included: any one fails the run. */
   errors = 0;
+  /** Times a segment was refused as busy (503, Retry-After) and sent again after the wait. */
+  busy = 0;
   readonly errorSamples = new Map<string, number>();
 
   error(message: string): void {
@@ -251,6 +281,7 @@ export async function runPaced(p: PacedParams): Promise<RunResult> {
       const job = send(p.endpoint, agents[t] as Agent, p.protocol.segment(taker, recording, n, body), body, p.protocol).then((o) => {
         if (abandoned) return;
         if (measured) measuredPending--;
+        tally.busy += o.busy;
         if (o.error !== null) return tally.error(o.error); // warm-up errors too fail the run
         if (measured) tally.latencies.push(o.latencyMs);
         if (o.doneAt >= windowStart && o.doneAt < windowEnd) {
@@ -357,6 +388,7 @@ export async function runMax(p: MaxParams): Promise<RunResult> {
         const bodies = p.data.pool[recording.trackIndex] as readonly Buffer[];
         const body = bodies[(t + n) % bodies.length] as Buffer;
         const o = await send(p.endpoint, agents[t] as Agent, p.protocol.segment(taker, recording, n, body), body, p.protocol);
+        tally.busy += o.busy;
         if (o.error !== null) tally.error(o.error);
         else if (o.doneAt >= windowStart && o.doneAt < windowEnd) {
           tally.latencies.push(o.latencyMs);

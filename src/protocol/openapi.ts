@@ -160,6 +160,7 @@ export const openApiDocument = {
           '409': errorResponse('Other bytes are stored at this index, or the recording is complete'),
           '413': errorResponse('Body larger than any segment can be'),
           '415': errorResponse('Body is not application/octet-stream'),
+          '503': errorResponse('The server holds as many segment bodies as it takes at once (EV_ERR_UPLOAD_BUSY): send again after the Retry-After seconds'),
         },
       },
       get: { summary: 'Sealed segment n', parameters: [idParam, indexParam], responses: { '200': { description: 'The segment bytes', content: { 'application/octet-stream': {} } }, ...commonErrors } },

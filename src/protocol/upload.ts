@@ -58,6 +58,8 @@ export const uploadErrors = {
   EV_ERR_UPLOAD_SEGMENT_NOT_FOUND: 404,
   EV_ERR_UPLOAD_RECORDING_COMPLETE: 409,
   EV_ERR_UPLOAD_INCOMPLETE: 409,
+  /** The server holds as many segment bodies as it takes at once: retry after the Retry-After seconds. */
+  EV_ERR_UPLOAD_BUSY: 503,
 } as const;
 
 export type UploadErrorCode = keyof typeof uploadErrors;

@@ -22,6 +22,7 @@ import type { CellDatabase } from '../../src/server/db/schema.js';
 import type { ServerConfig } from '../../src/server/config.types.js';
 import { regionIds } from '../../src/server/regions/catalog.js';
 import { openServices } from '../../src/server/services.js';
+import { RECORD_HEADER, logFileName } from '../../src/server/storage/blob-store.log.js';
 import { storageErrorCodes } from '../../src/server/storage/errors.js';
 import { type StoredFile, filesContaining, readAllFiles } from '../server/support/data-files.js';
 import { type Run, assertFailure, assertSuccess, cli } from './support/run-cli.js';
@@ -97,8 +98,20 @@ async function damageKeyRecord(dataDir: string, key: string): Promise<void> {
   }
 }
 
-async function hashes(path: string): Promise<Map<string, string>> {
-  return new Map((await readAllFiles(path)).map((f) => [f.path, sha256(f.bytes)]));
+/** Where each sealed object of the eu cell is in its log files, and the hash of its record there: a rewrite changes one or the other. */
+async function sealedObjects(dataDir: string): Promise<Map<string, string>> {
+  const cell = join(dataDir, 'cells/eu');
+  const db = openSqlite<CellDatabase>(join(cell, 'metadata.db'));
+  try {
+    const rows = await db.selectFrom('log_objects').selectAll().execute();
+    return new Map(rows.map((r) => {
+      const log = readFileSync(join(cell, 'blobs/objects', logFileName(Number(r.file))));
+      const record = log.subarray(Number(r.offset), Number(r.offset) + RECORD_HEADER + r.key.length + Number(r.length));
+      return [r.key, `${r.file}:${r.offset}:${sha256(record)}`];
+    }));
+  } finally {
+    await db.destroy();
+  }
 }
 
 function randomBytes(n: number): Uint8Array {
@@ -221,8 +234,7 @@ describe('examvault keys rotate and keys status', () => {
   });
 
   it('re-wraps every data key under version 2 without rewriting a stored object', async () => {
-    const objectsDir = join(dataDir, 'cells/eu/blobs/objects');
-    const objectsBefore = await hashes(objectsDir);
+    const objectsBefore = await sealedObjects(dataDir);
     const recordsBefore = await keyRecordHashes(dataDir);
     assert.equal(objectsBefore.size, objects.size);
 
@@ -233,7 +245,7 @@ describe('examvault keys rotate and keys status', () => {
     assert.match(run.stderr, new RegExp(`data keys of ${objects.size} stored objects`));
     assert.match(run.stderr, new RegExp(`eu: ${objects.size} re-wrapped, 0 already current, 0 failed`));
 
-    assert.deepEqual(await hashes(objectsDir), objectsBefore, 'the sealed objects are byte-identical');
+    assert.deepEqual(await sealedObjects(dataDir), objectsBefore, 'the sealed objects are byte-identical, where they were');
     const recordsAfter = await keyRecordHashes(dataDir);
     assert.deepEqual([...recordsAfter.keys()].sort(), [...recordsBefore.keys()].sort());
     for (const [path, hash] of recordsAfter) assert.notEqual(hash, recordsBefore.get(path), `key record ${path} was re-wrapped`);

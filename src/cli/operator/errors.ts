@@ -17,6 +17,7 @@ const bug = 'a bug in examvault: please report it with the command you ran';
 export const serverErrorHints: Readonly<Record<StorageErrorCode | BlobKeyError['code'] | MigrationError['code'], string>> = {
   EV_ERR_STORAGE_INVALID_KEY: bug,
   EV_ERR_STORAGE_CLOSED: bug,
+  EV_ERR_STORAGE_CORRUPT: 'a log file of the cell\'s objects was modified or damaged: restore the cell\'s blobs/objects/ folder and its database from one backup',
   EV_ERR_KEYRING_PERMISSIONS:
     'only the user running the server may read the keyring: chmod 600 the file named above (and chmod 700 its directory), '
     + 'then run `examvault keys rotate` for the region, as anyone who could read it may have copied its keys',

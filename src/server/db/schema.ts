@@ -65,6 +65,17 @@ export interface SmallObjectTable {
   data: Uint8Array;
 }
 
+/** Where each object of the cell's log-structured blob store is: see storage/blob-store.log.ts. */
+export interface LogObjectTable {
+  key: string;
+  /** The log file's number: `<cell>/blobs/objects/<10 digits>.log`. */
+  file: number;
+  /** Where the object's record starts in the file. */
+  offset: number;
+  /** The object's length in bytes. */
+  length: number;
+}
+
 /** The cell's audit log (src/server/audit, docs/AUDIT-LOG.md): append-only, never updated. */
 export interface AuditLogTable {
   /** The RFC 6962 leaf index, from 0, assigned by the log in order. */
@@ -294,6 +305,7 @@ export interface CellDatabase {
   lti_launches: LtiLaunchTable;
   lti_staff: LtiStaffTable;
   lti_codes: LtiCodeTable;
+  log_objects: LogObjectTable;
 }
 
 export interface DirectoryTable {

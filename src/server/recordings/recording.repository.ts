@@ -1,6 +1,13 @@
 /** Recordings and their segment index, in the institution's cell. */
 import type { Kysely } from 'kysely';
+import { queryTemplate, rowsOf } from '../db/query-template.js';
 import type { CellDatabase, RecordingTable, SegmentTable } from '../db/schema.js';
+
+// The two lookups every segment upload makes, compiled once (db/query-template.ts).
+const recordingQuery = queryTemplate((db: Kysely<CellDatabase>, institutionId: string, recordingId: string) =>
+  db.selectFrom('recordings').selectAll().where('institution_id', '=', institutionId).where('recording_id', '=', recordingId));
+const segmentQuery = queryTemplate((db: Kysely<CellDatabase>, institutionId: string, recordingId: string, idx: number) =>
+  db.selectFrom('segments').selectAll().where('institution_id', '=', institutionId).where('recording_id', '=', recordingId).where('idx', '=', idx));
 
 export async function insertRecording(db: Kysely<CellDatabase>, row: RecordingTable): Promise<boolean> {
   const result = await db.insertInto('recordings').values(row).onConflict((oc) => oc.doNothing()).executeTakeFirst();
@@ -8,12 +15,7 @@ export async function insertRecording(db: Kysely<CellDatabase>, row: RecordingTa
 }
 
 export async function findRecording(db: Kysely<CellDatabase>, institutionId: string, recordingId: string): Promise<RecordingTable | undefined> {
-  return db
-    .selectFrom('recordings')
-    .selectAll()
-    .where('institution_id', '=', institutionId)
-    .where('recording_id', '=', recordingId)
-    .executeTakeFirst();
+  return (await rowsOf<RecordingTable>(db, recordingQuery(db, institutionId, recordingId)))[0];
 }
 
 export async function findSegment(
@@ -22,13 +24,7 @@ export async function findSegment(
   recordingId: string,
   idx: number,
 ): Promise<SegmentTable | undefined> {
-  return db
-    .selectFrom('segments')
-    .selectAll()
-    .where('institution_id', '=', institutionId)
-    .where('recording_id', '=', recordingId)
-    .where('idx', '=', idx)
-    .executeTakeFirst();
+  return (await rowsOf<SegmentTable>(db, segmentQuery(db, institutionId, recordingId, idx)))[0];
 }
 
 export async function storedIndexes(db: Kysely<CellDatabase>, institutionId: string, recordingId: string): Promise<number[]> {

@@ -2,12 +2,13 @@
  * HTTP routes of the upload protocol (src/protocol/upload.ts, docs/openapi.json). Thin: parse,
  * authenticate, call the service, answer. Every failure is an ApiError with a stable code.
  */
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../../protocol/errors.js';
 import type { RecordingStatus } from '../../protocol/upload.js';
 import { authenticateAttempt } from '../attempts/attempt-auth.js';
 import type { AttemptScope } from '../attempts/credential.js';
 import type { Cell, Cells } from '../regions/cell.types.js';
+import { Admission } from './admission.js';
 import {
   MAX_HEADER_BODY,
   MAX_SEGMENT_BODY,
@@ -26,7 +27,14 @@ export interface RecordingRoutesOptions {
   readonly clock?: () => number;
   /** Runs after a completion (first or repeated) and before it is acknowledged: the platforms' webhook. */
   readonly onComplete?: (cell: Cell, scope: AttemptScope, status: RecordingStatus) => Promise<void>;
+  /** Segment body bytes handled at once; past it a PUT answers 503 (admission.ts). */
+  readonly maxSegmentBytesInFlight?: number;
 }
+
+/** About three times what a thousand test takers keep in flight (some 10 MB at 1,500 segments a second): overload shows as 503s, not as memory. */
+export const DEFAULT_SEGMENT_BYTES_IN_FLIGHT = 32 * 1024 * 1024;
+/** Seconds a refused uploader waits before sending again. */
+export const BUSY_RETRY_AFTER_SECONDS = 1;
 
 const indexPattern = /^(?:0|[1-9][0-9]{0,9})$/;
 const recordingIdPattern = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
@@ -47,8 +55,25 @@ function octets(body: unknown): Uint8Array {
   return body;
 }
 
-export const recordingRoutes: FastifyPluginAsync<RecordingRoutesOptions> = async (app, { cells, clock = Date.now, onComplete }) => {
+/** The bytes a request declares it will send, as admission counts them. */
+function declaredBytes(request: FastifyRequest): number {
+  const n = Number(request.headers['content-length']);
+  return Number.isSafeInteger(n) && n >= 0 && n <= MAX_SEGMENT_BODY ? n : MAX_SEGMENT_BODY;
+}
+
+export const recordingRoutes: FastifyPluginAsync<RecordingRoutesOptions> = async (app, { cells, clock = Date.now, onComplete, maxSegmentBytesInFlight = DEFAULT_SEGMENT_BYTES_IN_FLIGHT }) => {
   const auth = (request: Parameters<typeof authenticateAttempt>[0]) => authenticateAttempt(request, cells, clock());
+  const admission = new Admission(maxSegmentBytesInFlight);
+  // Before the body is read: a refused body is never buffered.
+  const admit = async (request: FastifyRequest, reply: FastifyReply) => {
+    const bytes = declaredBytes(request);
+    if (!admission.tryEnter(bytes)) {
+      void reply.header('retry-after', String(BUSY_RETRY_AFTER_SECONDS));
+      throw uploadError('EV_ERR_UPLOAD_BUSY', 'the server is receiving as many segments as it holds at once: send this one again after Retry-After seconds');
+    }
+    // 'close' comes once the response is sent or the connection is gone, whichever happens.
+    reply.raw.once('close', () => admission.leave(bytes));
+  };
 
   app.post('/recordings', { bodyLimit: MAX_HEADER_BODY }, async (request, reply) => {
     const { cell, scope } = await auth(request);
@@ -61,7 +86,7 @@ export const recordingRoutes: FastifyPluginAsync<RecordingRoutesOptions> = async
     return recordingStatus(cell, scope, parseRecordingId(request.params.id));
   });
 
-  app.put<{ Params: { id: string; n: string } }>('/recordings/:id/segments/:n', { bodyLimit: MAX_SEGMENT_BODY }, async (request, reply) => {
+  app.put<{ Params: { id: string; n: string } }>('/recordings/:id/segments/:n', { bodyLimit: MAX_SEGMENT_BODY, onRequest: admit }, async (request, reply) => {
     const { cell, scope } = await auth(request);
     const idx = parseIndex(request.params.n);
     const receipt = await putSegment(cell, scope, parseRecordingId(request.params.id), idx, octets(request.body), clock());

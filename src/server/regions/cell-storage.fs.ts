@@ -1,11 +1,14 @@
 /**
- * The embedded default's cell storage: sealed objects in a filesystem blob store, their key records
- * in the cell's own database (one ~100-byte row each, committed in groups, instead of a second
- * fsynced file per object), all wrapped by the cell's file keyring (`<cell>/keyring/keyring.json`,
- * key id `<region>-kek`).
+ * The embedded default's cell storage: sealed objects in a log-structured blob store (log files in
+ * `<cell>/blobs/objects/`, their index in the cell's database), their key records in the cell's
+ * database too (one ~100-byte row each), all written through the cell's group commit so that a
+ * segment's index rows and key record share commits with every other upload's; all wrapped by the
+ * cell's file keyring (`<cell>/keyring/keyring.json`, key id `<region>-kek`).
  */
 import { join } from 'node:path';
-import { FsBlobStore } from '../storage/blob-store.fs.js';
+import type { Kysely } from 'kysely';
+import type { CellDatabase } from '../db/schema.js';
+import { LogBlobStore, type LogBlobStoreOptions } from '../storage/blob-store.log.js';
 import { SqlBlobStore } from '../storage/blob-store.sql.js';
 import { EncryptedBlobStore } from '../storage/blob-store.encrypted.js';
 import { FileKeyring } from '../storage/keyring.js';
@@ -19,11 +22,19 @@ export async function openCellKeyring(cellDirectory: string, region: string): Pr
   return FileKeyring.open({ dir: join(cellDirectory, 'keyring'), keyId: regionKeyId(region) });
 }
 
-export const fsCellBlobs: CellBlobFactory = async (region, dir, db) => {
+/**
+ * The store of a cell's sealed objects, as they sit on disk (the at-rest layer's inner store). Tools
+ * that look at a cell beside the server pass `reclaimDelayMs: null`, leaving reclaiming to the server.
+ */
+export function openCellObjects(cellDirectory: string, db: Kysely<CellDatabase>, options: Pick<LogBlobStoreOptions, 'commits' | 'reclaimDelayMs'> = {}): Promise<LogBlobStore> {
+  return LogBlobStore.open({ dir: join(cellDirectory, 'blobs', 'objects'), db, ...options });
+}
+
+export const fsCellBlobs: CellBlobFactory = async (region, dir, db, commits) => {
   const keyring = await openCellKeyring(dir, region);
   return new EncryptedBlobStore({
-    objects: await FsBlobStore.open(join(dir, 'blobs', 'objects')),
-    keyRecords: new SqlBlobStore(db),
+    objects: await openCellObjects(dir, db, { commits }),
+    keyRecords: new SqlBlobStore(db, commits),
     keyring,
   });
 };

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import type { Kysely } from 'kysely';
 import { AuditLog } from '../audit/audit-log.js';
 import { openSqlite } from '../db/dialect.sqlite.js';
+import { GroupCommit } from '../db/group-commit.js';
+import { sqliteWorkerExecutor } from '../db/sqlite-commit-worker.js';
 import { migrateToLatest } from '../db/migrate.js';
 import type { CellDatabase } from '../db/schema.js';
 import { SegmentIndexWriter } from '../recordings/segment-index.js';
@@ -19,17 +21,21 @@ export function cellDir(dataDir: string, region: string): string {
   return join(dataDir, 'cells', region);
 }
 
-/** Builds a cell's encrypted blob store from its folder and its database. */
-export type CellBlobFactory = (region: string, dir: string, db: Kysely<CellDatabase>) => Promise<BlobStore>;
+/** Builds a cell's encrypted blob store from its folder, its database and the database's group commit. */
+export type CellBlobFactory = (region: string, dir: string, db: Kysely<CellDatabase>, commits: GroupCommit) => Promise<BlobStore>;
 
 export async function openCell(dataDir: string, region: string, blobs: CellBlobFactory): Promise<Cell> {
   const dir = cellDir(dataDir, region);
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const db = openSqlite<CellDatabase>(join(dir, 'metadata.db'));
+  const dbPath = join(dir, 'metadata.db');
+  const db = openSqlite<CellDatabase>(dbPath);
   await migrateToLatest(db as never, 'cell');
-  const store = await blobs(region, dir, db);
+  // One group commit per database, off the event loop: segment rows, key records and object
+  // locations share its commits.
+  const commits = new GroupCommit(sqliteWorkerExecutor(dbPath));
+  const store = await blobs(region, dir, db, commits);
   const audit = await AuditLog.open({ db, keyDir: join(dir, 'audit'), region });
-  const segmentIndex = new SegmentIndexWriter(db);
+  const segmentIndex = new SegmentIndexWriter(db, commits);
   return {
     region,
     db,
@@ -40,6 +46,7 @@ export async function openCell(dataDir: string, region: string, blobs: CellBlobF
       await segmentIndex.idle();
       await audit.close();
       await store.close();
+      await commits.close();
       await db.destroy();
     },
   };

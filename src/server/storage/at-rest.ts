@@ -14,11 +14,11 @@
  * Binding the object's key into both additional data means an object or a key record copied to
  * another key fails to open, and so does an object paired with another object's record.
  *
- * Only AES-256-GCM through WebCrypto, which runs in libuv's thread pool: sealing a 400 KB segment
- * does not hold the event loop. Failures are returned as null here; the store turns them into its
- * one opaque integrity error.
+ * Only AES-256-GCM (Node's OpenSSL, on the calling thread: a 400 KB segment takes ~0.15 ms, less
+ * than a round trip through the thread pool). Failures are returned as null here; the store turns
+ * them into its one opaque integrity error.
  */
-import { randomBytes, webcrypto } from 'node:crypto';
+import { type KeyObject, createCipheriv, createDecipheriv, createSecretKey, randomBytes } from 'node:crypto';
 import type { WrappedKey } from './keyring.js';
 
 export const AT_REST_FORMAT_VERSION = 1;
@@ -30,10 +30,6 @@ const OBJECT_HEADER_LENGTH = 4 + 1 + NONCE_LENGTH;
 /** Bytes a sealed object adds to its plaintext. */
 export const SEALED_OVERHEAD = OBJECT_HEADER_LENGTH + TAG_LENGTH;
 export const DATA_KEY_LENGTH = 32;
-
-const subtle = webcrypto.subtle;
-/** WebCrypto's typings want views over a plain ArrayBuffer; Node's buffers are that at run time. */
-const bs = (b: Uint8Array) => b as Uint8Array<ArrayBuffer>;
 
 function prologue(magic: string, key: string): Buffer {
   const out = Buffer.allocUnsafe(5 + key.length);
@@ -54,38 +50,56 @@ export function keyRecordAad(key: string): Uint8Array {
   return prologue(RECORD_MAGIC, key);
 }
 
-/** A fresh object data key: 32 random bytes, and the same as a WebCrypto key. */
-export async function newDataKey(): Promise<{ raw: Uint8Array; key: CryptoKey }> {
+/** A fresh object data key: 32 random bytes, and the same as a key object for the cipher. */
+export function newDataKey(): { raw: Uint8Array; key: KeyObject } {
   const raw = randomBytes(DATA_KEY_LENGTH);
-  return { raw, key: await importDataKey(raw) };
+  return { raw, key: importDataKey(raw) };
 }
 
-export function importDataKey(raw: Uint8Array): Promise<CryptoKey> {
-  return subtle.importKey('raw', bs(raw), 'AES-GCM', false, ['encrypt', 'decrypt']);
+/** A key object holding its own copy of `raw`: the caller may wipe `raw` afterwards. */
+export function importDataKey(raw: Uint8Array): KeyObject {
+  if (raw.length !== DATA_KEY_LENGTH) throw new RangeError(`a data key is ${DATA_KEY_LENGTH} bytes`);
+  return createSecretKey(Buffer.from(raw));
 }
 
-export async function sealObject(dataKey: CryptoKey, key: string, plaintext: Uint8Array): Promise<Uint8Array> {
+/**
+ * Seals in one pass on the calling thread: AES-256-GCM runs at gigabytes a second, so a segment takes
+ * tens of microseconds, less than handing it to the thread pool would. Returns the sealed object as
+ * its consecutive parts (header with nonce, ciphertext, tag): a store that writes parts as they are
+ * (blob-store.ts `takesParts`) spares a copy of the whole object.
+ */
+export function sealObjectParts(dataKey: KeyObject, key: string, plaintext: Uint8Array): Uint8Array[] {
   const nonce = randomBytes(NONCE_LENGTH);
   const aad = prologue(OBJECT_MAGIC, key);
-  const sealed = new Uint8Array(await subtle.encrypt({ name: 'AES-GCM', iv: bs(nonce), additionalData: bs(aad) }, dataKey, bs(plaintext)));
-  // WebCrypto hands back ciphertext || tag in a fresh buffer; the header goes in front (one copy).
-  const out = Buffer.allocUnsafe(OBJECT_HEADER_LENGTH + sealed.length);
-  out.set(aad.subarray(0, 5), 0);
-  out.set(nonce, 5);
-  out.set(sealed, OBJECT_HEADER_LENGTH);
-  return out;
+  const cipher = createCipheriv('aes-256-gcm', dataKey, nonce, { authTagLength: TAG_LENGTH });
+  cipher.setAAD(aad);
+  const header = Buffer.allocUnsafe(OBJECT_HEADER_LENGTH);
+  header.set(aad.subarray(0, 5), 0);
+  header.set(nonce, 5);
+  const parts: Uint8Array[] = [header, cipher.update(plaintext)];
+  const tail = cipher.final();
+  if (tail.length > 0) parts.push(tail);
+  parts.push(cipher.getAuthTag());
+  return parts;
+}
+
+/** The sealed object in one buffer. */
+export function sealObject(dataKey: KeyObject, key: string, plaintext: Uint8Array): Uint8Array {
+  return Buffer.concat(sealObjectParts(dataKey, key, plaintext));
 }
 
 /** The plaintext, or null if the object is not a sealed object that authenticates for `key`. */
-export async function openObject(dataKey: CryptoKey, key: string, sealed: Uint8Array): Promise<Uint8Array | null> {
+export function openObject(dataKey: KeyObject, key: string, sealed: Uint8Array): Uint8Array | null {
   if (sealed.length < SEALED_OVERHEAD || !hasPrologue(sealed, OBJECT_MAGIC)) return null;
   try {
-    const plaintext = await subtle.decrypt(
-      { name: 'AES-GCM', iv: bs(sealed.subarray(5, OBJECT_HEADER_LENGTH)), additionalData: bs(prologue(OBJECT_MAGIC, key)) },
-      dataKey,
-      bs(sealed.subarray(OBJECT_HEADER_LENGTH)),
-    );
-    return new Uint8Array(plaintext);
+    const decipher = createDecipheriv('aes-256-gcm', dataKey, sealed.subarray(5, OBJECT_HEADER_LENGTH), { authTagLength: TAG_LENGTH });
+    decipher.setAAD(prologue(OBJECT_MAGIC, key));
+    decipher.setAuthTag(sealed.subarray(sealed.length - TAG_LENGTH));
+    const body = decipher.update(sealed.subarray(OBJECT_HEADER_LENGTH, sealed.length - TAG_LENGTH));
+    const tail = decipher.final();
+    const out = tail.length === 0 ? body : Buffer.concat([body, tail]);
+    // A plain Uint8Array over the same bytes: callers compare it with other Uint8Arrays.
+    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
   } catch {
     return null;
   }

@@ -18,13 +18,13 @@
  *   leaves the old value or the new one, never an object paired with the wrong key. (A new data key per
  *   put would need the record and the object replaced together, which two blob writes cannot do.)
  *
- * Write order and recovery. A first put writes the sealed object, then the record; a shred deletes the
- * record, then the object. A crash in between leaves a sealed object without a record: `get` returns
- * null (the put never resolved, or the shred did its part), `list` may still show the key, and
- * `sweepOrphans` deletes it. A record without an object (a crash that cannot happen in these orders,
- * but a re-wrap racing a shred from another process can leave one) reads as null too and is reused by
- * the next put or swept. A readable half never exists: the object alone cannot be decrypted, and a
- * record alone holds no data.
+ * Write order and recovery. A first put writes the sealed object and the record at once, and resolves
+ * when both are durable; a shred deletes the record, then the object. A crash in a first put leaves
+ * either one alone, a crash in a shred a sealed object alone. A sealed object without a record: `get`
+ * returns null (the put never resolved, or the shred did its part), `list` may still show the key, and
+ * `sweepOrphans` deletes it. A record without an object reads as null too, is not listed, and is
+ * reused by the next put or swept. A readable half never exists: the object alone cannot be
+ * decrypted, and a record alone holds no data.
  *
  * Errors: a record or object that does not parse or authenticate is `EV_ERR_AT_REST_INTEGRITY`
  * (AtRestIntegrityError, one opaque message); a record naming a key version the keyring no longer
@@ -32,10 +32,11 @@
  * same way: delete it first. Operations on one key are ordered within this process; writes to one key
  * from two processes at once are not supported (run `rewrapAll` in the server, or with it stopped).
  */
-import { type BlobStore, assertBlobKey } from './blob-store.js';
+import type { KeyObject } from 'node:crypto';
+import { type BlobStore, assertBlobKey, takesParts } from './blob-store.js';
 import { InFlight, KeyedQueue } from './concurrency.js';
-import { decodeKeyRecord, encodeKeyRecord, importDataKey, keyRecordAad, newDataKey, openObject, sealObject } from './at-rest.js';
-import { AtRestIntegrityError, StorageError } from './errors.js';
+import { decodeKeyRecord, encodeKeyRecord, importDataKey, keyRecordAad, newDataKey, openObject, sealObjectParts } from './at-rest.js';
+import { AtRestIntegrityError, StorageError, assertNotClosed } from './errors.js';
 import type { KeyEncryptionKeyring } from './keyring.js';
 
 export interface EncryptedBlobStoreOptions {
@@ -85,18 +86,21 @@ export class EncryptedBlobStore implements BlobStore {
     return this.inFlight.track(
       this.order.run(key, async () => {
         const existing = await this.records.get(key);
-        let dataKey: CryptoKey;
+        let dataKey: KeyObject;
         let record: Uint8Array | null = null;
         if (existing) {
           dataKey = await this.openRecord(key, existing);
         } else {
-          const fresh = await newDataKey();
+          const fresh = newDataKey();
           record = encodeKeyRecord(await this.keyring.wrapKey(fresh.raw, keyRecordAad(key)));
           fresh.raw.fill(0);
           dataKey = fresh.key;
         }
-        await this.objects.put(key, await sealObject(dataKey, key, data));
-        if (record) await this.records.put(key, record);
+        const parts = sealObjectParts(dataKey, key, data);
+        const object = takesParts(this.objects) ? this.objects.putParts(key, parts) : this.objects.put(key, Buffer.concat(parts));
+        // A first put writes both at once: either may land alone in a crash, and each alone reads as
+        // null (see the recovery rule above), so waiting for one before the other buys nothing.
+        await Promise.all([object, record ? this.records.put(key, record) : null]);
       }),
     );
   }
@@ -132,7 +136,7 @@ export class EncryptedBlobStore implements BlobStore {
   }
 
   async *list(prefix: string): AsyncIterable<string> {
-    this.assertOpen();
+    assertNotClosed(this.closing);
     yield* this.objects.list(prefix);
   }
 
@@ -142,7 +146,7 @@ export class EncryptedBlobStore implements BlobStore {
    * removing the old version from the keyring.
    */
   async rewrapAll(prefix = ''): Promise<RewrapResult> {
-    this.assertOpen();
+    assertNotClosed(this.closing);
     const { keyId, version } = await this.keyring.current();
     let rewrapped = 0;
     let upToDate = 0;
@@ -179,7 +183,7 @@ export class EncryptedBlobStore implements BlobStore {
    * while another process writes the same keys.
    */
   async sweepOrphans(prefix = ''): Promise<SweepResult> {
-    this.assertOpen();
+    assertNotClosed(this.closing);
     const objectKeys = await keySet(this.objects.list(prefix));
     const recordKeys = await keySet(this.records.list(prefix));
     return {
@@ -199,34 +203,30 @@ export class EncryptedBlobStore implements BlobStore {
 
   private check(key: string): void {
     assertBlobKey(key);
-    this.assertOpen();
-  }
-
-  private assertOpen(): void {
-    if (this.closing) throw new StorageError('EV_ERR_STORAGE_CLOSED', 'the blob store is closed');
+    assertNotClosed(this.closing);
   }
 
   /** The plaintext; null when record or object is missing; false when the pair does not open. */
   private async read(key: string): Promise<Uint8Array | null | false> {
     const [record, sealed] = await Promise.all([this.records.get(key), this.objects.get(key)]);
     if (!record || !sealed) return null;
-    let dataKey: CryptoKey;
+    let dataKey: KeyObject;
     try {
       dataKey = await this.openRecord(key, record);
     } catch (error) {
       if (error instanceof AtRestIntegrityError) return false;
       throw error;
     }
-    return (await openObject(dataKey, key, sealed)) ?? false;
+    return openObject(dataKey, key, sealed) ?? false;
   }
 
-  private async openRecord(key: string, bytes: Uint8Array): Promise<CryptoKey> {
+  private async openRecord(key: string, bytes: Uint8Array): Promise<KeyObject> {
     const record = decodeKeyRecord(bytes);
     if (!record) throw new AtRestIntegrityError(key);
     const raw = await this.keyring.unwrapKey(record, keyRecordAad(key));
     if (!raw) throw new AtRestIntegrityError(key);
     try {
-      return await importDataKey(raw);
+      return importDataKey(raw);
     } finally {
       raw.fill(0);
     }

@@ -3,51 +3,64 @@
  * dialect the cells use. The cells keep their at-rest key records here: a key record is ~100 bytes,
  * and a file per record would cost a second fsynced file for every segment.
  *
- * Writes are committed in groups: puts and deletes that arrive while a transaction is in flight share
- * the next one, so with SQLite (WAL, synchronous=FULL) a burst of N writes costs one fsync, and each
- * write still resolves only once its transaction has committed (durable, atomic).
+ * Writes go through a group commit (db/group-commit.ts): puts and deletes that arrive together share
+ * one transaction — in a cell, with its segment index rows and log store locations — so a burst of N
+ * writes costs one fsync, and each write still resolves only once its transaction has committed.
  */
 import type { Kysely } from 'kysely';
+import { GroupCommit, kyselyExecutor } from '../db/group-commit.js';
+import { queryTemplate, rowsOf } from '../db/query-template.js';
+import type { CompiledQuery } from 'kysely';
 import type { CellDatabase } from '../db/schema.js';
 import { type BlobStore, assertBlobKey, assertBlobPrefix } from './blob-store.js';
+import { InFlight } from './concurrency.js';
 import { StorageError } from './errors.js';
+
+const upsert = queryTemplate((db: Kysely<CellDatabase>, key: string, data: Uint8Array) =>
+  db.insertInto('small_objects').values({ key, data }).onConflict((oc) => oc.column('key').doUpdateSet({ data })));
+const remove = queryTemplate((db: Kysely<CellDatabase>, key: string) => db.deleteFrom('small_objects').where('key', '=', key));
+const select = queryTemplate((db: Kysely<CellDatabase>, key: string) => db.selectFrom('small_objects').select('data').where('key', '=', key));
 
 /** The largest object this store takes: it is meant for records, not media. */
 export const MAX_SMALL_OBJECT = 64 * 1024;
 
-type Write = { readonly key: string; readonly data: Uint8Array | null; resolve(): void; reject(e: unknown): void };
-
 export class SqlBlobStore implements BlobStore {
-  private queue: Write[] = [];
-  private flushing: Promise<void> | null = null;
+  private readonly inFlight = new InFlight();
+  /** The last write called on each key, until it settles. */
+  private readonly pending = new Map<string, Promise<void>>();
   private closed = false;
 
-  constructor(private readonly db: Kysely<CellDatabase>) {}
+  /** `commits`: the cell's shared group commit; by default one of the store's own. */
+  constructor(
+    private readonly db: Kysely<CellDatabase>,
+    private readonly commits: GroupCommit = new GroupCommit(kyselyExecutor(db)),
+  ) {}
 
   async put(key: string, data: Uint8Array): Promise<void> {
     assertBlobKey(key);
     if (data.byteLength > MAX_SMALL_OBJECT) throw new RangeError(`SqlBlobStore holds objects up to ${MAX_SMALL_OBJECT} bytes`);
     // Copied now: the caller may reuse its buffer once put resolves, and the row is written later.
-    return this.enqueue(key, Uint8Array.from(data));
+    return this.write(key, upsert(this.db, key, Uint8Array.from(data)));
   }
 
   async delete(key: string): Promise<void> {
     assertBlobKey(key);
-    return this.enqueue(key, null);
+    return this.write(key, remove(this.db, key));
   }
 
   async get(key: string): Promise<Uint8Array | null> {
     assertBlobKey(key);
     this.assertOpen();
-    await this.settled();
-    const row = await this.db.selectFrom('small_objects').select('data').where('key', '=', key).executeTakeFirst();
+    // A reader sees every write to the key called before it.
+    await this.pending.get(key)?.catch(() => {});
+    const [row] = await rowsOf<{ data: Uint8Array }>(this.db, select(this.db, key));
     return row ? new Uint8Array(row.data) : null;
   }
 
   async *list(prefix: string): AsyncIterable<string> {
     if (prefix !== '') assertBlobPrefix(prefix);
     this.assertOpen();
-    await this.settled();
+    await this.inFlight.drain();
     // A range, not LIKE: keys may hold `_`, which LIKE treats as a wildcard.
     let query = this.db.selectFrom('small_objects').select('key').where('key', '>=', prefix);
     if (prefix !== '') query = query.where('key', '<', `${prefix}\u{10ffff}`);
@@ -56,47 +69,25 @@ export class SqlBlobStore implements BlobStore {
 
   async close(): Promise<void> {
     this.closed = true;
-    await this.settled();
-  }
-
-  /**
-   * Reads wait for the writes queued before them: a reader sees its own writes, and (with a driver
-   * that answers in microtasks) a busy reader cannot starve the commit that waits for the next turn.
-   */
-  private async settled(): Promise<void> {
-    while (this.flushing) await this.flushing;
+    await this.inFlight.drain();
   }
 
   private assertOpen(): void {
     if (this.closed) throw new StorageError('EV_ERR_STORAGE_CLOSED', 'the blob store is closed');
   }
 
-  private enqueue(key: string, data: Uint8Array | null): Promise<void> {
+  /**
+   * Queued synchronously, so writes commit in the order they were called (the group commit keeps its
+   * queue's order, within a transaction and across them): the last put to a key wins.
+   */
+  private write(key: string, query: CompiledQuery): Promise<void> {
     this.assertOpen();
-    return new Promise((resolve, reject) => {
-      this.queue.push({ key, data, resolve, reject });
-      this.flushing ??= this.drain();
-    });
-  }
-
-  private async drain(): Promise<void> {
-    // Yield once so writes from requests already in flight join this transaction.
-    await new Promise((r) => setImmediate(r));
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, 1024);
-      try {
-        await this.db.transaction().execute(async (trx) => {
-          // In arrival order, so the last write to a key wins, as with any other store.
-          for (const w of batch) {
-            if (w.data === null) await trx.deleteFrom('small_objects').where('key', '=', w.key).execute();
-            else await trx.insertInto('small_objects').values({ key: w.key, data: w.data }).onConflict((oc) => oc.column('key').doUpdateSet({ data: w.data as Uint8Array })).execute();
-          }
-        });
-        for (const w of batch) w.resolve();
-      } catch (e) {
-        for (const w of batch) w.reject(e);
-      }
-    }
-    this.flushing = null;
+    const done = this.inFlight.track(this.commits.run([query]).then(() => {}));
+    this.pending.set(key, done);
+    const forget = () => {
+      if (this.pending.get(key) === done) this.pending.delete(key);
+    };
+    done.then(forget, forget);
+    return done;
   }
 }

@@ -30,6 +30,18 @@ export interface BlobStore {
   close(): Promise<void>;
 }
 
+/**
+ * A store that also takes an object as consecutive parts, so a caller holding it in pieces (a sealed
+ * object: header, ciphertext, tag) need not copy them into one buffer first. Same contract as `put`.
+ */
+export interface PartsBlobStore extends BlobStore {
+  putParts(key: string, parts: readonly Uint8Array[]): Promise<void>;
+}
+
+export function takesParts(store: BlobStore): store is PartsBlobStore {
+  return typeof (store as Partial<PartsBlobStore>).putParts === 'function';
+}
+
 export class BlobKeyError extends Error {
   readonly code = 'EV_ERR_STORAGE_INVALID_KEY';
 

@@ -8,6 +8,7 @@
 
 export const storageErrorCodes = [
   'EV_ERR_STORAGE_CLOSED',
+  'EV_ERR_STORAGE_CORRUPT',
   'EV_ERR_KEYRING_PERMISSIONS',
   'EV_ERR_KEYRING_MALFORMED',
   'EV_ERR_KEYRING_MISMATCH',
@@ -40,6 +41,11 @@ export class AtRestIntegrityError extends StorageError {
     super('EV_ERR_AT_REST_INTEGRITY', `stored object ${JSON.stringify(key)} failed its integrity check`);
     this.name = 'AtRestIntegrityError';
   }
+}
+
+/** What every method of a closed store throws. */
+export function assertNotClosed(closed: unknown): void {
+  if (closed) throw new StorageError('EV_ERR_STORAGE_CLOSED', 'the blob store is closed');
 }
 
 export function isStorageError(e: unknown, code?: StorageErrorCode): e is StorageError {

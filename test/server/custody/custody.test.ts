@@ -5,7 +5,6 @@
  * every unlock before serving it, locks a revoked reviewer out of later recordings, and shreds.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { sql } from 'kysely';
 import {
@@ -26,9 +25,9 @@ import {
   verifyStatement,
 } from '../../../src/crypto/index.js';
 import { headerBlobKey, segmentBlobKey } from '../../../src/server/recordings/recording.service.js';
+import { openCellObjects } from '../../../src/server/regions/cell-storage.fs.js';
 import { cellDir } from '../../../src/server/regions/cells.js';
 import type { Cell } from '../../../src/server/regions/cell.types.js';
-import { FsBlobStore } from '../../../src/server/storage/blob-store.fs.js';
 import { SqlBlobStore } from '../../../src/server/storage/blob-store.sql.js';
 import { bearer } from '../support/test-server.js';
 import { type Staff, addStaff, approve, ownSafetyNumber, passphraseKey, register, registrationBody, revocationBody, scenario, upload, cellOf } from './support.js';
@@ -296,7 +295,7 @@ describe('custody: deletion by crypto-shredding and retention', () => {
     const segs = await cell.db.selectFrom('segments').selectAll().execute();
     const keys = [headerBlobKey(row), ...segs.map((x) => segmentBlobKey(inst.id, 'cam-1', Number(x.idx), x.sha256))];
     // A "backup" of the sealed objects as they sit on disk.
-    const objects = await FsBlobStore.open(join(cellDir(s.dataDir, 'eu'), 'blobs', 'objects'));
+    const objects = await openCellObjects(cellDir(s.dataDir, 'eu'), cell.db, { reclaimDelayMs: null });
     const backup = new Map<string, Uint8Array>();
     for (const k of keys) backup.set(k, (await objects.get(k)) as Uint8Array);
     assert.ok([...backup.values()].every((v) => v instanceof Uint8Array && v.length > 0));

@@ -55,11 +55,10 @@ import type { KeyPurpose } from '../../../src/crypto/index.js';
 import { isP256Scalar } from '../../../src/crypto/custody/signing-key.js';
 import { openSqlite } from '../../../src/server/db/dialect.sqlite.js';
 import type { CellDatabase } from '../../../src/server/db/schema.js';
-import { openCellKeyring } from '../../../src/server/regions/cell-storage.fs.js';
+import { openCellKeyring, openCellObjects } from '../../../src/server/regions/cell-storage.fs.js';
 import { cellDir } from '../../../src/server/regions/cells.js';
 import { decodeKeyRecord, keyRecordAad } from '../../../src/server/storage/at-rest.js';
 import { EncryptedBlobStore } from '../../../src/server/storage/blob-store.encrypted.js';
-import { FsBlobStore } from '../../../src/server/storage/blob-store.fs.js';
 import { SqlBlobStore } from '../../../src/server/storage/blob-store.sql.js';
 import { ensureLocalCertificate } from '../../../src/server/tls/local-certificate.js';
 import { type StoredFile, filesContaining, readAllFiles } from '../support/data-files.js';
@@ -396,7 +395,7 @@ describe('server compromise', () => {
     t.after(() => stolenDb.destroy());
     const keyring = await openCellKeyring(stolenCell, 'eu');
     const records = new SqlBlobStore(stolenDb);
-    const store = new EncryptedBlobStore({ objects: await FsBlobStore.open(join(stolenCell, 'blobs', 'objects')), keyRecords: records, keyring });
+    const store = new EncryptedBlobStore({ objects: await openCellObjects(stolenCell, stolenDb, { reclaimDelayMs: null }), keyRecords: records, keyring });
     const harvest = new Harvest();
     const objects: { key: string; bytes: Uint8Array }[] = [];
     for await (const key of store.list('')) {

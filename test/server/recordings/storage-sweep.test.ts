@@ -5,12 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { cellDir } from '../../../src/server/regions/cells.js';
-import { openCellKeyring } from '../../../src/server/regions/cell-storage.fs.js';
+import { openCellKeyring, openCellObjects } from '../../../src/server/regions/cell-storage.fs.js';
 import { EncryptedBlobStore } from '../../../src/server/storage/blob-store.encrypted.js';
-import { FsBlobStore } from '../../../src/server/storage/blob-store.fs.js';
 import { SqlBlobStore } from '../../../src/server/storage/blob-store.sql.js';
 import { filesContaining, readAllFiles } from '../support/data-files.js';
 import { octets, startTestServer } from '../support/test-server.js';
@@ -75,7 +73,7 @@ describe('storage sweep', () => {
     assert.ok(euCell);
     const withKeyring = async (region: string) =>
       new EncryptedBlobStore({
-        objects: await FsBlobStore.open(join(euDir, 'blobs', 'objects')),
+        objects: await openCellObjects(euDir, euCell.db, { reclaimDelayMs: null }),
         keyRecords: new SqlBlobStore(euCell.db),
         keyring: await openCellKeyring(cellDir(s.dataDir, region), region),
       });

@@ -11,61 +11,17 @@
  * power, and rests on the argument in src/server/storage/fs-durable.ts.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createHash, randomInt } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { BlobStore } from '../../../src/server/storage/blob-store.js';
 import type { EncryptedBlobStore } from '../../../src/server/storage/blob-store.encrypted.js';
 import { FsBlobStore } from '../../../src/server/storage/blob-store.fs.js';
-import { collect, sha256 } from './blob-store.contract.js';
+import { collect } from './blob-store.contract.js';
+import { type Ack, assertAcknowledged, runAndKill, wholeObject } from './crash-support.js';
 import { openEncrypted, tempDir, tree } from './support.js';
 
-const writer = fileURLToPath(new URL('./fixtures/crash-writer.ts', import.meta.url));
 type Kind = 'fs' | 'encrypted';
-
-interface Ack {
-  readonly hash: string;
-  readonly seq: number;
-}
-
-/** Runs the writer until `ready`, lets it write for a random while, kills it; returns its acks. */
-async function runAndKill(root: string, run: number, kind: Kind): Promise<Array<[string, Ack]>> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', writer, root, String(run), kind], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let output = '';
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    child.stdout?.setEncoding('utf8');
-    child.stdout?.on('data', (chunk: string) => {
-      output += chunk;
-      if (output.startsWith('ready\n')) resolve();
-    });
-    child.on('exit', (code) => reject(new Error(`writer exited early (${code}) before writing`)));
-  });
-  await new Promise((resolve) => setTimeout(resolve, randomInt(150, 700)));
-  child.kill('SIGKILL');
-  await exited;
-  // The last line may have been cut by the kill: only complete lines count.
-  const lines = output.split('\n').slice(1, -1);
-  return lines.map((line) => {
-    const [key, hash, seq] = line.split(' ');
-    assert.ok(key && hash && seq, `malformed line ${JSON.stringify(line)}`);
-    return [key, { hash, seq: Number(seq) }];
-  });
-}
-
-/** The object format of the writer: seq (8 bytes) || body || sha256(seq || body). */
-function wholeObject(bytes: Uint8Array): { seq: number } | null {
-  if (bytes.length < 40) return null;
-  const content = bytes.subarray(0, bytes.length - 32);
-  const digest = createHash('sha256').update(content).digest();
-  if (!digest.equals(bytes.subarray(bytes.length - 32))) return null;
-  return { seq: Number(Buffer.from(content.buffer, content.byteOffset, 8).readBigUInt64BE(0)) };
-}
 
 function crashSuite(kind: Kind, runs: number): void {
     describe(`${kind === 'fs' ? 'FsBlobStore' : 'EncryptedBlobStore'} killed with SIGKILL mid-write`, () => {
@@ -103,18 +59,7 @@ function crashSuite(kind: Kind, runs: number): void {
       }
       try {
         await swept;
-        for (const [key, ack] of once) {
-          const bytes = await store.get(key);
-          assert.ok(bytes, `acknowledged object ${key} is missing`);
-          assert.equal(sha256(bytes), ack.hash, `acknowledged object ${key} changed`);
-        }
-        for (const [key, seq] of hot) {
-          const bytes = await store.get(key);
-          assert.ok(bytes, `hot key ${key} is missing`);
-          const whole = wholeObject(bytes);
-          assert.ok(whole, `hot key ${key} holds a partial object`);
-          assert.ok(whole.seq >= seq, `hot key ${key} went back to seq ${whole.seq} after ${seq} was acknowledged`);
-        }
+        await assertAcknowledged(store, once, hot);
         const keys = await collect(store.list(''));
         assert.ok(keys.length >= once.size);
         let orphans = 0;

@@ -1,8 +1,16 @@
 /** Helpers for the storage tests that touch the filesystem directly. */
-import { mkdtemp, readdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Kysely } from 'kysely';
+import { openSqlite } from '../../../src/server/db/dialect.sqlite.js';
+import { GroupCommit } from '../../../src/server/db/group-commit.js';
+import { sqliteWorkerExecutor } from '../../../src/server/db/sqlite-commit-worker.js';
+import { migrateToLatest } from '../../../src/server/db/migrate.js';
+import type { CellDatabase } from '../../../src/server/db/schema.js';
 import { EncryptedBlobStore } from '../../../src/server/storage/blob-store.encrypted.js';
+import { LogBlobStore, type LogBlobStoreOptions } from '../../../src/server/storage/blob-store.log.js';
+import { SqlBlobStore } from '../../../src/server/storage/blob-store.sql.js';
 import { FsBlobStore } from '../../../src/server/storage/blob-store.fs.js';
 import { FileKeyring } from '../../../src/server/storage/keyring.js';
 
@@ -38,4 +46,47 @@ export async function openEncrypted(dir: string, keyring?: FileKeyring): Promise
   const records = await FsBlobStore.open(join(dir, 'key-records'));
   const ring = keyring ?? (await FileKeyring.open({ dir: join(dir, 'keyring'), keyId: 'eu-kek' }));
   return { store: new EncryptedBlobStore({ objects, keyRecords: records, keyring: ring }), objects, records, keyring: ring, dir };
+}
+
+export interface LogFixture {
+  readonly store: LogBlobStore;
+  readonly db: Kysely<CellDatabase>;
+  close(): Promise<void>;
+}
+
+/** A LogBlobStore in `<dir>/log/` with its index in `<dir>/index.db` (migrated), as a cell has them. */
+export async function openLog(dir: string, options: Partial<LogBlobStoreOptions> = {}): Promise<LogFixture> {
+  await mkdir(dir, { recursive: true });
+  const db = openSqlite<CellDatabase>(join(dir, 'index.db'));
+  await migrateToLatest(db as never, 'cell');
+  const store = await LogBlobStore.open({ dir: join(dir, 'log'), db, reclaimDelayMs: null, ...options });
+  return {
+    store,
+    db,
+    async close() {
+      await store.close();
+      await db.destroy();
+    },
+  };
+}
+
+/** The embedded default's cell store: EncryptedBlobStore over a LogBlobStore and a SqlBlobStore sharing one group commit. */
+export async function openCellStore(dir: string): Promise<{ store: EncryptedBlobStore; log: LogBlobStore; db: Kysely<CellDatabase>; close(): Promise<void> }> {
+  await mkdir(dir, { recursive: true });
+  const db = openSqlite<CellDatabase>(join(dir, 'index.db'));
+  await migrateToLatest(db as never, 'cell');
+  const commits = new GroupCommit(sqliteWorkerExecutor(join(dir, 'index.db')));
+  const log = await LogBlobStore.open({ dir: join(dir, 'log'), db, commits, reclaimDelayMs: null });
+  const keyring = await FileKeyring.open({ dir: join(dir, 'keyring'), keyId: 'eu-kek' });
+  const store = new EncryptedBlobStore({ objects: log, keyRecords: new SqlBlobStore(db, commits), keyring });
+  return {
+    store,
+    log,
+    db,
+    async close() {
+      await store.close();
+      await commits.close();
+      await db.destroy();
+    },
+  };
 }

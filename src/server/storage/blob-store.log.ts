@@ -1,0 +1,400 @@
+/**
+ * A log-structured BlobStore: objects are appended to a few large log files, and where each one is
+ * (file, offset, length) is a row of the cell's database. It is the embedded default's store of
+ * sealed objects (docs/STORAGE.md "LogBlobStore"): writing a segment costs a share of one append and
+ * one fdatasync, where a file per object cost a file creation, a rename and two fsyncs.
+ *
+ * Files: `<dir>/<10-digit number>.log`, mode 0600. Each starts with `EVLG` 0x01 0 0 0; each record is
+ * `EVLR` | key length (uint16 BE) | data length (uint32 BE) | key (ASCII) | data. A process only ever
+ * appends to a file it created itself: `open` starts a new file, and a new one follows when the
+ * current one passes `maxFileBytes`.
+ *
+ * Durability and atomicity. Puts arriving together are written with one `writev` and made durable
+ * with one `fdatasync` of the log file (a new file's name is made durable by fsyncing the directory
+ * before any row points into it); only then are their rows upserted, through the cell's group commit
+ * (db/group-commit.ts), and a put resolves once its row is committed. So a row only ever points at
+ * bytes that are on disk, and a crash at any instant leaves every key with its old row (old value, or
+ * none) or its new one. Bytes a crash left without a row — a torn record at the end of a file, a
+ * record whose row never committed — are never read: reads go through rows, never by scanning.
+ *
+ * Deleting a key deletes its row; its bytes stay in the log until reclaimed. `reclaim()` (run at open
+ * and a few seconds after deletes) removes files no row points into, and compacts files mostly dead:
+ * their live objects are appended again, then the file is removed. A key whose row is gone cannot be
+ * read through this store; what makes deleted bytes unreadable to anyone holding the disk is the
+ * at-rest layer above: a crypto-shred destroys the object's data key first (blob-store.encrypted.ts).
+ *
+ * Ordering: operations on one key take effect in the order they were called. One process writes a
+ * directory at a time.
+ */
+import { type FileHandle, open, readdir, stat, unlink } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Kysely } from 'kysely';
+import { GroupCommit, kyselyExecutor } from '../db/group-commit.js';
+import { queryTemplate, rowsOf } from '../db/query-template.js';
+import type { CellDatabase } from '../db/schema.js';
+import { type PartsBlobStore, assertBlobKey, assertBlobPrefix } from './blob-store.js';
+import { InFlight, KeyedQueue } from './concurrency.js';
+import { StorageError, assertNotClosed, isErrno } from './errors.js';
+import { DirSyncer, DurableDirs, FILE_MODE, syncDir } from './fs-durable.js';
+
+const FILE_MAGIC = 'EVLG';
+const RECORD_MAGIC = 'EVLR';
+const FORMAT_VERSION = 1;
+export const LOG_FILE_HEADER = 8;
+/** Bytes a record adds before its key and data. */
+export const RECORD_HEADER = 10;
+const namePattern = /^([0-9]{10})\.log$/;
+
+export function logFileName(file: number): string {
+  return `${String(file).padStart(10, '0')}.log`;
+}
+
+export interface LogBlobStoreOptions {
+  /** The folder of the log files (created 0700 if missing). */
+  readonly dir: string;
+  /** The database holding the `log_objects` table (cell migration 0010). */
+  readonly db: Kysely<CellDatabase>;
+  /** The cell's shared group commit; by default one of the store's own. */
+  readonly commits?: GroupCommit;
+  /** A new log file is started once the current one passes this size. */
+  readonly maxFileBytes?: number;
+  /** Bytes written with one writev and one fdatasync at most. */
+  readonly maxBatchBytes?: number;
+  /** How long after a delete `reclaim` runs (default 5 s); null: only when called. */
+  readonly reclaimDelayMs?: number | null;
+  /** A file whose live bytes are below this share of its size is compacted by `reclaim`. */
+  readonly compactBelow?: number;
+}
+
+export interface ReclaimResult {
+  /** Log files removed. */
+  readonly files: number;
+  /** Live objects appended again from files being compacted. */
+  readonly moved: number;
+}
+
+interface Append {
+  readonly key: string;
+  readonly parts: readonly Uint8Array[];
+  readonly length: number;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+interface Writer {
+  readonly file: number;
+  readonly handle: FileHandle;
+  /** Where the next record goes. */
+  size: number;
+}
+
+const upsert = queryTemplate((db: Kysely<CellDatabase>, key: string, file: number, offset: number, length: number) =>
+  db.insertInto('log_objects').values({ key, file, offset, length }).onConflict((oc) => oc.column('key').doUpdateSet({ file, offset, length })));
+const remove = queryTemplate((db: Kysely<CellDatabase>, key: string) => db.deleteFrom('log_objects').where('key', '=', key));
+const locate = queryTemplate((db: Kysely<CellDatabase>, key: string) => db.selectFrom('log_objects').select(['file', 'offset', 'length']).where('key', '=', key));
+
+function recordHeader(key: string, length: number): Buffer {
+  const header = Buffer.allocUnsafe(RECORD_HEADER + key.length);
+  header.write(RECORD_MAGIC, 0, 'latin1');
+  header.writeUInt16BE(key.length, 4);
+  header.writeUInt32BE(length, 6);
+  header.write(key, RECORD_HEADER, 'latin1'); // keys are ASCII (blob-store.ts)
+  return header;
+}
+
+function fileHeader(): Buffer {
+  const header = Buffer.alloc(LOG_FILE_HEADER);
+  header.write(FILE_MAGIC, 0, 'latin1');
+  header[4] = FORMAT_VERSION;
+  return header;
+}
+
+export class LogBlobStore implements PartsBlobStore {
+  private readonly db: Kysely<CellDatabase>;
+  private readonly commits: GroupCommit;
+  private readonly maxFileBytes: number;
+  private readonly maxBatchBytes: number;
+  private readonly reclaimDelayMs: number | null;
+  private readonly compactBelow: number;
+  private readonly order = new KeyedQueue();
+  private readonly inFlight = new InFlight();
+  private queue: Append[] = [];
+  private writing: Promise<void> | null = null;
+  /** Rows not yet committed, per file: such a file is not reclaimed. */
+  private readonly uncommitted = new Map<number, number>();
+  private reclaimTimer: NodeJS.Timeout | null = null;
+  private reclaiming: Promise<ReclaimResult> | null = null;
+  private closing: Promise<void> | null = null;
+  /** Counters for tests and metrics: `puts` made durable by `syncs` fdatasyncs. */
+  readonly stats = { puts: 0, syncs: 0 };
+
+  private constructor(
+    readonly dir: string,
+    private writer: Writer,
+    options: LogBlobStoreOptions,
+  ) {
+    this.db = options.db;
+    this.commits = options.commits ?? new GroupCommit(kyselyExecutor(options.db));
+    this.maxFileBytes = options.maxFileBytes ?? 256 * 2 ** 20;
+    this.maxBatchBytes = options.maxBatchBytes ?? 64 * 2 ** 20;
+    this.reclaimDelayMs = options.reclaimDelayMs === undefined ? 5000 : options.reclaimDelayMs;
+    this.compactBelow = options.compactBelow ?? 0.5;
+  }
+
+  /** Opens the store in `dir`, starting a new log file; a reclaim of older files starts in the background. */
+  static async open(options: LogBlobStoreOptions): Promise<LogBlobStore> {
+    const dir = resolve(options.dir);
+    await new DurableDirs(new DirSyncer()).ensure(dir);
+    const files = await LogBlobStore.files(dir);
+    const writer = await LogBlobStore.newFile(dir, (files.at(-1) ?? 0) + 1);
+    const store = new LogBlobStore(dir, writer, options);
+    if (store.reclaimDelayMs !== null) store.scheduleReclaim(0);
+    return store;
+  }
+
+  /** The numbers of the log files in `dir`, ascending. */
+  private static async files(dir: string): Promise<number[]> {
+    const numbers: number[] = [];
+    for (const name of await readdir(dir)) {
+      const m = namePattern.exec(name);
+      if (m) numbers.push(Number(m[1]));
+    }
+    return numbers.sort((a, b) => a - b);
+  }
+
+  private static async newFile(dir: string, file: number): Promise<Writer> {
+    const handle = await open(join(dir, logFileName(file)), 'wx', FILE_MODE);
+    try {
+      await handle.write(fileHeader(), 0, LOG_FILE_HEADER, 0);
+      await handle.datasync();
+      // The name must be durable before any committed row points into the file.
+      await syncDir(dir);
+    } catch (error) {
+      await handle.close().catch(() => {});
+      throw error;
+    }
+    return { file, handle, size: LOG_FILE_HEADER };
+  }
+
+  // The methods are async so that a bad key or a closed store reject rather than throw; the part
+  // before the first await (taking the key's turn) still runs at the call.
+  async put(key: string, data: Uint8Array): Promise<void> {
+    return this.putParts(key, [data]);
+  }
+
+  /** `put` of the parts' concatenation, without making it: they are written as they are. */
+  async putParts(key: string, parts: readonly Uint8Array[]): Promise<void> {
+    this.check(key);
+    const length = parts.reduce((n, p) => n + p.byteLength, 0);
+    if (length > 0xffffffff) throw new RangeError('LogBlobStore holds objects up to 4 GiB');
+    return this.inFlight.track(this.order.run(key, () => this.append(key, parts, length)));
+  }
+
+  async get(key: string): Promise<Uint8Array | null> {
+    this.check(key);
+    return this.inFlight.track(this.order.run(key, () => this.read(key)));
+  }
+
+  async delete(key: string): Promise<void> {
+    this.check(key);
+    return this.inFlight.track(
+      this.order.run(key, async () => {
+        await this.commits.run([remove(this.db, key)]);
+        if (this.reclaimDelayMs !== null) this.scheduleReclaim(this.reclaimDelayMs);
+      }),
+    );
+  }
+
+  async *list(prefix: string): AsyncIterable<string> {
+    if (prefix !== '') assertBlobPrefix(prefix);
+    assertNotClosed(this.closing);
+    // A range, not LIKE: keys may hold `_`, which LIKE treats as a wildcard.
+    let query = this.db.selectFrom('log_objects').select('key').where('key', '>=', prefix);
+    if (prefix !== '') query = query.where('key', '<', `${prefix}\u{10ffff}`);
+    for (const row of await query.execute()) yield row.key;
+  }
+
+  /**
+   * Removes log files no row points into (other than the one being written) and compacts those whose
+   * live objects fill less than `compactBelow` of them: their objects are appended again, then the
+   * file is removed. Runs one at a time; concurrent calls share the run.
+   */
+  reclaim(): Promise<ReclaimResult> {
+    assertNotClosed(this.closing);
+    this.reclaiming ??= this.inFlight.track(this.reclaimNow()).finally(() => (this.reclaiming = null));
+    return this.reclaiming;
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      if (this.reclaimTimer) clearTimeout(this.reclaimTimer);
+      await this.inFlight.drain();
+      while (this.writing) await this.writing;
+      await this.writer.handle.close();
+    })();
+    return this.closing;
+  }
+
+  private check(key: string): void {
+    assertBlobKey(key);
+    assertNotClosed(this.closing);
+  }
+
+  private append(key: string, parts: readonly Uint8Array[], length: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ key, parts, length, resolve, reject });
+      this.writing ??= this.drain();
+    });
+  }
+
+  /**
+   * Writes what is queued, a batch at a time: one writev, one fdatasync, then the rows go to the
+   * group commit and the next batch is written while they commit.
+   */
+  private async drain(): Promise<void> {
+    // Yield once so puts from requests already in flight join this batch.
+    await new Promise((r) => setImmediate(r));
+    while (this.queue.length > 0) {
+      let bytes = 0;
+      let count = 0;
+      while (count < this.queue.length && (count === 0 || bytes < this.maxBatchBytes)) {
+        const a = this.queue[count++] as Append;
+        bytes += RECORD_HEADER + a.key.length + a.length;
+      }
+      const batch = this.queue.splice(0, count);
+      try {
+        await this.writeBatch(batch, bytes);
+      } catch (error) {
+        for (const a of batch) a.reject(error);
+        // What a failed write or fdatasync left in the file is unknown: never append after it.
+        await this.roll().catch(() => {});
+      }
+    }
+    this.writing = null;
+  }
+
+  private async writeBatch(batch: readonly Append[], bytes: number): Promise<void> {
+    if (this.writer.size > LOG_FILE_HEADER && this.writer.size + bytes > this.maxFileBytes) await this.roll();
+    const w = this.writer;
+    const buffers: Uint8Array[] = [];
+    const rows: Array<{ key: string; file: number; offset: number; length: number }> = [];
+    let at = w.size;
+    for (const a of batch) {
+      const header = recordHeader(a.key, a.length);
+      buffers.push(header, ...a.parts);
+      rows.push({ key: a.key, file: w.file, offset: at, length: a.length });
+      at += header.length + a.length;
+    }
+    const { bytesWritten } = await w.handle.writev(buffers, w.size);
+    if (bytesWritten !== bytes) throw new Error(`short write to ${logFileName(w.file)}: ${bytesWritten} of ${bytes} bytes`);
+    await w.handle.datasync();
+    w.size = at;
+    this.stats.syncs++;
+    this.stats.puts += batch.length;
+    this.uncommitted.set(w.file, (this.uncommitted.get(w.file) ?? 0) + 1);
+    // Not awaited: the next batch is written while these rows commit.
+    this.commits
+      .run(rows.map((row) => upsert(this.db, row.key, row.file, row.offset, row.length)))
+      .then(
+        () => batch.forEach((a) => a.resolve()),
+        (error: unknown) => batch.forEach((a) => a.reject(error)),
+      )
+      .finally(() => {
+        const left = (this.uncommitted.get(w.file) ?? 1) - 1;
+        if (left > 0) this.uncommitted.set(w.file, left);
+        else this.uncommitted.delete(w.file);
+      });
+  }
+
+  /** Starts the next log file; the previous one is closed once its queued work is done. */
+  private async roll(): Promise<void> {
+    const previous = this.writer;
+    this.writer = await LogBlobStore.newFile(this.dir, previous.file + 1);
+    await previous.handle.close().catch(() => {});
+  }
+
+  private async read(key: string): Promise<Uint8Array | null> {
+    const [row] = await rowsOf<{ file: number; offset: number; length: number }>(this.db, locate(this.db, key));
+    if (!row) return null;
+    const length = Number(row.length);
+    const total = RECORD_HEADER + key.length + length;
+    const handle = await open(join(this.dir, logFileName(Number(row.file))), 'r');
+    let record: Buffer;
+    try {
+      record = Buffer.allocUnsafe(total);
+      const { bytesRead } = await handle.read(record, 0, total, Number(row.offset));
+      if (bytesRead !== total) throw this.corrupt(key, 'the record is cut short');
+    } finally {
+      await handle.close();
+    }
+    if (record.toString('latin1', 0, 4) !== RECORD_MAGIC || record.readUInt16BE(4) !== key.length || record.readUInt32BE(6) !== length || record.toString('latin1', RECORD_HEADER, RECORD_HEADER + key.length) !== key) {
+      throw this.corrupt(key, 'the record does not match its index row');
+    }
+    return new Uint8Array(record.buffer, record.byteOffset + RECORD_HEADER + key.length, length);
+  }
+
+  private corrupt(key: string, why: string): StorageError {
+    return new StorageError('EV_ERR_STORAGE_CORRUPT', `stored object ${JSON.stringify(key)} is unreadable: ${why}`);
+  }
+
+  private scheduleReclaim(delayMs: number): void {
+    if (this.reclaimTimer || this.closing) return;
+    this.reclaimTimer = setTimeout(() => {
+      this.reclaimTimer = null;
+      if (this.closing) return;
+      // A failed reclaim leaves space unreclaimed, nothing else; the next delete tries again.
+      this.reclaim().catch(() => {});
+    }, delayMs);
+    this.reclaimTimer.unref();
+  }
+
+  private async reclaimNow(): Promise<ReclaimResult> {
+    const live = new Map<number, { objects: number; bytes: number }>();
+    const rows = await this.db
+      .selectFrom('log_objects')
+      .select((eb) => ['file', eb.fn.countAll<number>().as('objects'), eb.fn.sum<number>(eb('length', '+', RECORD_HEADER)).as('bytes')])
+      .groupBy('file')
+      .execute();
+    for (const r of rows) live.set(Number(r.file), { objects: Number(r.objects), bytes: Number(r.bytes) });
+    let files = 0;
+    let moved = 0;
+    for (const file of await LogBlobStore.files(this.dir)) {
+      if (file >= this.writer.file || this.uncommitted.has(file)) continue;
+      const path = join(this.dir, logFileName(file));
+      const used = live.get(file);
+      if (used) {
+        const size = (await stat(path)).size;
+        if (used.bytes >= size * this.compactBelow) continue;
+        moved += await this.compact(file);
+        if (this.uncommitted.has(file)) continue;
+        const left = await this.db.selectFrom('log_objects').select('key').where('file', '=', file).limit(1).executeTakeFirst();
+        if (left) continue;
+      }
+      try {
+        await unlink(path);
+        files++;
+      } catch (error) {
+        if (!isErrno(error, 'ENOENT')) throw error;
+      }
+    }
+    if (files > 0) await syncDir(this.dir);
+    return { files, moved };
+  }
+
+  /** Appends again every object whose row points into `file`; returns how many moved. */
+  private async compact(file: number): Promise<number> {
+    const keys = await this.db.selectFrom('log_objects').select('key').where('file', '=', file).execute();
+    let moved = 0;
+    for (const { key } of keys) {
+      await this.order.run(key, async () => {
+        const row = await this.db.selectFrom('log_objects').select('file').where('key', '=', key).executeTakeFirst();
+        if (!row || Number(row.file) !== file) return; // deleted or rewritten meanwhile
+        const data = await this.read(key);
+        if (!data) return;
+        await this.append(key, [data], data.byteLength);
+        moved++;
+      });
+    }
+    return moved;
+  }
+}
