@@ -16,7 +16,7 @@ import type { AdminEnrolmentRequest } from '../../protocol/custody.js';
 import { assertAbsent, writeAtomically } from '../atomic-file.js';
 import { readAdminKeyFile, readComparedRegistration } from '../custody-admin.js';
 import { unlockMemberKey } from '../custody-files.js';
-import { CliError } from '../errors.js';
+import { usageError } from '../errors.js';
 import { jsonBytes, writeStdout } from '../io.js';
 import { loadPrivateKey } from '../keys.js';
 import { parseEpoch, parseSafetyNumber } from '../parse.js';
@@ -39,7 +39,7 @@ async function enrol(options: EnrolOptions): Promise<void> {
   const admin = await readAdminKeyFile(options.key, 'only an enrolled admin enrols another');
   const { statement } = await readComparedRegistration(options.registration, admin, options.safetyNumber, 'enrol');
   if (statement.reviewer === admin.member) {
-    throw new CliError('EV_ERR_CLI_USAGE', `the registration is your own ('${admin.member}'): an admin cannot enrol itself`,
+    throw usageError(`the registration is your own ('${admin.member}'): an admin cannot enrol itself`,
       'another enrolled admin enrols you; if every admin is lost, the recovery key does (POST /v1/custody/recovery/admins)');
   }
   const signingKey = await unlockMemberKey(admin, 'signing', options.passphraseFile);

@@ -1,5 +1,5 @@
 /**
- * `examvault custody revoke`: an enrolled admin revokes a reviewer (docs/KEY-CUSTODY.md §10,
+ * `examvault custody revoke`: an enrolled admin revokes a reviewer (docs/KEY-CUSTODY.md §7.5,
  * docs/CUSTODY-SERVER.md `POST /v1/custody/revocations`), on the admin's machine. A revocation starts
  * a new epoch, so the command makes the new epoch key pair and writes three files together:
  *
@@ -17,10 +17,10 @@
 import type { Command } from 'commander';
 import { createGrant, exportPublicKey, signStatement, toBase64Url } from '../../crypto/index.js';
 import type { RevocationRequest } from '../../protocol/custody.js';
-import { AtomicFile } from '../atomic-file.js';
+import { AtomicFile, assertAbsent } from '../atomic-file.js';
 import { readAdminKeyFile } from '../custody-admin.js';
 import { readRecoveryFile, unlockMemberKey } from '../custody-files.js';
-import { CliError } from '../errors.js';
+import { CliError, usageError } from '../errors.js';
 import { jsonBytes } from '../io.js';
 import { idFlag, parseEpoch } from '../parse.js';
 import { PASSPHRASE_ENV } from '../passphrase.js';
@@ -42,7 +42,7 @@ interface RevokeOptions {
 
 async function revoke(options: RevokeOptions): Promise<void> {
   if (options.epoch < 2) {
-    throw new CliError('EV_ERR_CLI_USAGE', `--epoch ${options.epoch}: a revocation starts a new epoch, 2 or later`,
+    throw usageError(`--epoch ${options.epoch}: a revocation starts a new epoch, 2 or later`,
       '--epoch takes the new epoch: the current one (GET /v1/custody/epoch) plus 1');
   }
   const admin = await readAdminKeyFile(options.key, 'only an enrolled admin revokes');
@@ -53,13 +53,15 @@ async function revoke(options: RevokeOptions): Promise<void> {
       'do not revoke with it: the new epoch would be granted to a key that is not your institution\'s recovery key. Check the fingerprint '
       + '`custody recovery-key` printed at set-up (also in the custody.recovery-set audit event), and fetch GET /v1/custody/recovery again');
   }
-  // The body's target is claimed before any passphrase is asked for, like the key files'.
+  // Every target is checked before any passphrase is asked for; the body's is claimed now, the key files' by writeEpochKeyFiles.
+  const publicOut = options.newEpochPublicKey ?? defaultPublicKeyPath(options.newEpochKey);
+  if (!options.force) for (const target of [options.newEpochKey, publicOut]) await assertAbsent(target);
   const bodyFile = await AtomicFile.create(options.out, { overwrite: options.force ?? false });
   try {
     const signingKey = await unlockMemberKey(admin, 'signing', options.passphraseFile);
     const written = await writeEpochKeyFiles({
       out: options.newEpochKey,
-      publicOut: options.newEpochPublicKey,
+      publicOut,
       passphraseFile: options.newEpochPassphraseFile,
       force: options.force ?? false,
       beforeCommit: async (keys) => {
