@@ -9,7 +9,9 @@
  * - a *registration file* is any JSON object carrying a member's signed `registration`: a member key
  *   file, or one entry of `GET /v1/custody/reviewers`;
  * - a *grant file* is a grant document, the body of `POST /v1/custody/grants` (`custody approve`
- *   writes it), or the answer of `GET /v1/custody/me/grant`.
+ *   writes it), or the answer of `GET /v1/custody/me/grant`;
+ * - a *recovery file* carries the institution statement that names the recovery key: the answer of
+ *   `GET /v1/custody/recovery`, or the set-up body `custody recovery-key` wrote.
  *
  * Only signed or sealed bytes are trusted: the fields a server adds beside them (`member`, `role`,
  * `status`, the public keys and fingerprint as plain fields) are allowed but never read, because a
@@ -18,11 +20,14 @@
  * public keys, so a file whose parts were swapped fails to unlock.
  */
 import {
+  type InstitutionStatement,
   type KeyPurpose,
   type KeyRegistrationStatement,
   fromBase64Url,
   isCryptoError,
+  memberFingerprint,
   passphraseParameters,
+  toBase64Url,
   unwrapPrivateKey,
   verified,
   verifyStatement,
@@ -202,4 +207,42 @@ export function grantFor(file: GrantFile, epoch: number): unknown {
       'fetch your grants again (GET /v1/custody/me/grant): if none is for this epoch, ask an admin to approve you for it');
   }
   return grant;
+}
+
+const recoveryHint = 'pass the answer of GET /v1/custody/recovery, or the set-up body `examvault custody recovery-key` wrote';
+
+/** The recovery key as its institution statement names it, verified. */
+export interface RecoveryFile {
+  readonly statement: InstitutionStatement;
+  /** base64url of the recovery keys' fingerprint, as `custody recovery-key` printed it and the server names it. */
+  readonly fingerprint: string;
+}
+
+/**
+ * Reads a recovery file (docs/cli.md) and verifies its institution statement, self-signed by the
+ * recovery key it carries, for `institution`. A self-signature proves only that whoever made the
+ * statement holds that key: a server could serve one of its own making. The fingerprint returned is
+ * what to compare with the one printed at set-up (`--recovery-fingerprint` of `custody revoke`).
+ */
+export async function readRecoveryFile(path: string, institution: string): Promise<RecoveryFile> {
+  const doc = objectOf(await readJsonFile(path, { name: 'recovery file', missingHint: recoveryHint }), path, recoveryHint);
+  // GET /v1/custody/recovery names the statement `statement`; the set-up body names it `institution`.
+  const encoded = 'statement' in doc ? doc.statement : 'enrolment' in doc ? doc.institution : undefined;
+  const signed = typeof encoded === 'string' ? fromBase64Url(encoded) : null;
+  if (!signed) throw malformed(path, 'no signed institution statement: this is not a recovery file', recoveryHint);
+  let statement: InstitutionStatement;
+  try {
+    statement = verified(await verifyStatement(signed, (signer, s) => (signer.kind === 'recovery' && s.type === 'institution' ? s.signingPublicKey : null), 'institution'));
+  } catch (e) {
+    if (isCryptoError(e)) {
+      throw new CliError(e.code, `the institution statement in '${path}' does not verify: ${e.message}`,
+        'the file was damaged or altered, or a server substituted it: do not use it; fetch GET /v1/custody/recovery again');
+    }
+    throw e;
+  }
+  if (statement.institution !== institution) {
+    throw new CliError('EV_ERR_CUSTODY_BINDING_MISMATCH', `the recovery key in '${path}' is institution '${statement.institution}'s, yours is '${institution}'`,
+      'fetch the recovery statement of your own institution (GET /v1/custody/recovery, signed in to it)');
+  }
+  return { statement, fingerprint: toBase64Url(await memberFingerprint(statement)) };
 }

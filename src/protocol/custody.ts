@@ -69,14 +69,6 @@ export interface GrantRequest {
   readonly approval: string;
 }
 
-/** PUT /v1/custody/recovery: set-up of the institution's recovery key, once. */
-export interface RecoverySetupRequest {
-  /** base64url of the `institution` statement, self-signed by the recovery signing key it carries (KEY-CUSTODY §7). */
-  readonly institution: string;
-  /** The current epoch key granted to the recovery key (KEY-CUSTODY §6, recipient kind `recovery`). */
-  readonly recoveryGrant: unknown;
-}
-
 /** POST /v1/custody/revocations */
 export interface RevocationRequest {
   /** base64url of the admin-signed revocation statement, which names the new epoch and its public key. */

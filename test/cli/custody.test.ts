@@ -11,12 +11,14 @@
  * core, from data keys unwrapped with the epoch key.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   type EpochGrant,
+  type KeyRegistrationStatement,
   type MemberPublicKeys,
   createCaseBundle,
   locateRecords,
@@ -43,7 +45,9 @@ let epochKey: string;
 let adminKeys: string;
 let reviewerKeys: string;
 let otherKeys: string;
+let secondAdminKeys: string;
 let reviewerNumber: string;
+let secondAdminNumber: string;
 let grantFile: string;
 let sealed: string;
 let plaintext: Buffer;
@@ -65,6 +69,49 @@ function keygen(member: string, role: 'admin' | 'reviewer', out: string, ...more
 function approveArgs(safety: string, out: string, registration = reviewerKeys, key = adminKeys): string[] {
   return [
     'custody', 'approve', '--key', key, '--epoch-key', epochKey, '--epoch', '1', '--registration', registration,
+    '--safety-number', safety, '--passphrase-file', passFile, '--epoch-passphrase-file', passFile, '-o', out,
+  ];
+}
+
+/** `args` without `flag` and its value: a run with no passphrase source fails at any prompt (EV_ERR_CLI_NO_PASSPHRASE). */
+function without(args: readonly string[], flag: string): string[] {
+  return args.filter((a, i, all) => a !== flag && all[i - 1] !== flag);
+}
+
+/** `args` with the value of `flag` replaced. */
+function withFlag(args: readonly string[], flag: string, value: string): string[] {
+  const out = [...args];
+  out[out.indexOf(flag) + 1] = value;
+  return out;
+}
+
+/** A passphrase file with another passphrase than every key's. */
+function wrongPassphraseFile(): string {
+  const wrong = join(dir, 'not-the-passphrase.txt');
+  writeFileSync(wrong, 'not the passphrase at all\n');
+  return wrong;
+}
+
+/** A member key file's self-signed registration, verified. */
+async function registrationOf(path: string): Promise<KeyRegistrationStatement> {
+  const result = await verifyStatement(fromBase64Url(json<{ registration: string }>(path).registration) as Uint8Array, () => null, 'key-registration');
+  assert.ok(result.ok);
+  return result.statement;
+}
+
+/** One of a member's private keys, unwrapped as their own client would. */
+async function memberPrivateKey(path: string, purpose: 'admin-hpke' | 'reviewer-hpke', member: string): Promise<CryptoKey> {
+  const doc = json<{ wrappedKeys: Record<string, unknown> }>(path);
+  return (await unwrapPrivateKey(doc.wrappedKeys[purpose], { purpose, institution, owner: member }, { passphrase })).privateKey;
+}
+
+function setUpArgs(out: string, key = adminKeys): string[] {
+  return ['custody', 'recovery-key', '--key', key, '--epoch-key', epochKey, '--epoch', '1', '--passphrase-file', passFile, '--epoch-passphrase-file', passFile, '-o', out];
+}
+
+function enrolArgs(safety: string, out: string, registration = secondAdminKeys, key = adminKeys): string[] {
+  return [
+    'custody', 'enrol', '--key', key, '--epoch-key', epochKey, '--epoch', '1', '--registration', registration,
     '--safety-number', safety, '--passphrase-file', passFile, '--epoch-passphrase-file', passFile, '-o', out,
   ];
 }
@@ -127,14 +174,17 @@ before(async () => {
   adminKeys = join(dir, 'adm-1.keys.json');
   reviewerKeys = join(dir, 'rev-1.keys.json');
   otherKeys = join(dir, 'rev-2.keys.json');
+  secondAdminKeys = join(dir, 'adm-2.keys.json');
   const runs = await Promise.all([
     cli(['keygen', '--out', epochKey, '--passphrase-file', passFile]),
     keygen('adm-1', 'admin', adminKeys),
     keygen('rev-1', 'reviewer', reviewerKeys),
     keygen('rev-2', 'reviewer', otherKeys),
+    keygen('adm-2', 'admin', secondAdminKeys),
   ]);
   for (const run of runs) assertSuccess(run);
   reviewerNumber = (runs[2] as Run).stdout.toString('utf8').trim();
+  secondAdminNumber = (runs[4] as Run).stdout.toString('utf8').trim();
 
   grantFile = join(dir, 'rev-1.grant.json');
   assertSuccess(await cli(approveArgs(reviewerNumber, grantFile)));
@@ -395,33 +445,193 @@ describe('examvault open --grant', () => {
 });
 
 describe('examvault custody recovery-key', () => {
-  it('prints the recovery key once and writes the PUT /v1/custody/recovery body, whose grant opens with that key alone', async () => {
-    const out = join(dir, 'recovery.json');
-    const run = await cli(['custody', 'recovery-key', '--institution', institution, '--epoch-key', epochKey, '--epoch', '1', '--epoch-passphrase-file', passFile, '-o', out]);
+  it('prints the recovery key once and writes the PUT /v1/custody/recovery body: root, enrolment, epoch statement and both grants', async () => {
+    const out = join(emptyDir('setup'), 'setup.json');
+    const run = await cli(setUpArgs(out));
     assertSuccess(run);
     const printed = run.stdout.toString('utf8').trim();
     assert.match(printed, /^[A-Z2-7]{4}(-[A-Z2-7]{4}){13}$/);
     assert.match(run.stderr, /shown only this once/);
     assert.doesNotMatch(readFileSync(out, 'utf8'), new RegExp(printed.slice(0, 9)), 'the key is not in the file');
-    const body = json<{ institution: string; recoveryGrant: EpochGrant }>(out);
-    assert.deepEqual(Object.keys(body).sort(), ['institution', 'recoveryGrant']);
+    const body = json<{ institution: string; enrolment: string; epoch: string; recoveryGrant: EpochGrant; grant: EpochGrant }>(out);
+    assert.deepEqual(Object.keys(body).sort(), ['enrolment', 'epoch', 'grant', 'institution', 'recoveryGrant']);
     const recovery = await deriveRecoveryKeys(await parseRecoveryKey(printed));
-    const root = await verifyStatement(fromBase64Url(body.institution) as Uint8Array, () => recovery.signingPublicKey, 'institution');
+    const byRecovery = () => recovery.signingPublicKey;
+    const root = await verifyStatement(fromBase64Url(body.institution) as Uint8Array, byRecovery, 'institution');
     assert.ok(root.ok, 'the institution statement is signed by the printed key');
     assert.equal(root.statement.institution, institution);
+    assert.match(run.stderr, new RegExp(`fingerprint ${Buffer.from(await memberFingerprint(recovery)).toString('base64url')}`));
+
+    const admin = await registrationOf(adminKeys);
+    const enrolment = await verifyStatement(fromBase64Url(body.enrolment) as Uint8Array, (signer) => (signer.kind === 'recovery' ? recovery.signingPublicKey : null), 'admin-enrolment');
+    assert.ok(enrolment.ok, 'the first admin is enrolled by the recovery key');
+    assert.equal(enrolment.statement.admin, 'adm-1');
+    assert.deepEqual(enrolment.statement.enrolledBy, { kind: 'recovery' });
+    assert.deepEqual(await memberFingerprint(enrolment.statement), await memberFingerprint(admin), 'the enrolment names the keys of the admin\'s registration');
+
     const epochPublic = fromBase64Url(json<{ publicKey: string }>(`${epochKey}.pub`).publicKey) as Uint8Array;
-    const opened = await openGrant(body.recoveryGrant, { institution, epoch: 1, epochPublicKey: epochPublic }, { kind: 'recovery', keys: recovery }, recovery.hpke.privateKey);
+    const epoch = await verifyStatement(fromBase64Url(body.epoch) as Uint8Array, (signer) => (signer.kind === 'admin' && signer.admin === 'adm-1' ? admin.signingPublicKey : null), 'epoch');
+    assert.ok(epoch.ok, 'the epoch statement is signed by the admin');
+    assert.equal(epoch.statement.epoch, 1);
+    assert.deepEqual(epoch.statement.epochPublicKey, epochPublic);
+
+    const scope = { institution, epoch: 1, epochPublicKey: epochPublic };
+    const recovered = await openGrant(body.recoveryGrant, scope, { kind: 'recovery', keys: recovery }, recovery.hpke.privateKey);
+    assert.deepEqual(await publicKeyOf(recovered), epochPublic);
+    const granted = await openGrant(body.grant, scope, { kind: 'member', member: 'adm-1', keys: admin }, await memberPrivateKey(adminKeys, 'admin-hpke', 'adm-1'));
+    assert.deepEqual(await publicKeyOf(granted), epochPublic);
+  });
+
+  it('a wrong passphrase (the admin\'s or the epoch key\'s), a reviewer\'s key and a tampered key file leave no file and print no key', async () => {
+    const d = emptyDir('recovery-refused');
+    const out = join(d, 'setup.json');
+    const wrong = wrongPassphraseFile();
+    const forged = edited(adminKeys, 'recovery-forged', (doc) => {
+      doc.registration = flip(doc.registration, -5);
+    });
+    const runs = await Promise.all([cli(withFlag(setUpArgs(out), '--passphrase-file', wrong)), cli(withFlag(setUpArgs(out), '--epoch-passphrase-file', wrong)), cli(without(setUpArgs(out, reviewerKeys), '--passphrase-file')), cli(without(setUpArgs(out, forged), '--passphrase-file'))]);
+    assertFailure(runs[0] as Run, 'EV_ERR_CRYPTO_DECRYPTION_FAILED', 1);
+    assert.match((runs[0] as Run).stderr, /member key file/);
+    assertFailure(runs[1] as Run, 'EV_ERR_CRYPTO_DECRYPTION_FAILED', 1);
+    assert.match((runs[1] as Run).stderr, /key file '.*epoch-1\.key'/);
+    assertFailure(runs[2] as Run, 'EV_ERR_CLI_WRONG_ROLE', 1);
+    assertFailure(runs[3] as Run, 'EV_ERR_CUSTODY_SIGNATURE_INVALID', 1);
+    for (const run of runs) assert.equal(run.stdout.length, 0);
+    assert.deepEqual(readdirSync(d), []);
+  });
+});
+
+describe('examvault custody enrol', () => {
+  it('writes exactly the POST /v1/custody/admins body: an enrolment signed by the admin and the epoch key granted to the new admin', async () => {
+    const out = join(emptyDir('enrol'), 'adm-2.enrolment.json');
+    const run = await cli(enrolArgs(secondAdminNumber, out));
+    assertSuccess(run);
+    assert.match(run.stderr, /POST \/v1\/custody\/admins/);
+    const body = json<{ enrolment: string; grants: EpochGrant[] }>(out);
+    assert.deepEqual(Object.keys(body).sort(), ['enrolment', 'grants']);
+    const [admin, second] = await Promise.all([registrationOf(adminKeys), registrationOf(secondAdminKeys)]);
+    const enrolment = await verifyStatement(fromBase64Url(body.enrolment) as Uint8Array, (signer) => (signer.kind === 'admin' && signer.admin === 'adm-1' ? admin.signingPublicKey : null), 'admin-enrolment');
+    assert.ok(enrolment.ok, 'the enrolment verifies under the enrolling admin\'s signing key');
+    assert.equal(enrolment.statement.admin, 'adm-2');
+    assert.deepEqual(enrolment.statement.enrolledBy, { kind: 'admin', admin: 'adm-1' });
+    assert.deepEqual(await memberFingerprint(enrolment.statement), await memberFingerprint(second));
+    assert.equal(body.grants.length, 1);
+    const epochPublic = fromBase64Url(json<{ publicKey: string }>(`${epochKey}.pub`).publicKey) as Uint8Array;
+    const opened = await openGrant(body.grants[0], { institution, epoch: 1, epochPublicKey: epochPublic }, { kind: 'member', member: 'adm-2', keys: second },
+      await memberPrivateKey(secondAdminKeys, 'admin-hpke', 'adm-2'));
     assert.deepEqual(await publicKeyOf(opened), epochPublic);
   });
 
-  it('a wrong epoch key passphrase leaves no file and prints no key', async () => {
-    const d = emptyDir('recovery-refused');
-    const wrong = join(d, '..', 'wrong-recovery.txt');
-    writeFileSync(wrong, 'not the passphrase at all\n');
-    const run = await cli(['custody', 'recovery-key', '--institution', institution, '--epoch-key', epochKey, '--epoch', '1', '--epoch-passphrase-file', wrong, '-o', join(d, 'r.json')]);
-    assertFailure(run, 'EV_ERR_CRYPTO_DECRYPTION_FAILED', 1);
-    assert.equal(run.stdout.length, 0);
+  it('refuses a safety number that is not the registration\'s, before any passphrase, and writes nothing', async () => {
+    const d = emptyDir('enrol-mismatch');
+    const run = await cli(without(enrolArgs(reviewerNumber, join(d, 'e.json')), '--passphrase-file'));
+    assertFailure(run, 'EV_ERR_CUSTODY_SAFETY_NUMBER_MISMATCH', 1);
+    assert.match(run.stderr, /^hint: do not enrol/m);
     assert.deepEqual(readdirSync(d), []);
+  });
+
+  it('refuses a wrong passphrase, a tampered registration, a reviewer\'s key as --key and enrolling oneself, writing nothing', async () => {
+    const d = emptyDir('enrol-refused');
+    const out = join(d, 'e.json');
+    const forged = edited(secondAdminKeys, 'enrol-forged', (doc) => {
+      doc.registration = flip(doc.registration, -5);
+    });
+    const own = (await cli(['custody', 'safety-number', adminKeys])).stdout.toString('utf8').trim();
+    const runs = await Promise.all([
+      cli(withFlag(enrolArgs(secondAdminNumber, out), '--passphrase-file', wrongPassphraseFile())),
+      cli(without(enrolArgs(secondAdminNumber, out, forged), '--passphrase-file')),
+      cli(without(enrolArgs(secondAdminNumber, out, secondAdminKeys, reviewerKeys), '--passphrase-file')),
+      cli(without(enrolArgs(own, out, adminKeys), '--passphrase-file')),
+    ]);
+    assertFailure(runs[0] as Run, 'EV_ERR_CRYPTO_DECRYPTION_FAILED', 1);
+    assert.match((runs[0] as Run).stderr, /^hint: wrong passphrase/m);
+    assertFailure(runs[1] as Run, 'EV_ERR_CUSTODY_SIGNATURE_INVALID', 1);
+    assertFailure(runs[2] as Run, 'EV_ERR_CLI_WRONG_ROLE', 1);
+    assertFailure(runs[3] as Run, 'EV_ERR_CLI_USAGE', 2);
+    assert.match((runs[3] as Run).stderr, /cannot enrol itself/);
+    assert.deepEqual(readdirSync(d), []);
+  });
+});
+
+describe('examvault custody revoke', () => {
+  let recoveryFile: string;
+  let recoveryFingerprint: string;
+  let recoveryKey: string;
+
+  before(async () => {
+    recoveryFile = join(dir, 'revoke-setup.json');
+    const run = await cli(setUpArgs(recoveryFile));
+    assertSuccess(run);
+    recoveryKey = run.stdout.toString('utf8').trim();
+    recoveryFingerprint = /fingerprint (\S+)/.exec(run.stderr)?.[1] ?? assert.fail('no fingerprint printed');
+  });
+
+  function revokeArgs(d: string, more: { fingerprint?: string; recovery?: string; epoch?: string } = {}): string[] {
+    return [
+      'custody', 'revoke', '--key', adminKeys, '--reviewer', 'rev-2', '--epoch', more.epoch ?? '2', '--recovery', more.recovery ?? recoveryFile,
+      '--recovery-fingerprint', more.fingerprint ?? recoveryFingerprint, '--new-epoch-key', join(d, 'epoch-2.key'),
+      '--passphrase-file', passFile, '--new-epoch-passphrase-file', passFile, '-o', join(d, 'revocation.json'),
+    ];
+  }
+
+  it('writes the new epoch key pair, wrapped, and the POST /v1/custody/revocations body with the new key granted to the recovery key', async () => {
+    const d = emptyDir('revoke');
+    const run = await cli(revokeArgs(d));
+    assertSuccess(run);
+    assert.deepEqual(readdirSync(d).sort(), ['epoch-2.key', 'epoch-2.key.pub', 'revocation.json']);
+    assert.equal(statSync(join(d, 'epoch-2.key')).mode & 0o777, 0o600);
+    const unlocked = await unlockPrivateKey(json(join(d, 'epoch-2.key')), passphrase);
+    const epochPublic = fromBase64Url(json<{ publicKey: string }>(join(d, 'epoch-2.key.pub')).publicKey) as Uint8Array;
+    assert.deepEqual(unlocked.publicKey, epochPublic);
+    assert.equal(run.stdout.toString('utf8').trim(), createHash('sha256').update(epochPublic).digest('hex'), 'stdout is the new key\'s fingerprint, as keygen prints it');
+
+    const body = json<{ revocation: string; recoveryGrant: EpochGrant }>(join(d, 'revocation.json'));
+    assert.deepEqual(Object.keys(body).sort(), ['recoveryGrant', 'revocation']);
+    const admin = await registrationOf(adminKeys);
+    const revocation = await verifyStatement(fromBase64Url(body.revocation) as Uint8Array, (signer) => (signer.kind === 'admin' && signer.admin === 'adm-1' ? admin.signingPublicKey : null), 'revocation');
+    assert.ok(revocation.ok, 'the revocation verifies under the admin\'s signing key');
+    assert.deepEqual({ reviewer: revocation.statement.reviewer, epoch: revocation.statement.epoch, institution: revocation.statement.institution }, { reviewer: 'rev-2', epoch: 2, institution });
+    assert.deepEqual(revocation.statement.epochPublicKey, epochPublic);
+    const recovery = await deriveRecoveryKeys(await parseRecoveryKey(recoveryKey));
+    const opened = await openGrant(body.recoveryGrant, { institution, epoch: 2, epochPublicKey: epochPublic }, { kind: 'recovery', keys: recovery }, recovery.hpke.privateKey);
+    assert.deepEqual(await publicKeyOf(opened), epochPublic);
+  });
+
+  it('refuses a recovery key of another fingerprint, a tampered or foreign recovery statement, and epoch 1, before any passphrase, leaving no file', async () => {
+    const d = emptyDir('revoke-recovery');
+    const forged = join(d, '..', 'forged-recovery.json');
+    writeFileSync(forged, JSON.stringify({ ...json(recoveryFile), institution: flip(json<{ institution: string }>(recoveryFile).institution, -5) }));
+    const otherSetUp = join(emptyDir('other-setup'), 'setup.json');
+    assertSuccess(await cli(setUpArgs(otherSetUp)));
+    const runs = await Promise.all([
+      cli(without(revokeArgs(d, { recovery: otherSetUp }), '--passphrase-file')),
+      cli(without(revokeArgs(d, { recovery: forged }), '--passphrase-file')),
+      cli(without(revokeArgs(d, { epoch: '1' }), '--passphrase-file')),
+      cli(without(revokeArgs(d, { recovery: reviewerKeys }), '--passphrase-file')),
+    ]);
+    assertFailure(runs[0] as Run, 'EV_ERR_CUSTODY_BINDING_MISMATCH', 1);
+    assert.match((runs[0] as Run).stderr, /^hint: do not revoke with it/m);
+    assertFailure(runs[1] as Run, 'EV_ERR_CUSTODY_SIGNATURE_INVALID', 1);
+    assertFailure(runs[2] as Run, 'EV_ERR_CLI_USAGE', 2);
+    assertFailure(runs[3] as Run, 'EV_ERR_CUSTODY_MALFORMED', 1);
+    assert.deepEqual(readdirSync(d), []);
+  });
+
+  it('a wrong passphrase, a reviewer\'s key and an existing output leave no key file and no body', async () => {
+    const d = emptyDir('revoke-refused');
+    const runs = await Promise.all([
+      cli(withFlag(revokeArgs(d), '--passphrase-file', wrongPassphraseFile())),
+      cli(without(withFlag(revokeArgs(d), '--key', reviewerKeys), '--passphrase-file')),
+    ]);
+    assertFailure(runs[0] as Run, 'EV_ERR_CRYPTO_DECRYPTION_FAILED', 1);
+    assertFailure(runs[1] as Run, 'EV_ERR_CLI_WRONG_ROLE', 1);
+    assert.deepEqual(readdirSync(d), []);
+
+    // An existing public key file: refused before any passphrase, and the other two are not left behind.
+    writeFileSync(join(d, 'epoch-2.key.pub'), 'kept');
+    assertFailure(await cli(without(revokeArgs(d), '--passphrase-file')), 'EV_ERR_CLI_FILE_EXISTS', 1);
+    assert.deepEqual(readdirSync(d), ['epoch-2.key.pub']);
+    assert.equal(readFileSync(join(d, 'epoch-2.key.pub'), 'utf8'), 'kept');
   });
 });
 

@@ -10,11 +10,11 @@
  * body of `POST /v1/custody/grants`.
  */
 import type { Command } from 'commander';
-import { approveReviewer, safetyNumber, safetyNumbersMatch, toBase64Url } from '../../crypto/index.js';
+import { approveReviewer, toBase64Url } from '../../crypto/index.js';
 import type { GrantRequest } from '../../protocol/custody.js';
 import { assertAbsent, writeAtomically } from '../atomic-file.js';
-import { readMemberKeyFile, readRegistration, unlockMemberKey } from '../custody-files.js';
-import { CliError } from '../errors.js';
+import { readAdminKeyFile, readComparedRegistration } from '../custody-admin.js';
+import { unlockMemberKey } from '../custody-files.js';
 import { jsonBytes, writeStdout } from '../io.js';
 import { loadPrivateKey } from '../keys.js';
 import { parseEpoch, parseSafetyNumber } from '../parse.js';
@@ -34,28 +34,13 @@ interface ApproveOptions {
 
 async function approve(options: ApproveOptions): Promise<void> {
   if (options.out !== undefined && !options.force) await assertAbsent(options.out);
-  const admin = await readMemberKeyFile(options.key);
-  if (admin.role !== 'admin') {
-    throw new CliError('EV_ERR_CLI_WRONG_ROLE', `'${options.key}' holds the keys of ${admin.role} '${admin.member}', not an admin's`,
-      '--key takes your own member key file, made with `examvault custody keygen --role admin`');
-  }
-  const registration = await readRegistration(options.registration);
-  const { statement } = registration;
-  if (statement.institution !== admin.institution) {
-    throw new CliError('EV_ERR_CUSTODY_BINDING_MISMATCH', `the registration is for institution '${statement.institution}', yours is '${admin.institution}'`,
-      'you can approve only members of your own institution: check that you fetched the right member\'s registration');
-  }
+  const admin = await readAdminKeyFile(options.key, 'only an admin\'s keys sign approvals');
   // Checked here first, before any passphrase: the library checks again before it makes anything.
-  const expected = await safetyNumber({ institution: statement.institution, member: statement.reviewer, keys: statement });
-  if (!safetyNumbersMatch(options.safetyNumber, expected)) {
-    throw new CliError('EV_ERR_CUSTODY_SAFETY_NUMBER_MISMATCH',
-      `the safety number typed is not the one of ${statement.reviewer}'s registration: its keys may have been substituted`,
-      'do not approve: check the digits with the member once more; if they still differ, the registration is not theirs: ask them to register again');
-  }
+  const { signed, statement } = await readComparedRegistration(options.registration, admin, options.safetyNumber, 'approve');
   const signingKey = await unlockMemberKey(admin, 'signing', options.passphraseFile);
   const epochKey = await loadPrivateKey(options.epochKey, options.epochPassphraseFile, '--epoch-key');
   const approved = await approveReviewer({
-    registration: registration.signed,
+    registration: signed,
     confirmedSafetyNumber: options.safetyNumber,
     institution: admin.institution,
     epoch: options.epoch,

@@ -6,16 +6,20 @@
  */
 import type { Command } from 'commander';
 import { registerCustodyApprove } from './custody-approve.js';
+import { registerCustodyEnrol } from './custody-enrol.js';
 import { registerCustodyKeygen } from './custody-keygen.js';
 import { registerCustodyRecoveryKey } from './custody-recovery-key.js';
+import { registerCustodyRevoke } from './custody-revoke.js';
 import { registerCustodySafetyNumber } from './custody-safety-number.js';
 
-/** Registers `custody keygen`, `custody safety-number`, `custody approve` and `custody recovery-key`. */
+/** Registers `custody keygen`, `safety-number`, `approve`, `recovery-key`, `enrol` and `revoke`. */
 export function registerCustody(program: Command): void {
-  const custody = program.command('custody').summary('staff keys, safety numbers, approvals and the recovery key, offline')
+  const custody = program.command('custody').summary('staff keys, safety numbers, approvals, set-up, admin enrolment and revocation, offline')
     .description('Key custody without a browser (docs/KEY-CUSTODY.md): each command writes the JSON body the server\'s /v1/custody API accepts.');
   registerCustodyKeygen(custody);
   registerCustodySafetyNumber(custody);
   registerCustodyApprove(custody);
   registerCustodyRecoveryKey(custody);
+  registerCustodyEnrol(custody);
+  registerCustodyRevoke(custody);
 }

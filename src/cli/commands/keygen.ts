@@ -10,6 +10,7 @@
 import { unlink } from 'node:fs/promises';
 import type { Command } from 'commander';
 import {
+  type EpochKeyPair,
   MIN_PBKDF2_ITERATIONS,
   exportPublicKey,
   fingerprint,
@@ -38,6 +39,12 @@ export interface EpochKeyFileOptions {
   readonly iterations?: number;
   /** Replace existing files. Default false. */
   readonly force?: boolean;
+  /**
+   * Runs with the new key pair once both files are written and before either is committed, for a
+   * caller whose own output must exist only with the key (`custody revoke`); if it throws, neither
+   * file is left.
+   */
+  readonly beforeCommit?: (keys: EpochKeyPair) => Promise<void>;
 }
 
 /** A key pair now on disk. The private key itself is not returned: it exists only inside the file. */
@@ -69,6 +76,7 @@ export async function writeEpochKeyFiles(options: EpochKeyFileOptions): Promise<
     const keys = await generateEpochKeyPair();
     await privateFile.write(jsonBytes(await protectPrivateKey(keys.privateKey, keys.publicKey, passphrase, options.iterations ?? MIN_PBKDF2_ITERATIONS)));
     await publicFile.write(jsonBytes(await publicKeyFile(keys.publicKey)));
+    await options.beforeCommit?.(keys);
     await privateFile.commit();
     privateCommitted = true;
     await publicFile.commit();

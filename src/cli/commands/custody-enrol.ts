@@ -1,0 +1,85 @@
+/**
+ * `examvault custody enrol`: an enrolled admin enrols another admin (docs/CUSTODY-SERVER.md "Admins:
+ * set-up and enrolment"), on the enrolling admin's machine. An admin's keys count only once an
+ * admin-enrolment names them, because a server could otherwise give any admin session keys of its
+ * choosing.
+ *
+ * As for `custody approve`, the safety number the new admin reads out is compared with the number of
+ * the registration given here before any passphrase is asked for and before anything is made. Then
+ * the epoch private key is sealed to the new admin and the enrolling admin signs the admin-enrolment;
+ * the output is exactly the body of `POST /v1/custody/admins`. Epochs beyond the one given here are
+ * granted afterwards with `custody approve`, which the server accepts for an enrolled admin.
+ */
+import type { Command } from 'commander';
+import { createGrant, signStatement, toBase64Url } from '../../crypto/index.js';
+import type { AdminEnrolmentRequest } from '../../protocol/custody.js';
+import { assertAbsent, writeAtomically } from '../atomic-file.js';
+import { readAdminKeyFile, readComparedRegistration } from '../custody-admin.js';
+import { unlockMemberKey } from '../custody-files.js';
+import { usageError } from '../errors.js';
+import { jsonBytes, writeStdout } from '../io.js';
+import { loadPrivateKey } from '../keys.js';
+import { parseEpoch, parseSafetyNumber } from '../parse.js';
+import { PASSPHRASE_ENV } from '../passphrase.js';
+
+interface EnrolOptions {
+  readonly key: string;
+  readonly passphraseFile?: string;
+  readonly epochKey: string;
+  readonly epochPassphraseFile?: string;
+  readonly epoch: number;
+  readonly registration: string;
+  readonly safetyNumber: string;
+  readonly out?: string;
+  readonly force?: boolean;
+}
+
+async function enrol(options: EnrolOptions): Promise<void> {
+  if (options.out !== undefined && !options.force) await assertAbsent(options.out);
+  const admin = await readAdminKeyFile(options.key, 'only an enrolled admin enrols another');
+  const { statement } = await readComparedRegistration(options.registration, admin, options.safetyNumber, 'enrol');
+  if (statement.reviewer === admin.member) {
+    throw usageError(`the registration is your own ('${admin.member}'): an admin cannot enrol itself`,
+      'another enrolled admin enrols you; if every admin is lost, the recovery key does (POST /v1/custody/recovery/admins)');
+  }
+  const signingKey = await unlockMemberKey(admin, 'signing', options.passphraseFile);
+  const epochKey = await loadPrivateKey(options.epochKey, options.epochPassphraseFile, '--epoch-key');
+  const enrolment = await signStatement({
+    type: 'admin-enrolment',
+    institution: admin.institution,
+    timestamp: Date.now(),
+    admin: statement.reviewer,
+    hpkePublicKey: statement.hpkePublicKey,
+    signingPublicKey: statement.signingPublicKey,
+    enrolledBy: { kind: 'admin', admin: admin.member },
+  }, signingKey);
+  const grant = await createGrant(epochKey.privateKey, { institution: admin.institution, epoch: options.epoch }, { kind: 'member', member: statement.reviewer, keys: statement });
+  const body: AdminEnrolmentRequest = { enrolment: toBase64Url(enrolment), grants: [grant] };
+  if (options.out !== undefined) await writeAtomically(options.out, { overwrite: options.force ?? false }, (file) => file.write(jsonBytes(body)));
+  else await writeStdout([jsonBytes(body)]);
+  process.stderr.write(`enrolled ${statement.reviewer}'s admin keys with epoch ${options.epoch}: upload ${options.out ?? 'this body'} with POST /v1/custody/admins\n`);
+}
+
+/** Registers `custody enrol` on the `custody` command. */
+export function registerCustodyEnrol(custody: Command): void {
+  custody
+    .command('enrol')
+    .summary('enrol another admin\'s keys and grant it the epoch key, after comparing the safety number')
+    .description('Enrol another admin: check the safety number you typed (the one the new admin reads out from their own screen) '
+      + 'against their registration, then sign the admin-enrolment of their keys and seal the epoch private key to them. Writes the body of '
+      + 'POST /v1/custody/admins. A safety number that does not match is refused before any passphrase is asked for, and nothing is written.')
+    .requiredOption('--key <file>', 'your own member key file (`custody keygen --role admin`); your keys must be enrolled')
+    .requiredOption('--epoch-key <file>', 'the current epoch private key file (`keygen` or `institutions create` wrote it)')
+    .requiredOption('--epoch <n>', 'the epoch of --epoch-key (1 or more)', parseEpoch)
+    .requiredOption('--registration <file>', 'the new admin\'s registration: their entry of GET /v1/custody/admins, or their member key file')
+    .requiredOption('--safety-number <digits>', 'the 40 digits the new admin read out to you, in quotes', parseSafetyNumber)
+    .option('--passphrase-file <file>', `read the passphrase of --key from this file (default: $${PASSPHRASE_ENV}, else ask on the terminal)`)
+    .option('--epoch-passphrase-file <file>', `read the passphrase of --epoch-key from this file (default: $${PASSPHRASE_ENV}, else ask on the terminal)`)
+    .option('-o, --out <file>', 'write the body here, atomically (default: stdout)')
+    .option('--force', 'replace the -o file if it exists')
+    .addHelpText('after', `
+Example:
+  $ examvault custody enrol --key adm-1.keys.json --epoch-key epoch-1.key --epoch 1 \\
+      --registration adm-2.registration.json --safety-number "10434 19891 20930 55136 84760 12516 43263 46399" -o adm-2.enrolment.json`)
+    .action((options: EnrolOptions) => enrol(options));
+}

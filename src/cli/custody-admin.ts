@@ -1,0 +1,41 @@
+/**
+ * The checks every admin command of `custody` makes before it signs anything (approve, enrol,
+ * recovery-key, revoke): that `--key` holds an admin's keys, and that the registration of the member
+ * being approved or enrolled is of the admin's institution and has the safety number the admin typed.
+ * Both run before any passphrase is asked for, so a wrong file or a substituted key costs no prompt and
+ * leaves nothing behind.
+ */
+import { safetyNumber, safetyNumbersMatch } from '../crypto/index.js';
+import { type MemberKeyFile, type Registration, readMemberKeyFile, readRegistration } from './custody-files.js';
+import { CliError } from './errors.js';
+
+/** Reads `--key` and refuses anything but an admin's member key file. */
+export async function readAdminKeyFile(path: string, why: string): Promise<MemberKeyFile> {
+  const admin = await readMemberKeyFile(path);
+  if (admin.role !== 'admin') {
+    throw new CliError('EV_ERR_CLI_WRONG_ROLE', `'${path}' holds the keys of ${admin.role} '${admin.member}', not an admin's: ${why}`,
+      '--key takes your own member key file, made with `examvault custody keygen --role admin`');
+  }
+  return admin;
+}
+
+/**
+ * Reads the registration of the member `admin` is about to vouch for, and compares the safety number
+ * typed with the one computed here from the registration's own ids and keys. A server that
+ * substituted the member's keys shows another number: EV_ERR_CUSTODY_SAFETY_NUMBER_MISMATCH.
+ */
+export async function readComparedRegistration(path: string, admin: MemberKeyFile, typed: string, verb: 'approve' | 'enrol'): Promise<Registration> {
+  const registration = await readRegistration(path);
+  const { statement } = registration;
+  if (statement.institution !== admin.institution) {
+    throw new CliError('EV_ERR_CUSTODY_BINDING_MISMATCH', `the registration is for institution '${statement.institution}', yours is '${admin.institution}'`,
+      `you can ${verb} only members of your own institution: check that you fetched the right member's registration`);
+  }
+  const expected = await safetyNumber({ institution: statement.institution, member: statement.reviewer, keys: statement });
+  if (!safetyNumbersMatch(typed, expected)) {
+    throw new CliError('EV_ERR_CUSTODY_SAFETY_NUMBER_MISMATCH',
+      `the safety number typed is not the one of ${statement.reviewer}'s registration: its keys may have been substituted`,
+      `do not ${verb}: check the digits with the member once more; if they still differ, the registration is not theirs: ask them to register again`);
+  }
+  return registration;
+}
