@@ -24,6 +24,12 @@ const expected: Record<Misbehaviour, string> = {
   'wrong-message-type': 'EV_ERR_LTI_MESSAGE_TYPE',
   'wrong-version': 'EV_ERR_LTI_VERSION',
   'mismatched-target-link-uri': 'EV_ERR_LTI_TARGET_LINK_URI',
+  'not-a-jws': 'EV_ERR_LTI_TOKEN_MALFORMED',
+  'bad-signature': 'EV_ERR_LTI_TOKEN_SIGNATURE',
+  'iat-in-future': 'EV_ERR_LTI_TOKEN_IAT',
+  'nonce-mismatch': 'EV_ERR_LTI_NONCE_MISMATCH',
+  'missing-resource-link': 'EV_ERR_LTI_RESOURCE_LINK',
+  'roles-not-array': 'EV_ERR_LTI_ROLES',
 };
 
 describe('LTI launches from a misbehaving platform', () => {
