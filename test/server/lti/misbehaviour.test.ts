@@ -6,6 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { randomBytes } from 'node:crypto';
+import { REFUSALS_PER_WINDOW, REFUSAL_WINDOW_MS } from '../../../src/server/lti/refusal-audit.js';
 import { readAllFiles, filesContaining } from '../support/data-files.js';
 import { type Misbehaviour, misbehaviours, roles } from '../../support/lms/emulator.js';
 import { auditEvents, learnerLaunch, ltiScenario } from './support.js';
@@ -83,6 +85,43 @@ describe('LTI launches from a misbehaving platform', () => {
     const first = s.services.cells.values().next().value as typeof s.cell;
     const last = (await auditEvents(first)).at(-1);
     assert.deepEqual(last, { type: 'lti.launch.rejected', institution: null, payload: { code: 'EV_ERR_LTI_PLATFORM_UNKNOWN' } });
+  });
+});
+
+describe('refusals in the audit log', () => {
+  it('appends at most the per-window budget of refusals per stream, and counts the rest', async (t) => {
+    const s = await ltiScenario(t);
+    const first = s.services.cells.values().next().value as typeof s.cell;
+    const junk = () => s.browser().fetch('POST', `${s.origin}/v1/lti/launch`, { form: { id_token: 'x.y.z', state: `evl1.${first.region}.${randomBytes(32).toString('base64url')}` } });
+    const rejected = async () => (await auditEvents(first)).filter((e) => e.type.startsWith('lti.launch.rejected') && e.institution === null);
+    const flood = REFUSALS_PER_WINDOW + 15;
+    for (let i = 0; i < flood; i++) assert.equal((await junk()).errorCode(), 'EV_ERR_LTI_STATE_INVALID');
+    const during = await rejected();
+    assert.equal(during.length, REFUSALS_PER_WINDOW, 'the flood stops at the budget');
+    assert.ok(during.every((e) => e.type === 'lti.launch.rejected' && e.institution === null));
+
+    // The registered platform's refusals are a stream of their own: still appended during the flood.
+    s.lms.misbehave = 'expired';
+    assert.equal((await s.browser().navigate('GET', s.lms.loginUrl(learnerLaunch('opaque-learner-flood')))).errorCode(), 'EV_ERR_LTI_TOKEN_EXPIRED');
+    assert.deepEqual((await auditEvents(s.cell)).filter((e) => e.type.startsWith('lti.launch.rejected')).at(-1)?.payload.code, 'EV_ERR_LTI_TOKEN_EXPIRED');
+
+    // Once the window is over, the next refusal first appends the counts of what was left out.
+    const windowStart = Date.now();
+    s.skew += REFUSAL_WINDOW_MS;
+    const unknown = new URL(s.lms.loginUrl(learnerLaunch('opaque-learner-flood2')));
+    unknown.searchParams.set('iss', 'https://unregistered.example');
+    assert.equal((await s.browser().navigate('GET', unknown.toString())).errorCode(), 'EV_ERR_LTI_PLATFORM_UNKNOWN');
+    const after = (await rejected()).slice(REFUSALS_PER_WINDOW);
+    assert.deepEqual(after.map((e) => [e.type, e.institution]), [['lti.launch.rejected.suppressed', null], ['lti.launch.rejected', null]]);
+    assert.deepEqual(after[0]?.payload.counts, { EV_ERR_LTI_STATE_INVALID: 15 });
+    assert.ok(Number(after[0]?.payload.from) <= windowStart && Number(after[0]?.payload.to) > Number(after[0]?.payload.from));
+    assert.equal(after[1]?.payload.code, 'EV_ERR_LTI_PLATFORM_UNKNOWN');
+
+    // Counts of a window still open are appended when the server stops.
+    for (let i = 0; i < REFUSALS_PER_WINDOW + 3; i++) await junk();
+    await s.app.close();
+    const last = (await rejected()).at(-1);
+    assert.deepEqual([last?.type, last?.payload.counts], ['lti.launch.rejected.suppressed', { EV_ERR_LTI_STATE_INVALID: 4 }]);
   });
 });
 
