@@ -60,6 +60,15 @@ describe('LTI 1.3 flows against the LMS emulator', () => {
     assert.ok(events.some((e) => e.type === 'lti.launch.accepted' && e.payload.attempt === credential.attempt && e.institution === s.institution));
   });
 
+  it('starts the login from a form post as well as from a GET', async (t) => {
+    const s = await ltiScenario(t);
+    const url = new URL(s.lms.loginUrl(learnerLaunch('opaque-learner-post')));
+    const page = await s.browser().navigate('POST', `${url.origin}${url.pathname}`, Object.fromEntries(url.searchParams));
+    assert.equal(page.status, 200, page.body);
+    assert.equal(page.url, `${s.origin}/v1/lti/launch`);
+    assert.match(page.meta('ev-handoff') ?? '', /^evk1\.eu\./);
+  });
+
   it('expires a hand-off code after two minutes, and refuses an unknown one', async (t) => {
     const s = await ltiScenario(t);
     const browser = s.browser();
