@@ -40,6 +40,8 @@ describe('LTI launches from a misbehaving platform', () => {
     // A good launch first: the platform's key set is cached, and the emulator has a used nonce to replay.
     assert.equal((await s.browser().navigate('GET', s.lms.loginUrl(learnerLaunch('opaque-learner-ok')))).status, 200);
     assert.equal(s.lms.jwksFetches, 1);
+    // All within one minute of one registration: each must be appended, not merely counted (refusal-audit.ts).
+    assert.ok(misbehaviours.length <= REFUSALS_PER_WINDOW, 'more modes than the refusal budget of a minute: split this test');
     for (const mode of misbehaviours) {
       await t.test(mode, async () => {
         const before = (await auditEvents(s.cell)).length;
