@@ -140,7 +140,7 @@ describe('personal data', () => {
   };
   const traces = ['Zebulon', 'Quixotic', 'Marchbanks', 'Xavierette', 'zebulon.qm', 'university.example', 'zqm-portrait', 'en-ZQ', 'SIS-PERSON-778812', 'SIS-SECTION-5521'];
 
-  it('keeps no name, email, picture or lis claim anywhere: databases, blobs, keys or logs', async (t) => {
+  it('keeps no name, email, picture or lis claim anywhere: databases, blobs, keys or logs (every message type)', async (t) => {
     const s = await ltiScenario(t);
     const learner = s.browser();
     const page = await learner.navigate('GET', s.lms.loginUrl(learnerLaunch('opaque-learner-pd', { person })));
@@ -150,6 +150,16 @@ describe('personal data', () => {
     assert.equal(teacher.status, 200);
     const dl = await s.browser().navigate('GET', s.lms.loginUrl({ messageType: 'LtiDeepLinkingRequest', sub: 'opaque-teacher-pd', roles: [roles.instructor], person }));
     assert.equal(dl.status, 200);
+    // Proctoring Services carry the same person claims, through to the signed LtiStartAssessment and the end.
+    const proctoring = learnerLaunch('opaque-learner-pd3', { messageType: 'LtiStartProctoring', person });
+    const proctored = s.browser();
+    const start = await proctored.navigate('GET', s.lms.loginUrl(proctoring));
+    assert.equal(start.status, 200, start.body);
+    assert.equal((await proctored.fetch('POST', `${s.origin}/v1/attempts/handoff`, { json: { code: start.meta('ev-handoff') } })).status, 200);
+    const form = start.forms().find((f) => f.action === `${s.origin}/v1/lti/proctoring/start`);
+    assert.ok(form);
+    assert.equal((await proctored.submit(form)).url, `${s.lms.origin}/start-assessment`);
+    assert.equal((await s.browser().navigate('GET', s.lms.loginUrl({ ...proctoring, messageType: 'LtiEndAssessment' }))).status, 200);
     s.lms.misbehave = 'expired';
     assert.equal((await s.browser().navigate('GET', s.lms.loginUrl(learnerLaunch('opaque-learner-pd2', { person })))).status, 401);
     for (const cell of s.services.cells.values()) await cell.audit.idle();
