@@ -6,7 +6,7 @@
  * no known registration — in fixed windows of REFUSAL_WINDOW_MS: the first REFUSALS_PER_WINDOW of a
  * window are appended one by one (`lti.launch.rejected`), the rest only counted by code, and the
  * counts are appended as one `lti.launch.rejected.suppressed` event once the window is over (at the
- * next refusal of any stream, or when the server stops). A flood thus costs the log at most
+ * next refusal of any stream, at the routes' sweep every REFUSAL_WINDOW_MS, or when the server stops). A flood thus costs the log at most
  * REFUSALS_PER_WINDOW + 1 entries a minute per stream, and no refusal goes uncounted; the counts of
  * a window still open when the process dies are lost, which only concerns refusals.
  */
