@@ -1,5 +1,6 @@
 /**
- * docs/INTEGRATION.md Part 2 runs as written: every shell block (the operator's `examvault platforms
+ * docs/INTEGRATION.md runs as written. Part 1's operator command registers an LMS on a real data
+ * directory. Part 2: every shell block (the operator's `examvault platforms
  * register`, then the platform's and the recorder's curl calls) is run with bash against a real
  * server started over HTTPS, in order, and each answer must have exactly the fields of the JSON
  * example that follows the block in the document (and the same error code, for an error).
@@ -56,6 +57,24 @@ function run(script: string, env: Record<string, string>): Promise<{ status: num
     child.stdin.end();
   });
 }
+
+describe('docs/INTEGRATION.md, Part 1', () => {
+  it('registers an LMS with the operator command as written', async (t) => {
+    const doc = readFileSync(join(root, 'docs/INTEGRATION.md'), 'utf8');
+    const part = doc.slice(doc.indexOf('<!-- Part 1: LTI 1.3 -->'), doc.indexOf('<!-- end of Part 1 -->'));
+    const scripts = [...part.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1] as string);
+    assert.equal(scripts.length, 1, 'Part 1 shows one operator command');
+    const { dataDir, institution } = await dataDirWithInstitution(t);
+    const env = { EXAMVAULT_DATA_DIR: dataDir, EXAMVAULT_LOG_LEVEL: 'silent' };
+    const added = await run((scripts[0] as string).replaceAll(EXAMPLE_INSTITUTION, institution), env);
+    assert.equal(added.status, 0, added.stderr);
+    const registration = JSON.parse(added.stdout) as Record<string, unknown>;
+    assert.equal(registration.issuer, 'https://canvas.instructure.com');
+    assert.equal(registration.institution, institution);
+    const listed = await run(`examvault lti platforms list --institution ${institution}`, env);
+    assert.deepEqual((JSON.parse(listed.stdout) as { platforms: { platform: string }[] }).platforms.map((p) => p.platform), [registration.platform]);
+  });
+});
 
 describe('docs/INTEGRATION.md, Part 2', () => {
   it('documents curl calls that work as written against a real server', async (t) => {

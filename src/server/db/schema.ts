@@ -256,6 +256,12 @@ export interface PasscodeTable {
   created_at: number;
 }
 
+/** A passcode guessing lockout, kept across restarts: a keyed hash of its budget, never an address. */
+export interface PasscodeLockoutTable {
+  key_hash: string;
+  locked_until: number;
+}
+
 /** Webhook events waiting for, or done with, delivery: written in the transaction of what caused them. */
 export interface WebhookOutboxTable {
   id: string;
@@ -299,6 +305,7 @@ export interface CellDatabase {
   passcode_exams: PasscodeExamTable;
   passcodes: PasscodeTable;
   webhook_outbox: WebhookOutboxTable;
+  passcode_lockouts: PasscodeLockoutTable;
   lti_platforms: LtiPlatformTable;
   lti_logins: LtiLoginTable;
   lti_nonces: LtiNonceTable;

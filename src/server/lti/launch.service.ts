@@ -53,23 +53,23 @@ export async function launch(ctx: LtiContext, request: LaunchRequest): Promise<P
   if (!text(idToken, 64 * 1024) || !text(state, 255)) throw ltiError('EV_ERR_LTI_LAUNCH_INVALID', 'the launch must post id_token and state');
   const region = statePattern.exec(state)?.[1];
   const cell = region ? ctx.cells.get(region) : undefined;
-  if (!cell) throw await refuse(firstCell(ctx.cells), null, 'EV_ERR_LTI_STATE_INVALID', 'the state is not one ExamVault issued');
+  if (!cell) throw await refuse(ctx, firstCell(ctx.cells), null, 'EV_ERR_LTI_STATE_INVALID', 'the state is not one ExamVault issued');
   const login = await takeLogin(cell.db, sha256Hex(state));
   const platform = login ? ((await findPlatform(cell.db, login.platform_id)) ?? null) : null;
   if (!login || !platform || Number(login.expires_at) <= now) {
-    throw await refuse(cell, platform, 'EV_ERR_LTI_STATE_INVALID', 'the state is unknown, expired or already used: start the launch again from the LMS');
+    throw await refuse(ctx, cell, platform, 'EV_ERR_LTI_STATE_INVALID', 'the state is unknown, expired or already used: start the launch again from the LMS');
   }
   const binding = request.binding(state);
   const pending = binding === null && login.storage_target !== null;
   if (!pending && (binding === null || sha256Hex(binding) !== login.binding_hash)) {
-    throw await refuse(cell, platform, 'EV_ERR_LTI_STATE_UNBOUND', 'this browser did not start the launch (no matching state cookie)');
+    throw await refuse(ctx, cell, platform, 'EV_ERR_LTI_STATE_UNBOUND', 'this browser did not start the launch (no matching state cookie)');
   }
   let kept: KeptLaunch;
   try {
     const validated = await validateIdToken(idToken, { cell, platform, login, keySets: ctx.keySets, now });
     kept = keepOf(validated.claims, validated.messageType, JSON.parse(platform.kept_claims) as OptionalPersonClaim[]);
   } catch (e) {
-    if (e instanceof LaunchRejected) throw await refuse(cell, platform, e.code, e.message);
+    if (e instanceof LaunchRejected) throw await refuse(ctx, cell, platform, e.code, e.message);
     throw e;
   }
   if (pending) {
@@ -97,8 +97,8 @@ export async function confirmLaunch(ctx: LtiContext, state: unknown, binding: un
   const taken = await takeCode<PendingLaunch>(ctx.cells, state, 'pending-launch', now);
   if (typeof taken === 'string') throw ltiError('EV_ERR_LTI_STATE_INVALID', 'no launch is waiting for this state');
   const platform = (await findPlatform(taken.cell.db, taken.payload.platform)) ?? null;
-  if (!platform) throw await refuse(taken.cell, null, 'EV_ERR_LTI_STATE_INVALID', 'the registration was removed');
-  if (sha256Hex(binding) !== taken.payload.bindingHash) throw await refuse(taken.cell, platform, 'EV_ERR_LTI_STATE_UNBOUND', 'this browser did not start the launch');
+  if (!platform) throw await refuse(ctx, taken.cell, null, 'EV_ERR_LTI_STATE_INVALID', 'the registration was removed');
+  if (sha256Hex(binding) !== taken.payload.bindingHash) throw await refuse(ctx, taken.cell, platform, 'EV_ERR_LTI_STATE_UNBOUND', 'this browser did not start the launch');
   return answer(ctx, taken.cell, platform, taken.payload.launch);
 }
 
@@ -135,12 +135,12 @@ async function answer(ctx: LtiContext, cell: Cell, platform: LtiPlatformTable, l
   switch (launch.messageType) {
     case 'LtiResourceLinkRequest':
       if (staff) return staffLaunch(ctx, cell, platform, launch, frameOrigins);
-      if (!isLearnerLaunch(launch.roles)) throw await refuse(cell, platform, 'EV_ERR_LTI_ROLE_UNSUPPORTED', 'ExamVault opens for learners and for instructors or administrators');
+      if (!isLearnerLaunch(launch.roles)) throw await refuse(ctx, cell, platform, 'EV_ERR_LTI_ROLE_UNSUPPORTED', 'ExamVault opens for learners and for instructors or administrators');
       return learnerLaunch(ctx, cell, platform, launch, 1, frameOrigins);
     case 'LtiStartProctoring':
       return learnerLaunch(ctx, cell, platform, launch, launch.proctoring?.attemptNumber ?? 1, frameOrigins);
     case 'LtiDeepLinkingRequest':
-      if (!staff) throw await refuse(cell, platform, 'EV_ERR_LTI_ROLE_UNSUPPORTED', 'only instructors and administrators place exams');
+      if (!staff) throw await refuse(ctx, cell, platform, 'EV_ERR_LTI_ROLE_UNSUPPORTED', 'only instructors and administrators place exams');
       return deepLinkingPicker(cell, platform, launch, frameOrigins, now);
     case 'LtiEndAssessment': {
       const attempt = attemptIdOf(platform, launch, launch.proctoring?.attemptNumber ?? 1);
@@ -154,7 +154,7 @@ async function answer(ctx: LtiContext, cell: Cell, platform: LtiPlatformTable, l
 async function learnerLaunch(ctx: LtiContext, cell: Cell, platform: LtiPlatformTable, launch: KeptLaunch, attemptNumber: number, frameOrigins: string[]): Promise<PageOptions> {
   const now = ctx.clock();
   const exam = launch.exam ? await findExam(cell.db, platform.institution_id, launch.exam) : undefined;
-  if (!exam) throw await refuse(cell, platform, 'EV_ERR_LTI_EXAM_UNKNOWN', `the link names no exam of the institution (custom parameter ${EXAM_CUSTOM_PARAMETER}): place it again with deep linking`);
+  if (!exam) throw await refuse(ctx, cell, platform, 'EV_ERR_LTI_EXAM_UNKNOWN', `the link names no exam of the institution (custom parameter ${EXAM_CUSTOM_PARAMETER}): place it again with deep linking`);
   const attempt = attemptIdOf(platform, launch, attemptNumber);
   const handoff = await issueCode(cell, 'handoff', platform.institution_id, { exam: exam.exam_id, attempt }, HANDOFF_TTL_MS, now);
   await record(cell, platform, launch, now, { exam: exam.exam_id, attempt });
@@ -193,7 +193,7 @@ async function staffLaunch(ctx: LtiContext, cell: Cell, platform: LtiPlatformTab
     await cell.audit.append({ institution: platform.institution_id, type: 'lti.staff.created', payload: { platform: platform.id, staff: id, role: 'reviewer' } });
   }
   const member = await findStaff(cell.db, staffId);
-  if (!member || member.disabled_at !== null) throw await refuse(cell, platform, 'EV_ERR_LTI_ROLE_UNSUPPORTED', 'this staff member is disabled');
+  if (!member || member.disabled_at !== null) throw await refuse(ctx, cell, platform, 'EV_ERR_LTI_ROLE_UNSUPPORTED', 'this staff member is disabled');
   const code = await issueCode(cell, 'staff', platform.institution_id, { staff: staffId }, STAFF_CODE_TTL_MS, now);
   await record(cell, platform, launch, now, { staff: staffId });
   return {

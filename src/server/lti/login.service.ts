@@ -57,11 +57,11 @@ export async function startLogin(ctx: LtiContext, params: LoginRequest): Promise
   const cell = entry ? ctx.cells.get(entry.region) : undefined;
   const platform = cell && entry ? await findPlatform(cell.db, entry.platform_id) : undefined;
   if (!cell || !platform) {
-    throw await refuse(firstCell(ctx.cells), null, 'EV_ERR_LTI_PLATFORM_UNKNOWN', 'no registration for this issuer and client id (with several client ids for an issuer, the platform must send client_id)');
+    throw await refuse(ctx, firstCell(ctx.cells), null, 'EV_ERR_LTI_PLATFORM_UNKNOWN', 'no registration for this issuer and client id (with several client ids for an issuer, the platform must send client_id)');
   }
   if (!params.target_link_uri.startsWith(`${ctx.publicOrigin}/`)) throw ltiError('EV_ERR_LTI_LOGIN_INVALID', `target_link_uri must be a URL of ${ctx.publicOrigin}`);
   if (params.lti_deployment_id !== undefined && !(JSON.parse(platform.deployment_ids) as string[]).includes(params.lti_deployment_id)) {
-    throw await refuse(cell, platform, 'EV_ERR_LTI_DEPLOYMENT_UNKNOWN', 'the deployment id is not registered');
+    throw await refuse(ctx, cell, platform, 'EV_ERR_LTI_DEPLOYMENT_UNKNOWN', 'the deployment id is not registered');
   }
   await deleteExpiredLogins(cell.db, now);
   const state = `evl1.${cell.region}.${random43()}`;

@@ -11,6 +11,7 @@ import type { LtiErrorCode } from '../../protocol/lti.js';
 import type { DirectoryDatabase, LtiPlatformTable } from '../db/schema.js';
 import type { Cell, Cells } from '../regions/cell.types.js';
 import type { PlatformKeySets } from './platform-jwks.js';
+import type { RefusalAudit } from './refusal-audit.js';
 import { ltiError } from './platform.service.js';
 import type { ToolKeys } from './tool-keys.js';
 
@@ -24,6 +25,7 @@ export interface LtiContext {
   readonly clock: () => number;
   readonly toolKeys: ToolKeys;
   readonly keySets: PlatformKeySets;
+  readonly refusals: RefusalAudit;
   readonly attemptTtlSeconds: number;
 }
 
@@ -50,13 +52,9 @@ export function firstCell(cells: Cells): Cell {
   return cell;
 }
 
-/** Records a refusal, then returns the API error to throw. */
-export async function refuse(cell: Cell, platform: LtiPlatformTable | null, code: LtiErrorCode, message: string): Promise<ApiError> {
-  await cell.audit.append({
-    institution: platform?.institution_id ?? null,
-    type: 'lti.launch.rejected',
-    payload: platform ? { code, platform: platform.id } : { code },
-  });
+/** Records a refusal (refusal-audit.ts: rate-limited per stream, every one counted), then returns the API error to throw. */
+export async function refuse(ctx: Pick<LtiContext, 'refusals'>, cell: Cell, platform: LtiPlatformTable | null, code: LtiErrorCode, message: string): Promise<ApiError> {
+  await ctx.refusals.record(cell, platform, code);
   return ltiError(code, message);
 }
 

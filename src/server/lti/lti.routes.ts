@@ -15,10 +15,11 @@ import { deepLinkingResponse, exchangeHandoff, staffSessionFromCode, startAssess
 import { handleError, toApiError } from '../http/errors.js';
 import { type PageOptions, escapeHtml, scripts, sendPage } from './pages.js';
 import { PlatformKeySets } from './platform-jwks.js';
+import { REFUSAL_WINDOW_MS, RefusalAudit } from './refusal-audit.js';
 import { platformsOf, registerPlatform, removePlatform } from './platform.service.js';
 
-/** The context of the flows, less the platform key-set cache the routes keep themselves. */
-export type LtiRoutesOptions = Omit<LtiContext, 'keySets'>;
+/** The context of the flows, less the platform key-set cache and refusal counts the routes keep themselves. */
+export type LtiRoutesOptions = Omit<LtiContext, 'keySets' | 'refusals'>;
 
 const FORM_BODY_LIMIT = 64 * 1024;
 
@@ -27,7 +28,14 @@ function form(body: unknown): Record<string, unknown> {
 }
 
 export const ltiRoutes: FastifyPluginAsync<LtiRoutesOptions> = async (app, options) => {
-  const ctx: LtiContext = { ...options, keySets: new PlatformKeySets(options.clock) };
+  const ctx: LtiContext = { ...options, keySets: new PlatformKeySets(options.clock), refusals: new RefusalAudit(options.clock) };
+  // The counts of refusals over their window's budget are written soon after the window, and at stop (refusal-audit.ts).
+  const unaudited = (e: unknown) => app.log.warn({ err: e }, 'LTI refusal counts not audited');
+  const sweep = setInterval(() => void ctx.refusals.flush(options.clock()).catch(unaudited), REFUSAL_WINDOW_MS).unref();
+  app.addHook('onClose', async () => {
+    clearInterval(sweep);
+    await ctx.refusals.flush(options.clock(), true).catch(unaudited);
+  });
   const staffContext = { cells: options.cells, publicOrigin: options.publicOrigin, clock: options.clock };
   const admin = requireStaff(['admin'], staffContext);
 

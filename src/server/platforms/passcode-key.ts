@@ -3,12 +3,14 @@
  * use, mode 0600 in a 0700 folder (the keyring's and the audit log key's rule), and refused with
  * `EV_ERR_PASSCODE_KEY_PERMISSIONS` when group or others have any access to it.
  *
- * It keys two things, under separate labels:
+ * It keys three things, under separate labels:
  * - the hash a passcode is stored as, HMAC-SHA256(key, label || passcode): a stolen database alone
  *   cannot be searched for passcodes (85 random bits already defeat brute force; the key also stops
  *   a thief from confirming a passcode seen elsewhere), and the key file lives apart from the database;
  * - each platform's webhook secret, HMAC-SHA256(key, label || platform id): derived, so no webhook
- *   secret is stored anywhere.
+ *   secret is stored anywhere;
+ * - the name under which a guessing lockout is kept (lockout-store.ts), HMAC-SHA256(key, label ||
+ *   budget): a lockout of a client address is kept without the address.
  *
  * ```json
  * { "format": "examvault-passcode-key/1", "key": "<base64url of 32 bytes>", "createdAt": "<ISO 8601>" }
@@ -39,6 +41,11 @@ export class PasscodeKey {
   /** Hex HMAC-SHA256 of a canonical passcode: what the passcodes table stores and looks up. */
   passcodeHash(passcode: CanonicalPasscode): string {
     return createHmac('sha256', this.key).update('examvault passcode v1\0').update(passcode).digest('hex');
+  }
+
+  /** Hex HMAC-SHA256 of a guessing budget's name (`address <key>` or `exam <locator>`): how a lockout is kept. */
+  lockoutHash(budget: string): string {
+    return createHmac('sha256', this.key).update('examvault passcode lockout v1\0').update(budget).digest('hex');
   }
 
   /** The platform's webhook secret, `whsec_<base64url>`. */

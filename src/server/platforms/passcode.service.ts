@@ -5,7 +5,7 @@
  * - Issue: the exam gets a random locator on its first passcode (reserved in the directory, so a
  *   redemption goes to one cell); each passcode is the locator, 85 random bits and a check character
  *   (src/protocol/passcode-format.ts), stored only as a keyed hash (passcode-key.ts).
- * - Redeem: locks are checked first (throttle.ts); the typed text is read (a malformed text or a
+ * - Redeem: locks are checked first (throttle.ts, and lockout-store.ts for those kept across restarts); the typed text is read (a malformed text or a
  *   failed check character is refused without spending the guessing budget: anyone can compute check
  *   characters offline, so they tell a guesser nothing); the keyed hash is looked up in the locator's
  *   cell (or, for an unknown locator, in a cell all the same, so both cost the same) and compared in
@@ -52,6 +52,7 @@ import {
   regionOfLocator,
   reserveLocator,
 } from './platform.repository.js';
+import { LockoutStore } from './lockout-store.js';
 import { ADDRESS_RULE, EXAM_RULE, FailureLimiter, addressKey } from './throttle.js';
 import { enqueueWebhook } from './webhook-outbox.js';
 
@@ -134,12 +135,15 @@ export async function issuePasscode(context: PasscodeContext, platform: Authenti
   return { passcode: formatPasscode(passcode), institution, exam: exam.exam, attempt, expiresAt: new Date(expiresAt).toISOString() };
 }
 
-/** Redeems passcodes, with the guessing limits of one server process. */
+/** Redeems passcodes, with the guessing limits of one server process and the lockouts kept in the cells. */
 export class PasscodeRedeemer {
   readonly byAddress = new FailureLimiter(ADDRESS_RULE);
   readonly byExam = new FailureLimiter(EXAM_RULE);
+  private readonly lockouts: LockoutStore;
 
-  constructor(private readonly context: PasscodeContext) {}
+  constructor(private readonly context: PasscodeContext) {
+    this.lockouts = new LockoutStore(context.cells, context.keys);
+  }
 
   async redeem(body: unknown, clientIp: string): Promise<RedeemedPasscode> {
     const typed = isPlainObject(body) && Object.keys(body).length === 1 ? body.passcode : undefined;
@@ -153,7 +157,12 @@ export class PasscodeRedeemer {
     const now = this.context.clock();
     const examKey = reading.locator;
     const addrKey = addressKey(clientIp);
-    const wait = Math.max(this.byExam.lockedFor(examKey, now), this.byAddress.lockedFor(addrKey, now));
+    const wait = Math.max(
+      this.byExam.lockedFor(examKey, now),
+      this.byAddress.lockedFor(addrKey, now),
+      await this.lockouts.lockedFor(`exam ${examKey}`, now),
+      await this.lockouts.lockedFor(`address ${addrKey}`, now),
+    );
     if (wait > 0) throw new ThrottledError(Math.ceil(wait / 1000));
 
     const region = await regionOfLocator(this.context.directory, reading.locator);
@@ -205,6 +214,10 @@ export class PasscodeRedeemer {
     const locks = [['exam', this.byExam.fail(examKey, now)], ['address', this.byAddress.fail(addrKey, now)]] as const;
     for (const [scope, lock] of locks) {
       if (!lock) continue;
+      // Kept in the cell so a restart does not lift it; failing to keep it does not change the answer.
+      await this.lockouts
+        .save(cell, `${scope} ${scope === 'exam' ? examKey : addrKey}`, lock.lockedUntil, now)
+        .catch((e: unknown) => this.context.warn(`passcode lockout not kept: ${e instanceof Error ? e.message : String(e)}`));
       const exam = examExists ? await findExamByLocator(cell.db, examKey) : undefined;
       if (!exam) {
         this.context.warn(`passcode guessing: ${scope} lockout on an unknown exam locator until ${new Date(lock.lockedUntil).toISOString()}`);

@@ -9,9 +9,10 @@
  *   100 wrong in 10 minutes locks the exam for 5 minutes, for everyone.
  *
  * The exam lock is what stops a guesser spread over many addresses; its price is that such a guesser
- * can keep one exam's test takers waiting, 5 minutes at a time, which is why it is short. State is in
- * memory, per server process: a restart forgets it, and N API nodes give N budgets. At 85 secret bits
- * per passcode neither matters: see the arithmetic in docs/INTEGRATION.md.
+ * can keep one exam's test takers waiting, 5 minutes at a time, which is why it is short. Counts are
+ * in memory, per server process: a restart forgets counts below a limit (the locks themselves are kept
+ * in the cells: lockout-store.ts), and N API nodes give N budgets. At 85 secret bits per passcode
+ * neither matters: see the arithmetic in docs/INTEGRATION.md.
  */
 import { isIPv6 } from 'node:net';
 

@@ -60,6 +60,29 @@ describe('LTI 1.3 flows against the LMS emulator', () => {
     assert.ok(events.some((e) => e.type === 'lti.launch.accepted' && e.payload.attempt === credential.attempt && e.institution === s.institution));
   });
 
+  it('starts the login from a form post as well as from a GET', async (t) => {
+    const s = await ltiScenario(t);
+    const url = new URL(s.lms.loginUrl(learnerLaunch('opaque-learner-post')));
+    const page = await s.browser().navigate('POST', `${url.origin}${url.pathname}`, Object.fromEntries(url.searchParams));
+    assert.equal(page.status, 200, page.body);
+    assert.equal(page.url, `${s.origin}/v1/lti/launch`);
+    assert.match(page.meta('ev-handoff') ?? '', /^evk1\.eu\./);
+  });
+
+  it('tolerates 60 s of clock difference with the platform, and no more', async (t) => {
+    const s = await ltiScenario(t);
+    // ExamVault's clock behind the platform's: the token's iat is in ExamVault's future.
+    s.skew = -50_000;
+    assert.equal((await s.browser().navigate('GET', s.lms.loginUrl(learnerLaunch('opaque-learner-skew1')))).status, 200);
+    s.skew = -75_000;
+    assert.equal((await s.browser().navigate('GET', s.lms.loginUrl(learnerLaunch('opaque-learner-skew2')))).errorCode(), 'EV_ERR_LTI_TOKEN_IAT');
+    // Ahead of it: the token (valid 300 s) is still good 50 s past its expiry, not 75 s.
+    s.skew = 350_000;
+    assert.equal((await s.browser().navigate('GET', s.lms.loginUrl(learnerLaunch('opaque-learner-skew3')))).status, 200);
+    s.skew = 375_000;
+    assert.equal((await s.browser().navigate('GET', s.lms.loginUrl(learnerLaunch('opaque-learner-skew4')))).errorCode(), 'EV_ERR_LTI_TOKEN_EXPIRED');
+  });
+
   it('expires a hand-off code after two minutes, and refuses an unknown one', async (t) => {
     const s = await ltiScenario(t);
     const browser = s.browser();

@@ -8,9 +8,14 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { LOCATOR_LENGTH, SECRET_LENGTH, composePasscode, formatPasscode, symbolsFrom } from '../../../src/protocol/passcode-format.js';
+import { buildApp } from '../../../src/server/app.js';
+import { openPasscodeKeys } from '../../../src/server/platforms/passcode-key.js';
+import { registerPlatform } from '../../../src/server/platforms/platform.service.js';
 import { ADDRESS_RULE, EXAM_RULE, addressKey } from '../../../src/server/platforms/throttle.js';
+import { openServices } from '../../../src/server/services.js';
+import { filesContaining, readAllFiles } from '../support/data-files.js';
 import { type TestServer, startTestServer } from '../support/test-server.js';
-import { createPlatformExam, issuePasscode, redeem, registerTestPlatform } from './support.js';
+import { createPlatformExam, dataDirWithInstitution, issuePasscode, redeem, registerTestPlatform } from './support.js';
 
 const GUESSES = 10_000;
 
@@ -85,6 +90,45 @@ describe('passcode guessing', () => {
     assert.deepEqual(none.answers, real.answers);
     const [a, b] = await Promise.all([redeem(s, wrongPasscodes(locator, 1)[0] as string), redeem(s, wrongPasscodes(nowhere, 1)[0] as string)]);
     assert.deepEqual(a, b);
+  });
+
+  it('keeps lockouts across a restart, without the address', async (t) => {
+    const { dataDir, config, institution } = await dataDirWithInstitution(t);
+    const clock = { now: Date.now() };
+    const options = { clock: () => clock.now };
+    let services = await openServices(config, options);
+    let app = buildApp(config, services);
+    const closeAll = async () => {
+      await app.close();
+      await services.close();
+    };
+    const platform = await registerPlatform(services.cells.get('eu')!, await openPasscodeKeys(dataDir, ['eu']), { institution, createdBy: null, body: { name: 'P', webhookUrl: 'https://assess.example.org/hooks' }, allowLoopbackWebhooks: false }, clock.now);
+    const key = { authorization: `Bearer ${platform.apiKey}` };
+    assert.equal((await app.inject({ method: 'POST', url: '/v1/platform/exams', headers: key, payload: { exam: 'chem-101', title: 'Chemistry' } })).statusCode, 201);
+    const issue = async () => (await app.inject({ method: 'POST', url: '/v1/platform/exams/chem-101/passcodes', headers: key, payload: {} })).json<{ passcode: string }>().passcode;
+    const [first, second] = [await issue(), await issue()];
+    const locator = first.replace(/-/g, '').slice(0, LOCATOR_LENGTH);
+    const send = async (passcode: string, remoteAddress: string) => (await app.inject({ method: 'POST', url: '/v1/passcodes/redeem', payload: { passcode }, remoteAddress })).statusCode;
+    const guesser = '198.51.100.23';
+    // The address runs out first (its budget, and 10 of the exam's), then 90 more addresses run out the exam's.
+    for (const p of wrongPasscodes(locator, ADDRESS_RULE.limit)) assert.equal(await send(p, guesser), 401);
+    for (const [i, p] of wrongPasscodes(locator, EXAM_RULE.limit - ADDRESS_RULE.limit).entries()) assert.equal(await send(p, `10.9.0.${i + 1}`), 401);
+    assert.equal(await send(first, '192.0.2.50'), 429);
+    await closeAll();
+
+    services = await openServices(config, options);
+    app = buildApp(config, services);
+    t.after(closeAll);
+    assert.equal(await send(first, '192.0.2.50'), 429, 'the exam is still locked after the restart');
+    clock.now += EXAM_RULE.lockMs;
+    assert.equal(await send(first, guesser), 429, 'the address is still locked after the restart');
+    assert.equal(await send(first, '192.0.2.50'), 200, 'the exam lock ended');
+    clock.now += ADDRESS_RULE.lockMs - EXAM_RULE.lockMs;
+    assert.equal(await send(second, guesser), 200, 'the address lock ended');
+    // Kept as keyed hashes: no byte of the data directory names the guesser's address.
+    assert.deepEqual(filesContaining(await readAllFiles(dataDir), guesser), []);
+    const kept = await services.cells.get('eu')!.db.selectFrom('passcode_lockouts').selectAll().execute();
+    assert.ok(kept.length >= 1 && kept.every((r) => /^[0-9a-f]{64}$/.test(r.key_hash)));
   });
 
   it('counts an IPv6 client by its /64', () => {

@@ -27,6 +27,13 @@ export const misbehaviours = [
   'wrong-message-type',
   'wrong-version',
   'mismatched-target-link-uri',
+  // Beyond the issue's list, one per remaining id_token rule, so that each rule has a test that fails without it.
+  'not-a-jws',
+  'bad-signature',
+  'iat-in-future',
+  'nonce-mismatch',
+  'missing-resource-link',
+  'roles-not-array',
 ] as const;
 export type Misbehaviour = (typeof misbehaviours)[number];
 
@@ -307,11 +314,17 @@ window.addEventListener('message', (event) => {
       case 'wrong-message-type': claims[`${LTI}message_type`] = 'LtiSubmissionReviewRequest'; break;
       case 'wrong-version': claims[`${LTI}version`] = '1.1'; break;
       case 'mismatched-target-link-uri': claims[`${LTI}target_link_uri`] = `${this.options.toolOrigin}/v1/lti/somewhere-else`; break;
+      case 'iat-in-future': claims.iat = now + 600; claims.exp = now + 900; break;
+      // A nonce never used, but not the one the tool sent with this login's state.
+      case 'nonce-mismatch': claims.nonce = randomBytes(16).toString('base64url'); break;
+      case 'missing-resource-link': delete claims[`${LTI}resource_link`]; break;
+      case 'roles-not-array': claims[`${LTI}roles`] = spec.roles.join(' '); break;
       default: break;
     }
     // What a replay reuses: the nonce of the last well-formed token (one the tool accepted).
     if (mode === null) this.lastNonce = nonce;
     const key = this.keys[0] as Key;
+    if (mode === 'not-a-jws') return `${b64url({ alg: 'RS256', kid: key.kid })}.${b64url(claims)}`;
     if (mode === 'alg-none') return `${b64url({ alg: 'none', typ: 'JWT' })}.${b64url(claims)}.`;
     if (mode === 'hs256-public-key') {
       // The classic key-confusion forgery: HMAC keyed with the platform's public key, which anyone has.
@@ -319,6 +332,8 @@ window.addEventListener('message', (event) => {
       return `${input}.${createHmac('sha256', key.spki).update(input).digest('base64url')}`;
     }
     const signing = mode === 'unknown-kid' ? await newKey() : key;
-    return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: signing.kid, typ: 'JWT' }).sign(signing.privateKey);
+    // bad-signature: the registered kid in the header, but another key's signature.
+    const signer = mode === 'bad-signature' ? (await newKey()).privateKey : signing.privateKey;
+    return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: signing.kid, typ: 'JWT' }).sign(signer);
   }
 }
