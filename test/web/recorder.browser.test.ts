@@ -12,7 +12,8 @@
  * sealed (`examvault:sealed`: recording, index, SHA-256 of the plaintext); each decrypted segment
  * must hash to what the page announced, every announced segment must be stored exactly once, and
  * nothing else may be. The epoch key is one a revocation statement announced: the page checked it
- * against the admin's signing key before sealing anything, and refuses to record without that key.
+ * along the chain from the institution's recovery key (pinned on first use) before sealing anything,
+ * and refuses to record when a hand-off names another root.
  *
  * Also: nothing in IndexedDB (read during the outage, when segments pile up) or anywhere in the
  * server's data directory holds a media signature or a piece of the plaintext; axe-core finds no
@@ -27,16 +28,15 @@ import { describe, it } from 'node:test';
 import { type Page, chromium } from 'playwright-core';
 import {
   type EpochKeyPair,
-  exportPublicKey,
   generateEpochKeyPair,
+  memberFingerprint,
   openRecording,
-  signStatement,
   toBase64Url,
 } from '../../src/crypto/index.js';
 import { buildApp } from '../../src/server/app.js';
 import { HANDOFF_KEY } from '../../src/web/recorder/handoff.js';
 import type { SealedEventDetail } from '../../src/web/recorder/sealed-track.js';
-import { addStaff, register } from '../server/custody/support.js';
+import { addStaff, recoveryOf, register, revocationBody } from '../server/custody/support.js';
 import { startTestServer } from '../server/support/test-server.js';
 import { chromiumArgs } from '../support/browser.js';
 import { chromiumTool, requireTool } from '../support/system-tools.js';
@@ -128,6 +128,19 @@ const readVaultScript = `(async () => {
   return { segments: sealed.map((bytes) => b64(bytes)), entries: entries.length, headers: recordings.map((r) => b64(r.header)) };
 })()`;
 
+/** The recovery-key fingerprint the recorder pinned for an institution. */
+function pinnedRootScript(institution: string): string {
+  return `new Promise((resolve, reject) => {
+    const r = indexedDB.open('examvault-recorder');
+    r.onerror = () => reject(r.error);
+    r.onsuccess = () => {
+      const get = r.result.transaction('roots').objectStore('roots').get(${JSON.stringify(institution)});
+      get.onsuccess = () => { r.result.close(); resolve(get.result); };
+      get.onerror = () => reject(get.error);
+    };
+  })`;
+}
+
 function readVault(page: Page): Promise<{ segments: string[]; entries: number; headers: string[] }> {
   return page.evaluate(readVaultScript);
 }
@@ -148,8 +161,9 @@ describe('the recorder in a real browser', () => {
     if (!executablePath) return;
     await mkdir(shots, { recursive: true });
 
-    // The institution: an admin with registered keys revokes a reviewer, which starts epoch 2 with a
-    // signed revocation statement announcing its key. The recorder must find and check that statement.
+    // The institution: its first admin sets it up (recovery key → admin enrolment → epoch 1), then
+    // revokes a reviewer, which starts epoch 2 with a signed revocation statement announcing its key.
+    // The recorder must check that statement along the chain from the recovery key.
     const s = await startTestServer(t);
     const inst = await s.institution('eu');
     const admin = await addStaff(s, inst, 'adm-1', 'admin');
@@ -157,9 +171,9 @@ describe('the recorder in a real browser', () => {
     await register(s, admin);
     await register(s, reviewer);
     const epoch2: EpochKeyPair = await generateEpochKeyPair();
-    const revocation = await signStatement({ type: 'revocation', institution: inst.id, timestamp: Date.now(), admin: admin.id, reviewer: reviewer.id, epoch: 2, epochPublicKey: await exportPublicKey(epoch2.publicKey) }, admin.keys.signing.privateKey);
-    const revoked = await s.app.inject({ method: 'POST', url: '/v1/custody/revocations', headers: admin.send, payload: { revocation: toBase64Url(revocation) } });
+    const revoked = await s.app.inject({ method: 'POST', url: '/v1/custody/revocations', headers: admin.send, payload: await revocationBody(admin, reviewer.id, 2, epoch2) });
     assert.equal(revoked.statusCode, 201, revoked.body);
+    const rootFingerprint = toBase64Url(await memberFingerprint(recoveryOf(inst)));
     const attempt = await s.attempt(inst);
 
     const webDir = await builtWebApps();
@@ -192,16 +206,18 @@ describe('the recorder in a real browser', () => {
     });
     page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
 
-    // The hand-off a sign-in page will make: the institution's admin signing key as trust anchor.
-    // Without trust anchors the recorder cannot tell the served key from a substituted one: it refuses.
+    // A hand-off naming another institution root than the one the server's chain starts from: the
+    // recorder cannot confirm the served key and refuses.
     await page.goto(`${origin}/app/recorder/`);
+    await heading(page, 'Start your exam recording');
+    await page.evaluate(([key, value]) => sessionStorage.setItem(key as string, value as string), [HANDOFF_KEY, JSON.stringify({ trust: { rootFingerprint: toBase64Url(new Uint8Array(32).fill(7)) } })]);
+    await page.reload();
     await heading(page, 'Start your exam recording');
     await page.getByLabel('Exam code').fill(attempt.token);
     await page.getByRole('button', { name: 'Continue' }).click();
     await heading(page, 'Recording cannot start');
     await axeCheck(page, '0-cannot-start');
-    // The page has booted (and so read the empty hand-off): now the hand-off a sign-in page would make.
-    await page.evaluate(([key, value]) => sessionStorage.setItem(key as string, value as string), [HANDOFF_KEY, JSON.stringify({ trust: { admins: { [admin.id]: toBase64Url(admin.keys.signingPublicKey) } } })]);
+    // Without a hand-off, this browser's first use of the institution: the served root is taken and pinned.
     await page.reload();
     await heading(page, 'Start your exam recording');
     await axeCheck(page, '1-start');
@@ -217,6 +233,7 @@ describe('the recorder in a real browser', () => {
     const consent = await page.locator('main').innerText();
     for (const words of ['Camera', 'Microphone', 'Screen', 'Still pictures', 'the European Union', 'approved']) assert.ok(consent.includes(words), `consent names ${words}`);
     await axeCheck(page, '2-consent');
+    assert.equal(await page.evaluate(pinnedRootScript(inst.id)), rootFingerprint, 'the institution root is pinned on first use');
     await page.getByRole('button', { name: 'I agree, continue' }).click();
     await passDeviceCheck(page, '3-device-check');
     await axeCheck(page, '4-recording');
