@@ -116,7 +116,10 @@ export interface EpochResponse {
   readonly epoch: number;
   /** base64url of the 65-byte epoch public key. */
   readonly publicKey: string;
-  /** base64url signed statements (epoch, revocation) naming this or earlier epochs, in log order. */
+  /**
+   * base64url signed statements in log order: the institution statement (self-signed by the recovery
+   * key), the admin enrolments, and the epoch and revocation statements naming this or earlier epochs.
+   */
   readonly statements: readonly string[];
 }
 

@@ -7,6 +7,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   type EpochStatement,
+  type RecoveryKeys,
+  deriveRecoveryKeys,
+  generateRecoverySecret,
+  memberFingerprint,
   type RevocationStatement,
   exportPublicKey,
   generateEpochKeyPair,
@@ -79,5 +83,76 @@ describe('which epoch key the recorder seals to', () => {
     assert.ok((await checkEpochKey(chained, institution, { admins: new Map(), root: await exportSigningPublicKey(recovery.publicKey) })).ok);
     const otherRoot = await exportSigningPublicKey((await generateSigningKeyPair()).publicKey);
     assert.equal((await checkEpochKey(chained, institution, { admins: new Map(), root: otherRoot })).ok, false);
+  });
+
+  describe('from the recovery key, along the chain GET /v1/custody/epoch serves', () => {
+    /** What set-up (PUT /v1/custody/recovery) stores: institution statement, first admin's enrolment, epoch 1. */
+    async function chain(recovery: RecoveryKeys, admin: CryptoKeyPair, e1: Uint8Array, inst = institution): Promise<string[]> {
+      const sign = async (s: Parameters<typeof signStatement>[0], key: CryptoKey) => toBase64Url(await signStatement(s, key));
+      return [
+        await sign({ type: 'institution', institution: inst, timestamp: 0, hpkePublicKey: recovery.hpkePublicKey, signingPublicKey: recovery.signingPublicKey }, recovery.signing.privateKey),
+        await sign({ type: 'admin-enrolment', institution: inst, timestamp: 0, admin: 'adm-1', hpkePublicKey: await exportPublicKey((await generateEpochKeyPair()).publicKey), signingPublicKey: await exportSigningPublicKey(admin.publicKey), enrolledBy: { kind: 'recovery' } }, recovery.signing.privateKey),
+        await sign({ type: 'epoch', institution: inst, timestamp: 1, admin: 'adm-1', epoch: 1, epochPublicKey: e1 }, admin.privateKey),
+      ];
+    }
+
+    async function rooted() {
+      const recovery = await deriveRecoveryKeys(generateRecoverySecret());
+      const fingerprint = toBase64Url(await memberFingerprint(recovery));
+      const { admin, e1, e2, served } = await setting();
+      const setUp = await chain(recovery, admin, e1);
+      const afterSetUp: EpochResponse = { institution, epoch: 1, publicKey: toBase64Url(e1), statements: setUp };
+      const afterRevocation: EpochResponse = { ...served, statements: [...setUp, served.statements[1] as string] };
+      return { recovery, fingerprint, admin, e1, e2, afterSetUp, afterRevocation };
+    }
+
+    const none: TrustAnchors = { admins: new Map() };
+
+    it('trusts epoch 1 right after set-up and epoch 2 after a revocation, from the recovery-key fingerprint alone', async () => {
+      const { fingerprint, afterSetUp, afterRevocation } = await rooted();
+      const anchors: TrustAnchors = { admins: new Map(), rootFingerprint: fingerprint };
+      const first = await checkEpochKey(afterSetUp, institution, anchors);
+      assert.ok(first.ok && first.epoch === 1 && first.rootFingerprint === fingerprint, first.ok ? '' : first.reason);
+      const second = await checkEpochKey(afterRevocation, institution, anchors);
+      assert.ok(second.ok && second.epoch === 2, second.ok ? '' : second.reason);
+    });
+
+    it('takes the served root only on first use, and names it for pinning', async () => {
+      const { fingerprint, afterRevocation } = await rooted();
+      assert.equal((await checkEpochKey(afterRevocation, institution, none)).ok, false, 'no root, no first use: nothing is trusted');
+      const tofu = await checkEpochKey(afterRevocation, institution, none, { firstUse: true });
+      assert.ok(tofu.ok && tofu.rootFingerprint === fingerprint);
+    });
+
+    it('refuses a substituted chain, a forged enrolment, a stale epoch, a revoked admin and another institution', async () => {
+      const { recovery, fingerprint, admin, e1, e2, afterSetUp, afterRevocation } = await rooted();
+      const pinned: TrustAnchors = { admins: new Map(), rootFingerprint: fingerprint };
+      // A server that replaces the whole chain with its own recovery key, admin and epoch key.
+      const mallory = await deriveRecoveryKeys(generateRecoverySecret());
+      const malloryAdmin = await generateSigningKeyPair();
+      const fake = await exportPublicKey((await generateEpochKeyPair()).publicKey);
+      const substituted: EpochResponse = { institution, epoch: 1, publicKey: toBase64Url(fake), statements: await chain(mallory, malloryAdmin, fake) };
+      // Mallory's enrolment slipped into the real chain, claiming to be by the recovery key.
+      const [, forgedEnrolment] = await chain(mallory, malloryAdmin, fake);
+      const forgedEpoch = toBase64Url(await signStatement({ type: 'epoch', institution, timestamp: 5, admin: 'adm-1', epoch: 3, epochPublicKey: fake }, malloryAdmin.privateKey));
+      // After adm-1 is revoked, a statement adm-1 signs announces nothing.
+      const selfRevoked = toBase64Url(await signStatement({ type: 'revocation', institution, timestamp: 3, admin: 'adm-1', reviewer: 'adm-1', epoch: 2, epochPublicKey: e2 }, admin.privateKey));
+      const afterSelfRevoked = toBase64Url(await signStatement({ type: 'epoch', institution, timestamp: 4, admin: 'adm-1', epoch: 3, epochPublicKey: fake }, admin.privateKey));
+      const cases: [string, EpochResponse, string, TrustAnchors, boolean][] = [
+        ['a chain from another recovery key, with a root pinned', substituted, institution, pinned, true],
+        ['a chain from another recovery key, with the real one as anchor', substituted, institution, { admins: new Map(), root: recovery.signingPublicKey }, true],
+        ['a second institution statement with another key after the real one', { ...afterSetUp, statements: [...afterSetUp.statements, (substituted.statements[0] as string)] }, institution, pinned, true],
+        ['an enrolment not signed by the pinned recovery key, then its admin\'s epoch', { ...afterSetUp, epoch: 3, publicKey: toBase64Url(fake), statements: [...afterSetUp.statements, forgedEnrolment as string, forgedEpoch] }, institution, pinned, false],
+        ['a stale epoch served as current', { ...afterRevocation, epoch: 1, publicKey: toBase64Url(e1) }, institution, pinned, false],
+        ['a key substituted for the current epoch', { ...afterRevocation, publicKey: toBase64Url(fake) }, institution, pinned, false],
+        ['an epoch announced by a revoked admin', { ...afterSetUp, epoch: 3, publicKey: toBase64Url(fake), statements: [...afterSetUp.statements, selfRevoked, afterSelfRevoked] }, institution, pinned, false],
+        ['another institution\'s chain', { ...afterSetUp, institution: 'inst-2', statements: await chain(recovery, admin, e1, 'inst-2') }, institution, pinned, false],
+        ['another institution\'s chain under this institution\'s name', { ...afterSetUp, statements: await chain(recovery, admin, e1, 'inst-2') }, institution, pinned, true],
+      ];
+      for (const [what, response, inst, trust, firstUse] of cases) {
+        const check = await checkEpochKey(response, inst, trust, { firstUse });
+        assert.equal(check.ok, false, what);
+      }
+    });
   });
 });

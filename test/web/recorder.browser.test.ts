@@ -12,135 +12,37 @@
  * sealed (`examvault:sealed`: recording, index, SHA-256 of the plaintext); each decrypted segment
  * must hash to what the page announced, every announced segment must be stored exactly once, and
  * nothing else may be. The epoch key is one a revocation statement announced: the page checked it
- * against the admin's signing key before sealing anything, and refuses to record without that key.
+ * along the chain from the institution's recovery key (pinned on first use) before sealing anything,
+ * and refuses to record when a hand-off names another root.
  *
  * Also: nothing in IndexedDB (read during the outage, when segments pile up) or anywhere in the
  * server's data directory holds a media signature or a piece of the plaintext; axe-core finds no
  * violation on any screen; each screen is saved under test-results/recorder/.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { mkdir, readFile, readdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { type Page, chromium } from 'playwright-core';
 import {
   type EpochKeyPair,
-  exportPublicKey,
   generateEpochKeyPair,
-  openRecording,
-  signStatement,
+  memberFingerprint,
   toBase64Url,
 } from '../../src/crypto/index.js';
 import { buildApp } from '../../src/server/app.js';
 import { HANDOFF_KEY } from '../../src/web/recorder/handoff.js';
 import type { SealedEventDetail } from '../../src/web/recorder/sealed-track.js';
-import { addStaff, register } from '../server/custody/support.js';
+import { addStaff, recoveryOf, register, revocationBody } from '../server/custody/support.js';
 import { startTestServer } from '../server/support/test-server.js';
 import { chromiumArgs } from '../support/browser.js';
 import { chromiumTool, requireTool } from '../support/system-tools.js';
 import { builtWebApps } from '../support/web-build.js';
+import { type StoredListing, axeCheck as axeIn, checkStored, heading, passDeviceCheck as deviceCheckIn, pinnedRootScript, readVault, shotsDir, sleep } from './recorder-support.js';
 
-const shots = join(process.cwd(), 'test-results', 'recorder');
-const axeSource = readFile(new URL('../../node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/**
- * Media signatures, each a magic number and a marker right after it: long enough never to turn up by
- * chance in megabytes of ciphertext.
- */
-const signatures: readonly { name: string; magic: Buffer; marker: Buffer; within: number }[] = [
-  { name: 'WebM (EBML header naming webm)', magic: Buffer.from('1a45dfa3', 'hex'), marker: Buffer.from('webm'), within: 48 },
-  { name: 'JPEG (JFIF)', magic: Buffer.from('ffd8ffe0', 'hex'), marker: Buffer.from('JFIF'), within: 8 },
-  { name: 'JPEG (Exif)', magic: Buffer.from('ffd8ffe1', 'hex'), marker: Buffer.from('Exif'), within: 8 },
-  { name: 'PNG', magic: Buffer.from('89504e470d0a1a0a', 'hex'), marker: Buffer.from('IHDR'), within: 16 },
-  { name: 'Opus stream header', magic: Buffer.from('OpusHead'), marker: Buffer.alloc(0), within: 0 },
-];
-
-function mediaSignature(bytes: Uint8Array): string | null {
-  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  for (const sig of signatures) {
-    for (let at = b.indexOf(sig.magic); at !== -1; at = b.indexOf(sig.magic, at + 1)) {
-      if (b.subarray(at, at + sig.magic.length + sig.within + sig.marker.length).includes(sig.marker)) return sig.name;
-    }
-  }
-  return null;
-}
-
-async function axeCheck(page: Page, screen: string): Promise<void> {
-  // Evaluated through the DevTools protocol, which the page's CSP does not govern; the page itself can load no script but its own.
-  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(await axeSource);
-  const violations = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(ctx: Document, o: object): Promise<{ violations: { id: string; help: string; nodes: { target: unknown }[] }[] }> } }).axe;
-    const result = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] } });
-    return result.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => JSON.stringify(n.target)).join(', ')})`);
-  });
-  assert.deepEqual(violations, [], `axe-core on the ${screen} screen`);
-  await page.screenshot({ path: join(shots, `${screen}.png`), fullPage: true });
-}
-
-async function heading(page: Page, text: string): Promise<void> {
-  try {
-    await page.getByRole('heading', { level: 1, name: text }).waitFor({ timeout: 30_000 });
-  } catch (e) {
-    // Say what the page shows instead: the step that failed is then plain from the report.
-    const shown = await page.locator('body').innerText().catch(() => '(unreadable)');
-    throw new Error(`expected the screen "${text}", the page shows:\n${shown}`, { cause: e });
-  }
-}
-
-async function passDeviceCheck(page: Page, screenName: string | null): Promise<void> {
-  await heading(page, 'Check your camera, microphone and screen');
-  await page.getByRole('button', { name: 'Check camera and microphone' }).click();
-  await page.locator('#camera-result.ok').waitFor();
-  await page.getByRole('button', { name: 'Share your screen' }).click();
-  await page.locator('#screen-result.ok').waitFor();
-  if (screenName) await axeCheck(page, screenName);
-  await page.getByRole('button', { name: 'Start recording' }).click();
-  await heading(page, 'Recording');
-}
-
-/**
- * Every record of the recorder's IndexedDB, as raw bytes (read by the test, not by the app). A string,
- * not a function: tsx would wrap the function's inner helpers in a `__name` the page does not have.
- */
-const readVaultScript = `(async () => {
-  const db = await new Promise((resolve, reject) => {
-    const r = indexedDB.open('examvault-recorder');
-    r.onsuccess = () => resolve(r.result);
-    r.onerror = () => reject(r.error);
-  });
-  const all = (store) => new Promise((resolve, reject) => {
-    const r = db.transaction(store).objectStore(store).getAll();
-    r.onsuccess = () => resolve(r.result);
-    r.onerror = () => reject(r.error);
-  });
-  const b64 = (u) => {
-    let s = '';
-    for (let i = 0; i < u.length; i += 0x8000) s += String.fromCharCode(...u.subarray(i, i + 0x8000));
-    return btoa(s);
-  };
-  const sealed = await all('sealed');
-  const recordings = await all('recordings');
-  const entries = await all('segments');
-  db.close();
-  return { segments: sealed.map((bytes) => b64(bytes)), entries: entries.length, headers: recordings.map((r) => b64(r.header)) };
-})()`;
-
-function readVault(page: Page): Promise<{ segments: string[]; entries: number; headers: string[] }> {
-  return page.evaluate(readVaultScript);
-}
-
-async function filesUnder(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await filesUnder(p)));
-    else if (e.isFile()) out.push(p);
-  }
-  return out;
-}
+const shots = shotsDir('recorder');
+const axeCheck = (page: Page, screen: string) => axeIn(page, shots, screen);
+const passDeviceCheck = (page: Page, screen: string | null) => deviceCheckIn(page, shots, screen);
 
 describe('the recorder in a real browser', () => {
   it('records, survives a network cut and a reload, and every segment opens to what the page sealed', { timeout: 240_000 }, async (t) => {
@@ -148,8 +50,9 @@ describe('the recorder in a real browser', () => {
     if (!executablePath) return;
     await mkdir(shots, { recursive: true });
 
-    // The institution: an admin with registered keys revokes a reviewer, which starts epoch 2 with a
-    // signed revocation statement announcing its key. The recorder must find and check that statement.
+    // The institution: its first admin sets it up (recovery key → admin enrolment → epoch 1), then
+    // revokes a reviewer, which starts epoch 2 with a signed revocation statement announcing its key.
+    // The recorder must check that statement along the chain from the recovery key.
     const s = await startTestServer(t);
     const inst = await s.institution('eu');
     const admin = await addStaff(s, inst, 'adm-1', 'admin');
@@ -157,9 +60,9 @@ describe('the recorder in a real browser', () => {
     await register(s, admin);
     await register(s, reviewer);
     const epoch2: EpochKeyPair = await generateEpochKeyPair();
-    const revocation = await signStatement({ type: 'revocation', institution: inst.id, timestamp: Date.now(), admin: admin.id, reviewer: reviewer.id, epoch: 2, epochPublicKey: await exportPublicKey(epoch2.publicKey) }, admin.keys.signing.privateKey);
-    const revoked = await s.app.inject({ method: 'POST', url: '/v1/custody/revocations', headers: admin.send, payload: { revocation: toBase64Url(revocation) } });
+    const revoked = await s.app.inject({ method: 'POST', url: '/v1/custody/revocations', headers: admin.send, payload: await revocationBody(admin, reviewer.id, 2, epoch2) });
     assert.equal(revoked.statusCode, 201, revoked.body);
+    const rootFingerprint = toBase64Url(await memberFingerprint(recoveryOf(inst)));
     const attempt = await s.attempt(inst);
 
     const webDir = await builtWebApps();
@@ -192,16 +95,18 @@ describe('the recorder in a real browser', () => {
     });
     page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
 
-    // The hand-off a sign-in page will make: the institution's admin signing key as trust anchor.
-    // Without trust anchors the recorder cannot tell the served key from a substituted one: it refuses.
+    // A hand-off naming another institution root than the one the server's chain starts from: the
+    // recorder cannot confirm the served key and refuses.
     await page.goto(`${origin}/app/recorder/`);
+    await heading(page, 'Start your exam recording');
+    await page.evaluate(([key, value]) => sessionStorage.setItem(key as string, value as string), [HANDOFF_KEY, JSON.stringify({ trust: { rootFingerprint: toBase64Url(new Uint8Array(32).fill(7)) } })]);
+    await page.reload();
     await heading(page, 'Start your exam recording');
     await page.getByLabel('Exam code').fill(attempt.token);
     await page.getByRole('button', { name: 'Continue' }).click();
     await heading(page, 'Recording cannot start');
     await axeCheck(page, '0-cannot-start');
-    // The page has booted (and so read the empty hand-off): now the hand-off a sign-in page would make.
-    await page.evaluate(([key, value]) => sessionStorage.setItem(key as string, value as string), [HANDOFF_KEY, JSON.stringify({ trust: { admins: { [admin.id]: toBase64Url(admin.keys.signingPublicKey) } } })]);
+    // Without a hand-off, this browser's first use of the institution: the served root is taken and pinned.
     await page.reload();
     await heading(page, 'Start your exam recording');
     await axeCheck(page, '1-start');
@@ -217,6 +122,7 @@ describe('the recorder in a real browser', () => {
     const consent = await page.locator('main').innerText();
     for (const words of ['Camera', 'Microphone', 'Screen', 'Still pictures', 'the European Union', 'approved']) assert.ok(consent.includes(words), `consent names ${words}`);
     await axeCheck(page, '2-consent');
+    assert.equal(await page.evaluate(pinnedRootScript(inst.id)), rootFingerprint, 'the institution root is pinned on first use');
     await page.getByRole('button', { name: 'I agree, continue' }).click();
     await passDeviceCheck(page, '3-device-check');
     await axeCheck(page, '4-recording');
@@ -261,77 +167,18 @@ describe('the recorder in a real browser', () => {
     assert.deepEqual(vaultAfter, { segments: [], entries: 0, headers: [] }, 'nothing is left waiting once the server acknowledged everything');
     await browser.close();
 
-    // What the page sealed, by recording: each index announced exactly once.
-    const announced = new Map<string, Map<number, SealedEventDetail>>();
-    for (const d of sealed) {
-      const m = announced.get(d.recording) ?? new Map<number, SealedEventDetail>();
-      assert.ok(!m.has(d.index), `segment ${d.index} of ${d.recording} sealed twice`);
-      m.set(d.index, d);
-      announced.set(d.recording, m);
-    }
-    const byTrack = (track: string) => [...announced.values()].filter((m) => m.get(0)?.track === track);
-    for (const track of ['camera', 'microphone', 'screen', 'snapshot']) assert.equal(byTrack(track).length, 2, `one ${track} recording before the reload and one after`);
-
-    // The server's view, through the custody listing: exactly the recordings the page made.
-    const listed = await s.app.inject({ method: 'GET', url: `/v1/custody/attempts/${attempt.attempt}/recordings`, headers: admin.get });
-    assert.equal(listed.statusCode, 200, listed.body);
-    const recordings = listed.json().recordings as { recording: string; track: string; epoch: number; segments: number; complete: boolean; segmentCount: number | null }[];
-    assert.deepEqual(recordings.map((r) => r.recording).sort(), [...announced.keys()].sort());
-
-    const plaintexts: Buffer[] = [];
-    let mediaSeconds = 0;
-    for (const r of recordings) {
-      const mine = announced.get(r.recording) as Map<number, SealedEventDetail>;
-      const count = mine.size;
-      assert.equal(r.epoch, 2, 'sealed to the epoch the revocation announced');
-      assert.equal(r.segments, count, `${r.recording}: every sealed segment stored, none extra`);
-      const status = await s.app.inject({ method: 'GET', url: `/v1/recordings/${r.recording}`, headers: { authorization: `Bearer ${attempt.token}` } });
-      assert.deepEqual(status.json().stored, [[0, count - 1]], `${r.recording}: no gap`);
-      const finished = [...mine.values()].some((d) => d.last);
-      assert.equal(r.complete, finished, `${r.recording}: complete exactly when the recorder closed it`);
-      if (finished) assert.equal(r.segmentCount, count);
-
-      const header = await s.app.inject({ method: 'GET', url: `/v1/recordings/${r.recording}/header`, headers: { authorization: `Bearer ${attempt.token}` } });
-      const opener = await openRecording(new Uint8Array(header.rawPayload), epoch2.privateKey);
-      assert.equal(opener.header.context.track, r.track);
-      assert.equal(opener.header.context.attempt, attempt.attempt);
-      for (let i = 0; i < count; i++) {
-        const stored = await s.app.inject({ method: 'GET', url: `/v1/recordings/${r.recording}/segments/${i}`, headers: { authorization: `Bearer ${attempt.token}` } });
-        const opened = await opener.openSegment(i, new Uint8Array(stored.rawPayload));
-        const expected = mine.get(i) as SealedEventDetail;
-        assert.equal(createHash('sha256').update(opened.plaintext).digest('hex'), expected.plaintextSha256, `${r.recording} segment ${i} decrypts to what the page sealed`);
-        assert.equal(opened.last, expected.last);
-        if (opened.plaintext.length === 0) continue;
-        const plain = Buffer.from(opened.plaintext);
-        plaintexts.push(plain);
-        // Each piece stands alone: a WebM file from its first byte, or a JPEG.
-        if (r.track === 'snapshot') assert.ok(mediaSignature(plain.subarray(0, 64))?.startsWith('JPEG'), 'a snapshot is a JPEG');
-        else {
-          assert.equal(mediaSignature(plain.subarray(0, 64)), 'WebM (EBML header naming webm)', `${r.track} piece ${i} starts with its own WebM header`);
-          if (r.track === 'camera') mediaSeconds += 4;
-        }
-      }
-    }
+    const { plaintexts, mediaSeconds } = await checkStored({
+      sealed, recordingsPerTrack: 2, epoch: 2, privateKey: epoch2.privateKey, attempt: attempt.attempt, dataDir: s.dataDir, vaultDuringOutage,
+      listed: async () => {
+        const listed = await s.app.inject({ method: 'GET', url: `/v1/custody/attempts/${attempt.attempt}/recordings`, headers: admin.get });
+        assert.equal(listed.statusCode, 200, listed.body);
+        return listed.json().recordings as StoredListing[];
+      },
+      get: async (path) => new Uint8Array((await s.app.inject({ method: 'GET', url: path, headers: { authorization: `Bearer ${attempt.token}` } })).rawPayload),
+    });
     assert.ok(mediaSeconds >= 28, `at least 30 s of camera recorded (${mediaSeconds} s in 4 s pieces)`);
     const sealingMs = sealed.reduce((n, d) => n + d.sealMs, 0);
     t.diagnostic(`sealed ${sealed.length} segments, ${(plaintexts.reduce((n, p) => n + p.length, 0) / 1e6).toFixed(2)} MB, in ${sealingMs.toFixed(0)} ms of sealing: ${(sealingMs / 10 / mediaSeconds).toFixed(3)} % of the camera's recording time`);
-
-    // Nothing sealed at rest, in the browser or on the server, shows media or any piece of it.
-    // Samples from inside each plaintext; runs of padding (a few distinct bytes) could match any file, so only varied ones count.
-    const samples = plaintexts
-      .flatMap((p) => [0.25, 0.5, 0.75].map((f) => p.subarray(Math.floor(p.length * f), Math.floor(p.length * f) + 32)))
-      .filter((x) => x.length === 32 && new Set(x).size >= 16);
-    assert.ok(samples.length >= plaintexts.length, `enough plaintext samples (${samples.length})`);
-    const idbBlobs = [...vaultDuringOutage.segments, ...vaultDuringOutage.headers].map((b) => Buffer.from(b, 'base64'));
-    const stores: [string, Buffer][] = [
-      ...idbBlobs.map((b, i): [string, Buffer] => [`IndexedDB record ${i}`, b]),
-      ...(await Promise.all((await filesUnder(s.dataDir)).map(async (f): Promise<[string, Buffer]> => [f, await readFile(f)]))),
-    ];
-    assert.ok(stores.reduce((n, [, b]) => n + b.length, 0) > plaintexts.reduce((n, p) => n + p.length, 0), 'the scan covers at least as many bytes as were recorded');
-    for (const [where, bytes] of stores) {
-      assert.equal(mediaSignature(bytes), null, `${where} holds media`);
-      for (const sample of samples) assert.equal(bytes.indexOf(sample), -1, `${where} holds plaintext`);
-    }
     assert.deepEqual(errors, [], 'no console error, blocked request or CSP violation');
   });
 });

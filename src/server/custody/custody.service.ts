@@ -374,13 +374,20 @@ export async function revoke(cell: Cell, principal: StaffPrincipal, body: unknow
   return { member: member.member_id, epoch: statement.epoch, auditSeq: seq };
 }
 
-/** The current epoch public key and the signed statements that name epochs, for recorders to check. */
+/**
+ * The current epoch public key and the signed statements a recorder needs to check it from the
+ * institution's recovery key: the self-signed `institution` statement, the `admin-enrolment`s and the
+ * `epoch`/`revocation` statements, in log order (docs/CUSTODY-SERVER.md, docs/WEB.md "Trust").
+ */
 export async function currentEpoch(cell: Cell, institutionId: string): Promise<EpochResponse> {
   const institution = await findInstitution(cell.db, institutionId);
   const epoch = institution ? Number(institution.current_epoch) : 0;
   const publicKey = institution ? await findEpochKey(cell.db, institutionId, epoch) : undefined;
   if (!institution || !publicKey) throw custodyError('EV_ERR_CUSTODY_INVALID_REQUEST', 'the institution has no epoch key in this region');
-  const statements = await listStatements(cell.db, institutionId, ['epoch', 'revocation']);
+  const chain = ['institution', 'admin-enrolment', 'epoch', 'revocation'];
+  // Set-up logs its three statements under one audit entry: within an entry, a signer's enrolment comes before what it signs.
+  const statements = (await listStatements(cell.db, institutionId, chain))
+    .sort((a, b) => Number(a.audit_seq) - Number(b.audit_seq) || chain.indexOf(a.type) - chain.indexOf(b.type));
   return { institution: institutionId, epoch, publicKey, statements: statements.map((s) => s.signed) };
 }
 

@@ -175,7 +175,9 @@ async function learnerLaunch(ctx: LtiContext, cell: Cell, platform: LtiPlatformT
     body += hiddenForm('/v1/lti/proctoring/start', { code: step }, 'Start the exam');
     formOrigins = [new URL(launch.proctoring.startAssessmentUrl).origin];
   }
-  return { title: 'ExamVault recorder', meta, body, frameOrigins, formOrigins };
+  // A plain learner launch goes straight on to the recorder; a proctoring launch keeps its page for the "Start the exam" step.
+  const script = formOrigins.length === 0 ? { script: '/v1/lti/scripts/recorder.js' } : {};
+  return { title: 'ExamVault recorder', meta, body, frameOrigins, formOrigins, ...script };
 }
 
 async function staffLaunch(ctx: LtiContext, cell: Cell, platform: LtiPlatformTable, launch: KeptLaunch, frameOrigins: string[]): Promise<PageOptions> {

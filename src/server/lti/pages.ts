@@ -105,6 +105,23 @@ document.querySelectorAll('form[data-autopost]').forEach(function (form) { form.
 })();
 `,
   /**
+   * A learner's launch page leads into the recorder (docs/WEB.md "Starting from a sign-in"): the
+   * one-time hand-off code goes to this tab's sessionStorage, where the recorder (same origin) reads
+   * it once, never into a URL. The key is src/web/recorder/handoff.ts' HANDOFF_KEY. Only when the
+   * launch is the top-level page: the recorder refuses to be framed (frame-ancestors 'none'), and a
+   * frame's storage is partitioned under the LMS's site.
+   */
+  'recorder.js': `'use strict';
+(function () {
+  if (window.top !== window) return;
+  var m = document.querySelector('meta[name="ev-handoff"]');
+  var code = m ? m.getAttribute('content') : null;
+  if (!code) return;
+  try { sessionStorage.setItem('examvault.recorder.handoff', JSON.stringify({ handoff: code })); } catch (e) { return; }
+  window.location.replace('/app/recorder/');
+})();
+`,
+  /**
    * Launch without the state cookie: fetches the binding back from platform storage (lti.get_data)
    * and posts it with the state to /v1/lti/launch/confirm.
    */

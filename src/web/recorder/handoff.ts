@@ -1,11 +1,13 @@
 /**
- * How a recorder session begins. Today the test taker pastes the attempt credential into the start
- * form. Sign-in pages of this origin (the LTI launch and the passcode page) will hand it over instead,
- * through `sessionStorage` under HANDOFF_KEY: same origin, this tab only, never in a URL (where it
- * would reach history, logs and Referer). The hand-off is read once and removed.
+ * How a recorder session begins: the test taker types a passcode (or pastes an attempt credential)
+ * into the start form, or a sign-in page of this origin hands over what it got, through
+ * `sessionStorage` under HANDOFF_KEY: same origin, this tab only, never in a URL (where it would reach
+ * history, logs and Referer). The LTI launch page hands over its one-time code (`handoff`), which the
+ * recorder exchanges at POST /v1/attempts/handoff. The hand-off is read once and removed.
  *
- * A hand-off may also carry the institution's trust anchors (epoch-trust.ts): the signing keys of the
- * admins whose signed statements announce epoch keys, as the institution published them.
+ * A hand-off may also carry the institution's trust anchors (epoch-trust.ts): the fingerprint of its
+ * recovery keys (`rootFingerprint`), or the signing keys of admins whose signed statements announce
+ * epoch keys, as the institution published them.
  */
 import { fromBase64Url, toBase64Url } from '../../crypto/index.js';
 import type { TrustAnchors } from './epoch-trust.js';
@@ -15,14 +17,20 @@ export const HANDOFF_KEY = 'examvault.recorder.handoff';
 /** `ev1.<region>.<43 base64url characters>`, as `examvault attempts issue` prints it. */
 export const credentialPattern = /^ev1\.[a-z][a-z0-9-]{1,15}\.[A-Za-z0-9_-]{43}$/;
 
+/** The LTI launch page's one-time code (`evk1.…`, docs/LTI.md). */
+const handoffCodePattern = /^[A-Za-z0-9._-]{8,200}$/;
+
 export interface Handoff {
   readonly credential?: string;
+  /** A one-time hand-off code, to exchange for the credential. */
+  readonly code?: string;
   readonly trust: TrustAnchors;
 }
 
 interface HandoffJson {
   credential?: unknown;
-  trust?: { admins?: Record<string, unknown>; root?: unknown };
+  handoff?: unknown;
+  trust?: { admins?: Record<string, unknown>; root?: unknown; rootFingerprint?: unknown };
 }
 
 /** Removes spaces and line breaks a copy and paste may add; null when it is not a credential. */
@@ -38,13 +46,15 @@ export function anchorsFromJson(json: HandoffJson['trust']): TrustAnchors {
     if (bytes) admins.set(id, bytes);
   }
   const root = typeof json?.root === 'string' ? fromBase64Url(json.root) : null;
-  return root ? { admins, root } : { admins };
+  const fingerprint = typeof json?.rootFingerprint === 'string' && fromBase64Url(json.rootFingerprint)?.length === 32 ? json.rootFingerprint : null;
+  return { admins, ...(root ? { root } : {}), ...(fingerprint ? { rootFingerprint: fingerprint } : {}) };
 }
 
 export function anchorsToJson(anchors: TrustAnchors): HandoffJson['trust'] {
   return {
     admins: Object.fromEntries([...anchors.admins].map(([id, key]) => [id, toBase64Url(key)])),
     ...(anchors.root ? { root: toBase64Url(anchors.root) } : {}),
+    ...(anchors.rootFingerprint ? { rootFingerprint: anchors.rootFingerprint } : {}),
   };
 }
 
@@ -59,5 +69,6 @@ export function takeHandoff(storage: Storage = sessionStorage): Handoff {
     return { trust: { admins: new Map() } };
   }
   const credential = typeof parsed.credential === 'string' ? normaliseCredential(parsed.credential) : null;
-  return { ...(credential ? { credential } : {}), trust: anchorsFromJson(parsed.trust) };
+  const code = typeof parsed.handoff === 'string' && handoffCodePattern.test(parsed.handoff) ? parsed.handoff : null;
+  return { ...(credential ? { credential } : {}), ...(code ? { code } : {}), trust: anchorsFromJson(parsed.trust) };
 }

@@ -7,6 +7,9 @@ import '../shared/base.css';
 import type { Track } from '../../crypto/index.js';
 import type { AttemptInfo } from '../../protocol/attempt.js';
 import type { EpochResponse } from '../../protocol/custody.js';
+import type { HandoffResponse } from '../../protocol/lti.js';
+import { readPasscode } from '../../protocol/passcode-format.js';
+import type { RedeemedPasscode } from '../../protocol/passcodes.js';
 import { ApiCallError, UnreachableError, callJson } from '../shared/api.js';
 import { button, el, showScreen } from '../shared/dom.js';
 import { liveRegion } from '../shared/live.js';
@@ -43,6 +46,10 @@ function describeProblem(e: unknown): string {
   if (e instanceof ApiCallError) {
     if (e.code === 'EV_ERR_AUTH_INVALID_CREDENTIAL') return 'This exam code is not valid. Check that you copied all of it.';
     if (e.code === 'EV_ERR_AUTH_EXPIRED_CREDENTIAL') return 'This exam code has expired. Ask your institution for a new one.';
+    if (e.code === 'EV_ERR_PASSCODE_TYPO') return typoMessage;
+    if (e.code === 'EV_ERR_HANDOFF_USED' || e.code === 'EV_ERR_HANDOFF_EXPIRED' || e.code === 'EV_ERR_HANDOFF_INVALID') {
+      return 'The link from your course page was already used or has expired. Open the exam again from your course page.';
+    }
     if (e.code === 'EV_ERR_UPLOAD_EPOCH_NOT_CURRENT') {
       return 'Your institution changed the key that locks recordings while this one was being made, and the server no longer takes it. It stays locked on this computer: please tell your institution.';
     }
@@ -110,33 +117,83 @@ function ensureUploader(credential: string): Uploader {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Start: the exam code, unless a sign-in page handed it over
+// Start: a passcode or an exam code, unless a sign-in page handed one over
+
+const typoMessage = 'One of the characters is mistyped: check each one against your passcode.';
+
+/** Symbols typed so far, without the separators a passcode is shown with. */
+function passcodeSymbols(text: string): number {
+  return text.replace(/[\s-]/g, '').length;
+}
 
 function startScreen(trust: TrustAnchors, problem?: string): void {
-  const input = el('input', { id: 'credential', name: 'credential', type: 'password', autocomplete: 'off', spellcheck: 'false', 'aria-describedby': 'credential-hint' + (problem ? ' credential-error' : ''), required: true });
+  const input = el('input', { id: 'credential', name: 'credential', type: 'password', autocomplete: 'off', spellcheck: 'false', 'aria-describedby': 'credential-hint typing' + (problem ? ' credential-error' : ''), required: true });
+  // Feedback while typing: the passcode's check character catches a mistyped character before anything is sent.
+  const typing = el('p', { id: 'typing', class: 'hint', 'aria-live': 'polite' });
+  input.addEventListener('input', () => {
+    const text = input.value.trim();
+    const reading = text.startsWith('ev1.') || passcodeSymbols(text) < 25 ? null : readPasscode(text);
+    typing.className = reading && !reading.ok ? 'error' : 'hint';
+    typing.textContent = !reading ? '' : reading.ok ? 'The passcode looks right.' : reading.reason === 'typo' ? typoMessage : 'This is not a passcode: it has 25 letters and digits, in five groups of five.';
+  });
   const form = el('form', { novalidate: true },
-    el('label', { for: 'credential' }, 'Exam code'),
-    el('p', { id: 'credential-hint', class: 'hint' }, 'The code your institution gave you for this exam. It starts with “ev1.”.'),
+    el('label', { for: 'credential' }, 'Passcode or exam code'),
+    el('p', { id: 'credential-hint', class: 'hint' }, 'The passcode your institution gave you for this exam (five groups of five letters and digits), or an exam code starting with “ev1.”.'),
     problem ? el('p', { id: 'credential-error', class: 'error' }, problem) : null,
     input,
+    typing,
     el('div', { class: 'actions' }, el('button', { type: 'submit' }, 'Continue')),
   );
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     const credential = normaliseCredential(input.value);
-    if (!credential) {
-      startScreen(trust, 'This is not an exam code. It looks like “ev1.eu.” followed by 43 letters, digits, “-” or “_”.');
+    if (credential) {
+      void prepare(credential, trust);
       return;
     }
-    void prepare(credential, trust);
+    const reading = readPasscode(input.value);
+    if (!reading.ok) {
+      startScreen(trust, reading.reason === 'typo' ? typoMessage : 'This is neither a passcode (five groups of five letters and digits) nor an exam code (“ev1.eu.” followed by 43 letters, digits, “-” or “_”).');
+      return;
+    }
+    void signIn(trust, 'Checking your passcode…', () => callJson<RedeemedPasscode>('/v1/passcodes/redeem', { method: 'POST', json: { passcode: reading.passcode } }));
   });
   showScreen(main, 'Start your exam recording', APP, el('p', {}, 'This page records you while you take your exam, as your institution requires.'), form);
   if (problem) live.announce(problem);
 }
 
+/** Exchanges what a sign-in gave (a passcode, the LTI launch's one-time code) for the attempt credential. */
+async function signIn(trust: TrustAnchors, title: string, exchange: () => Promise<RedeemedPasscode | HandoffResponse>): Promise<void> {
+  showScreen(main, title, APP);
+  let credential: string | null;
+  try {
+    credential = normaliseCredential((await exchange()).token);
+  } catch (e) {
+    startScreen(trust, describeProblem(e));
+    return;
+  }
+  if (!credential) {
+    startScreen(trust, 'The server answered with something that is not an exam code.');
+    return;
+  }
+  await prepare(credential, trust);
+}
+
+/**
+ * The served epoch key, checked from the institution's recovery key: the fingerprint a sign-in page
+ * handed over, else the one this browser pinned, else (first use) the served institution statement's,
+ * which is then pinned. A hand-off naming another root than the pinned one is refused.
+ */
 async function fetchCheckedEpoch(credential: string, info: AttemptInfo, trust: TrustAnchors): Promise<EpochCheck> {
   const served = await callJson<EpochResponse>('/v1/custody/epoch', { token: credential });
-  return checkEpochKey(served, info.institution, trust);
+  const pinned = await vault.pinnedRoot(info.institution);
+  if (pinned && trust.rootFingerprint && pinned !== trust.rootFingerprint) {
+    return { ok: false, reason: 'the sign-in page named another institution key than the one this browser pinned earlier' };
+  }
+  const anchors = pinned && !trust.rootFingerprint ? { ...trust, rootFingerprint: pinned } : trust;
+  const check = await checkEpochKey(served, info.institution, anchors, { firstUse: true });
+  if (check.ok && check.rootFingerprint && !pinned) await vault.pinRoot(info.institution, check.rootFingerprint);
+  return check;
 }
 
 async function prepare(credential: string, trust: TrustAnchors): Promise<void> {
@@ -410,6 +467,8 @@ async function boot(): Promise<void> {
   if (stored && (await vault.recordings()).length > 0) return resume(stored);
   if (stored) await vault.clearAttempt();
   if (handoff.credential) return prepare(handoff.credential, handoff.trust);
+  const code = handoff.code;
+  if (code) return signIn(handoff.trust, 'Opening your exam…', () => callJson<HandoffResponse>('/v1/attempts/handoff', { method: 'POST', json: { code } }));
   startScreen(handoff.trust);
 }
 

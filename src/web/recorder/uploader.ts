@@ -70,8 +70,9 @@ export function startUploader(vault: Vault, token: string, onState: (s: UploadSt
     for (const s of await vault.segments(r.id)) {
       const sealed = await vault.sealed(r.id, s.index);
       if (!sealed) continue;
-      onState({ connection: 'sending' });
       await call(`${base}/segments/${s.index}`, { method: 'PUT', token, bytes: sealed });
+      // Said only once the server answered: while offline, each retry would otherwise announce "connected".
+      onState({ connection: 'sending' });
       await vault.deleteSegment(r.id, s.index);
       onProgress();
     }

@@ -11,7 +11,8 @@ import type { AttemptInfo } from '../../protocol/attempt.js';
 import type { Track } from '../../crypto/index.js';
 
 export const VAULT_NAME = 'examvault-recorder';
-const VERSION = 1;
+/** 2 added `roots`: the recovery-key fingerprint pinned per institution (epoch-trust.ts). */
+const VERSION = 2;
 
 export type RecordingState =
   /** Being recorded in this page right now. */
@@ -84,16 +85,23 @@ export interface Vault {
   deleteRecording(id: string): Promise<void>;
   /** Forgets the attempt once nothing is waiting. */
   clearAttempt(): Promise<void>;
+  /** The institution's recovery-key fingerprint this browser pinned on first use (docs/WEB.md "Which key the recorder trusts"). */
+  pinnedRoot(institution: string): Promise<string | undefined>;
+  /** Pins it; an existing pin is never replaced (the caller refuses a different one instead). */
+  pinRoot(institution: string, fingerprint: string): Promise<void>;
 }
 
 export async function openVault(name = VAULT_NAME): Promise<Vault> {
   const open = indexedDB.open(name, VERSION);
-  open.onupgradeneeded = () => {
+  open.onupgradeneeded = (event) => {
     const db = open.result;
-    db.createObjectStore('attempt');
-    db.createObjectStore('recordings', { keyPath: 'id' });
-    db.createObjectStore('segments', { keyPath: ['recording', 'index'] });
-    db.createObjectStore('sealed');
+    if (event.oldVersion < 1) {
+      db.createObjectStore('attempt');
+      db.createObjectStore('recordings', { keyPath: 'id' });
+      db.createObjectStore('segments', { keyPath: ['recording', 'index'] });
+      db.createObjectStore('sealed');
+    }
+    if (event.oldVersion < 2) db.createObjectStore('roots');
   };
   const db = await promised(open);
 
@@ -151,5 +159,9 @@ export async function openVault(name = VAULT_NAME): Promise<Vault> {
       await done(tx);
     },
     clearAttempt: () => write('attempt', (s) => s.delete('current')),
+    async pinnedRoot(institution) {
+      return (await promised(store('roots', 'readonly').s.get(institution))) as string | undefined;
+    },
+    pinRoot: (institution, fingerprint) => write('roots', (s) => s.add(fingerprint, institution)),
   };
 }

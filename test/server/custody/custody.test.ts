@@ -250,10 +250,11 @@ describe('custody: revocation', () => {
     const epoch = (await s.app.inject({ method: 'GET', url: '/v1/custody/epoch', headers: bearer(att.token) })).json();
     assert.equal(epoch.epoch, 2);
     assert.equal(epoch.publicKey, toBase64Url(epoch2Public));
-    // The epoch statement of epoch 1 (signed by the first admin at set-up), then the revocation.
-    assert.equal(epoch.statements.length, 2);
-    assert.equal(epoch.statements[1], body.revocation);
-    const first = await verifyStatement(fromBase64Url(epoch.statements[0]) as Uint8Array, () => admin.keys.signingPublicKey, 'epoch');
+    // The set-up's chain (institution statement, the first admin's enrolment, the epoch statement of
+    // epoch 1 signed by that admin), then the revocation.
+    assert.equal(epoch.statements.length, 4);
+    assert.equal(epoch.statements[3], body.revocation);
+    const first = await verifyStatement(fromBase64Url(epoch.statements[2]) as Uint8Array, () => admin.keys.signingPublicKey, 'epoch');
     assert.ok(first.ok && first.statement.epoch === 1 && Buffer.from(first.statement.epochPublicKey).equals(Buffer.from(epoch1Public)));
     // Epoch 1 is refused for new recordings; epoch 2 is taken.
     await assert.rejects(upload(s, inst, 'cam-old-epoch'), /EV_ERR_UPLOAD_EPOCH_NOT_CURRENT/);

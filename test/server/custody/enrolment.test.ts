@@ -63,9 +63,9 @@ describe('custody: admin enrolment', () => {
     assert.equal((await approve(s, first, reviewer, 1, inst.keys)).statusCode, 201);
     // adm-2 registered too, but only adm-1 was enrolled: adm-2 still signs nothing.
     assert.equal(code(await s.app.inject({ method: 'POST', url: '/v1/custody/admins', headers: second.send, payload: await enrolBody(second, first) })), '403 EV_ERR_CUSTODY_ADMIN_NOT_ENROLLED');
-    // The set-up's epoch statement is what recorders now check epoch 1 against.
+    // The set-up's chain is what recorders now check epoch 1 against: recovery key → first admin → epoch 1.
     const epoch = (await s.app.inject({ method: 'GET', url: '/v1/custody/epoch', headers: reviewer.get })).json();
-    assert.deepEqual(epoch.statements, [body.epoch]);
+    assert.deepEqual(epoch.statements, [body.institution, body.enrolment, body.epoch]);
   });
 
   it('an enrolled admin enrols another; absent, forged, other-institution and stale enrolments are refused with stable codes', async (t) => {

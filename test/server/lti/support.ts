@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { Agent } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exportPublicKey, generateEpochKeyPair, toBase64Url } from '../../../src/crypto/index.js';
+import { type EpochKeyPair, exportPublicKey, generateEpochKeyPair, toBase64Url } from '../../../src/crypto/index.js';
 import { type ExamVaultApp, buildApp } from '../../../src/server/app.js';
 import { loadConfig } from '../../../src/server/config.js';
 import { createExam } from '../../../src/server/exams/exam.service.js';
@@ -36,6 +36,8 @@ export interface LtiScenario {
   readonly agent: Agent;
   readonly admin: Browser;
   readonly logs: string[];
+  /** The institution's epoch-1 key pair (its public key was given at creation). */
+  readonly epochKeys: EpochKeyPair;
   /** Milliseconds added to the server's clock. */
   skew: number;
   browser(): Browser;
@@ -43,7 +45,7 @@ export interface LtiScenario {
   api(method: string, path: string, json?: unknown): ReturnType<Browser['fetch']>;
 }
 
-export async function ltiScenario(t: { after(fn: () => Promise<void>): void }, options: { registration?: Record<string, unknown> } = {}): Promise<LtiScenario> {
+export async function ltiScenario(t: { after(fn: () => Promise<void>): void }, options: { registration?: Record<string, unknown>; webDir?: string } = {}): Promise<LtiScenario> {
   const port = await freePort();
   const dataDir = await mkdtemp(join(tmpdir(), 'examvault-lti-'));
   const origin = `https://localhost:${port}`;
@@ -55,7 +57,7 @@ export async function ltiScenario(t: { after(fn: () => Promise<void>): void }, o
   const cert = await ensureLocalCertificate(dataDir);
   const scenario = { skew: 0 } as { skew: number };
   const services = await openServices(config, { clock: () => Date.now() + scenario.skew });
-  const app = buildApp(config, services, { https: tlsOptions(cert), logStream: { write: (line: string) => void logs.push(line) } });
+  const app = buildApp(config, services, { https: tlsOptions(cert), ...(options.webDir ? { webDir: options.webDir } : {}), logStream: { write: (line: string) => void logs.push(line) } });
   await app.listen({ host: '127.0.0.1', port });
   const agent = new Agent({ ca: cert.certPem });
   const lms = await LmsEmulator.start({ clientId: 'examvault-client-1', deploymentId: 'deployment-1', toolOrigin: origin, toolAgent: agent });
@@ -81,7 +83,7 @@ export async function ltiScenario(t: { after(fn: () => Promise<void>): void }, o
   assert.equal(registered.status, 201, registered.body);
 
   return Object.assign(scenario, {
-    origin, dataDir, services, app, cell, institution: inst.id, lms, agent, admin, logs, api,
+    origin, dataDir, services, app, cell, institution: inst.id, lms, agent, admin, logs, api, epochKeys: keys,
     browser: () => new Browser(origin, agent),
   });
 }
