@@ -6,8 +6,8 @@ import { dataDirWithInstitution } from '../server/platforms/support.js';
 import { assertFailure, assertSuccess, cli } from './support/run-cli.js';
 
 describe('examvault platforms', () => {
-  it('registers a platform once, refuses bad input with a hint, and revokes it', async (t) => {
-    const { dataDir, institution } = await dataDirWithInstitution(t);
+  it('registers a platform once, refuses bad input with a hint, and revokes it', async () => {
+    const { dataDir, institution } = await dataDirWithInstitution();
     const inst = { id: institution };
     const env = { EXAMVAULT_DATA_DIR: dataDir };
     const register = (...extra: string[]) => cli(['platforms', 'register', '--name', 'Example Assessments', ...extra], { env });

@@ -59,12 +59,12 @@ function run(script: string, env: Record<string, string>): Promise<{ status: num
 }
 
 describe('docs/INTEGRATION.md, Part 1', () => {
-  it('registers an LMS with the operator command as written', async (t) => {
+  it('registers an LMS with the operator command as written', async () => {
     const doc = readFileSync(join(root, 'docs/INTEGRATION.md'), 'utf8');
     const part = doc.slice(doc.indexOf('<!-- Part 1: LTI 1.3 -->'), doc.indexOf('<!-- end of Part 1 -->'));
     const scripts = [...part.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1] as string);
     assert.equal(scripts.length, 1, 'Part 1 shows one operator command');
-    const { dataDir, institution } = await dataDirWithInstitution(t);
+    const { dataDir, institution } = await dataDirWithInstitution();
     const env = { EXAMVAULT_DATA_DIR: dataDir, EXAMVAULT_LOG_LEVEL: 'silent' };
     const added = await run((scripts[0] as string).replaceAll(EXAMPLE_INSTITUTION, institution), env);
     assert.equal(added.status, 0, added.stderr);
@@ -83,7 +83,7 @@ describe('docs/INTEGRATION.md, Part 2', () => {
     assert.ok(cases.filter((c) => c.script.includes('curl ')).length >= 4, 'the document shows the platform and recorder calls');
     assert.ok(cases.some((c) => c.script.includes('examvault platforms register')), 'the document shows how a platform is registered');
 
-    const { dataDir, institution } = await dataDirWithInstitution(t);
+    const { dataDir, institution } = await dataDirWithInstitution();
 
     const caFile = join(dataDir, 'ca.pem');
     await writeFile(caFile, (await ensureLocalCertificate(dataDir)).certPem);

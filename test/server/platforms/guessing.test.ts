@@ -93,7 +93,7 @@ describe('passcode guessing', () => {
   });
 
   it('keeps lockouts across a restart, without the address', async (t) => {
-    const { dataDir, config, institution } = await dataDirWithInstitution(t);
+    const { dataDir, config, institution } = await dataDirWithInstitution();
     const clock = { now: Date.now() };
     const options = { clock: () => clock.now };
     let services = await openServices(config, options);

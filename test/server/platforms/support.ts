@@ -1,7 +1,8 @@
 /** Platforms, passcodes and a webhook receiver for the platform tests, on the test server. */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
 import { type IncomingHttpHeaders, createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -99,9 +100,10 @@ export async function webhookReceiver(t: CleanupScope): Promise<Receiver> {
  * A data directory (removed after the test) holding one institution in `eu`, with nothing open: for
  * tests that run the CLI or the server process on it.
  */
-export async function dataDirWithInstitution(t: CleanupScope): Promise<{ dataDir: string; config: ServerConfig; institution: string }> {
+export async function dataDirWithInstitution(): Promise<{ dataDir: string; config: ServerConfig; institution: string }> {
   const dataDir = await mkdtemp(join(tmpdir(), 'examvault-platforms-'));
-  t.after(() => rm(dataDir, { recursive: true, force: true }));
+  // Removed when the test process exits, after every test's own after hooks have closed what writes into it.
+  process.once('exit', () => rmSync(dataDir, { recursive: true, force: true }));
   const config = loadConfig({ env: { EXAMVAULT_DATA_DIR: dataDir, EXAMVAULT_LOG_LEVEL: 'silent' }, cwd: dataDir });
   const services = await openServices(config);
   const keys = await generateEpochKeyPair();

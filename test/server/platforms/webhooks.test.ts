@@ -114,7 +114,7 @@ describe('platform webhooks', () => {
   });
 
   it('keeps undelivered events across a restart and delivers them after', async (t) => {
-    const { dataDir, config, institution } = await dataDirWithInstitution(t);
+    const { dataDir, config, institution } = await dataDirWithInstitution();
     const clock = { now: Date.now() };
     const options = { clock: () => clock.now, webhooks: { allowLoopback: true } };
     const receiver = await webhookReceiver(t);
@@ -138,16 +138,19 @@ describe('platform webhooks', () => {
     clock.now += 10 * 60_000;
     services = await openServices(config, options);
     app = buildApp(config, services);
-    t.after(async () => {
+    // Closed here, not in an after hook: the data directory's removal (an earlier hook) must not race
+    // the cell's commit worker, and a failed assertion must still close it.
+    try {
+      await services.webhooks.deliverDue();
+      assert.equal(receiver.deliveries.length, refused + 1);
+      const last = receiver.deliveries.at(-1)!;
+      const event: WebhookEvent = await verifyWebhook({ secret: platform.webhookSecret, headers: last.headers, body: last.body, now: clock.now });
+      assert.equal(event.type, 'attempt.started');
+      await services.webhooks.deliverDue();
+      assert.equal(receiver.deliveries.length, refused + 1, 'delivered once');
+    } finally {
       await app.close();
       await services.close();
-    });
-    await services.webhooks.deliverDue();
-    assert.equal(receiver.deliveries.length, refused + 1);
-    const last = receiver.deliveries.at(-1)!;
-    const event: WebhookEvent = await verifyWebhook({ secret: platform.webhookSecret, headers: last.headers, body: last.body, now: clock.now });
-    assert.equal(event.type, 'attempt.started');
-    await services.webhooks.deliverDue();
-    assert.equal(receiver.deliveries.length, refused + 1, 'delivered once');
+    }
   });
 });
