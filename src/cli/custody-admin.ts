@@ -3,11 +3,13 @@
  * recovery-key, revoke): that `--key` holds an admin's keys, and that the registration of the member
  * being approved or enrolled is of the admin's institution and has the safety number the admin typed.
  * Both run before any passphrase is asked for, so a wrong file or a substituted key costs no prompt and
- * leaves nothing behind.
+ * leaves nothing behind. Also the flags approve and enrol share, and how they write the body.
  */
+import { writeAtomically } from './atomic-file.js';
 import { safetyNumber, safetyNumbersMatch } from '../crypto/index.js';
 import { type MemberKeyFile, type Registration, readMemberKeyFile, readRegistration } from './custody-files.js';
 import { CliError } from './errors.js';
+import { jsonBytes, writeStdout } from './io.js';
 
 /** Reads `--key` and refuses anything but an admin's member key file. */
 export async function readAdminKeyFile(path: string, why: string): Promise<MemberKeyFile> {
@@ -38,4 +40,23 @@ export async function readComparedRegistration(path: string, admin: MemberKeyFil
       `do not ${verb}: check the digits with the member once more; if they still differ, the registration is not theirs: ask them to register again`);
   }
   return registration;
+}
+
+/** The flags `custody approve` and `custody enrol` share: the admin's key, the epoch key, the member compared, the output. */
+export interface AdminSignOptions {
+  readonly key: string;
+  readonly passphraseFile?: string;
+  readonly epochKey: string;
+  readonly epochPassphraseFile?: string;
+  readonly epoch: number;
+  readonly registration: string;
+  readonly safetyNumber: string;
+  readonly out?: string;
+  readonly force?: boolean;
+}
+
+/** Writes an API body to `--out` atomically (refusing to replace it without `--force`), or to stdout. */
+export async function writeBody(body: unknown, options: Pick<AdminSignOptions, 'out' | 'force'>): Promise<void> {
+  if (options.out !== undefined) await writeAtomically(options.out, { overwrite: options.force ?? false }, (file) => file.write(jsonBytes(body)));
+  else await writeStdout([jsonBytes(body)]);
 }

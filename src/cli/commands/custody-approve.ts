@@ -12,27 +12,14 @@
 import type { Command } from 'commander';
 import { approveReviewer, toBase64Url } from '../../crypto/index.js';
 import type { GrantRequest } from '../../protocol/custody.js';
-import { assertAbsent, writeAtomically } from '../atomic-file.js';
-import { readAdminKeyFile, readComparedRegistration } from '../custody-admin.js';
+import { assertAbsent } from '../atomic-file.js';
+import { type AdminSignOptions, readAdminKeyFile, readComparedRegistration, writeBody } from '../custody-admin.js';
 import { unlockMemberKey } from '../custody-files.js';
-import { jsonBytes, writeStdout } from '../io.js';
 import { loadPrivateKey } from '../keys.js';
 import { parseEpoch, parseSafetyNumber } from '../parse.js';
 import { PASSPHRASE_ENV } from '../passphrase.js';
 
-interface ApproveOptions {
-  readonly key: string;
-  readonly passphraseFile?: string;
-  readonly epochKey: string;
-  readonly epochPassphraseFile?: string;
-  readonly epoch: number;
-  readonly registration: string;
-  readonly safetyNumber: string;
-  readonly out?: string;
-  readonly force?: boolean;
-}
-
-async function approve(options: ApproveOptions): Promise<void> {
+async function approve(options: AdminSignOptions): Promise<void> {
   if (options.out !== undefined && !options.force) await assertAbsent(options.out);
   const admin = await readAdminKeyFile(options.key, 'only an admin\'s keys sign approvals');
   // Checked here first, before any passphrase: the library checks again before it makes anything.
@@ -49,8 +36,7 @@ async function approve(options: ApproveOptions): Promise<void> {
     adminSigningKey: signingKey,
   });
   const body: GrantRequest = { grant: approved.grant, approval: toBase64Url(approved.approval) };
-  if (options.out !== undefined) await writeAtomically(options.out, { overwrite: options.force ?? false }, (file) => file.write(jsonBytes(body)));
-  else await writeStdout([jsonBytes(body)]);
+  await writeBody(body, options);
   process.stderr.write(`approved ${statement.reviewer}'s keys for epoch ${options.epoch}: upload ${options.out ?? 'this body'} with POST /v1/custody/grants\n`);
 }
 
@@ -75,5 +61,5 @@ export function registerCustodyApprove(custody: Command): void {
 Example:
   $ examvault custody approve --key adm-1.keys.json --epoch-key epoch-1.key --epoch 1 \\
       --registration rev-1.registration.json --safety-number "10434 19891 20930 55136 84760 12516 43263 46399" -o rev-1.grant.json`)
-    .action((options: ApproveOptions) => approve(options));
+    .action((options: AdminSignOptions) => approve(options));
 }

@@ -13,28 +13,15 @@
 import type { Command } from 'commander';
 import { createGrant, signStatement, toBase64Url } from '../../crypto/index.js';
 import type { AdminEnrolmentRequest } from '../../protocol/custody.js';
-import { assertAbsent, writeAtomically } from '../atomic-file.js';
-import { readAdminKeyFile, readComparedRegistration } from '../custody-admin.js';
+import { assertAbsent } from '../atomic-file.js';
+import { type AdminSignOptions, readAdminKeyFile, readComparedRegistration, writeBody } from '../custody-admin.js';
 import { unlockMemberKey } from '../custody-files.js';
 import { usageError } from '../errors.js';
-import { jsonBytes, writeStdout } from '../io.js';
 import { loadPrivateKey } from '../keys.js';
 import { parseEpoch, parseSafetyNumber } from '../parse.js';
 import { PASSPHRASE_ENV } from '../passphrase.js';
 
-interface EnrolOptions {
-  readonly key: string;
-  readonly passphraseFile?: string;
-  readonly epochKey: string;
-  readonly epochPassphraseFile?: string;
-  readonly epoch: number;
-  readonly registration: string;
-  readonly safetyNumber: string;
-  readonly out?: string;
-  readonly force?: boolean;
-}
-
-async function enrol(options: EnrolOptions): Promise<void> {
+async function enrol(options: AdminSignOptions): Promise<void> {
   if (options.out !== undefined && !options.force) await assertAbsent(options.out);
   const admin = await readAdminKeyFile(options.key, 'only an enrolled admin enrols another');
   const { statement } = await readComparedRegistration(options.registration, admin, options.safetyNumber, 'enrol');
@@ -55,8 +42,7 @@ async function enrol(options: EnrolOptions): Promise<void> {
   }, signingKey);
   const grant = await createGrant(epochKey.privateKey, { institution: admin.institution, epoch: options.epoch }, { kind: 'member', member: statement.reviewer, keys: statement });
   const body: AdminEnrolmentRequest = { enrolment: toBase64Url(enrolment), grants: [grant] };
-  if (options.out !== undefined) await writeAtomically(options.out, { overwrite: options.force ?? false }, (file) => file.write(jsonBytes(body)));
-  else await writeStdout([jsonBytes(body)]);
+  await writeBody(body, options);
   process.stderr.write(`enrolled ${statement.reviewer}'s admin keys with epoch ${options.epoch}: upload ${options.out ?? 'this body'} with POST /v1/custody/admins\n`);
 }
 
@@ -81,5 +67,5 @@ export function registerCustodyEnrol(custody: Command): void {
 Example:
   $ examvault custody enrol --key adm-1.keys.json --epoch-key epoch-1.key --epoch 1 \\
       --registration adm-2.registration.json --safety-number "10434 19891 20930 55136 84760 12516 43263 46399" -o adm-2.enrolment.json`)
-    .action((options: EnrolOptions) => enrol(options));
+    .action((options: AdminSignOptions) => enrol(options));
 }
