@@ -7,7 +7,7 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { authenticateAttempt } from '../attempts/attempt-auth.js';
 import type { Cell, Cells } from '../regions/cell.types.js';
-import { authenticateStaff, requireStaff, staffOf } from '../staff/staff-auth.js';
+import { authenticateStaff, requireStaff, staffCellOf, staffOf } from '../staff/staff-auth.js';
 import type { StaffAuthContext } from '../staff/staff.types.js';
 import {
   currentEpoch,
@@ -54,11 +54,7 @@ function recordingParams(params: RecordingParams): RecordingParams {
 export const custodyRoutes: FastifyPluginAsync<CustodyRoutesOptions> = async (app, { cells, staff: context, clock = Date.now }) => {
   const anyStaff = requireStaff(['admin', 'reviewer'], context);
   const admin = requireStaff(['admin'], context);
-  const cellOf = (request: FastifyRequest): Cell => {
-    const cell = cells.get(staffOf(request).region);
-    if (!cell) throw new Error(`no cell for region ${staffOf(request).region}`);
-    return cell;
-  };
+  const cellOf = (request: FastifyRequest): Cell => staffCellOf(cells, request);
 
   app.put('/custody/me/keys', { preHandler: anyStaff }, async (request) => registerKeys(cellOf(request), staffOf(request), request.body, clock()));
   app.get('/custody/me/keys', { preHandler: anyStaff }, async (request) => myKeys(cellOf(request), staffOf(request)));

@@ -5,7 +5,7 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { mayList } from '../custody/custody.service.js';
 import type { Cell } from '../regions/cell.types.js';
-import { requireStaff, staffOf } from '../staff/staff-auth.js';
+import { requireStaff, staffCellOf, staffOf } from '../staff/staff-auth.js';
 import type { StaffAuthContext } from '../staff/staff.types.js';
 import { createExam, examOf, examsOf } from './exam.service.js';
 
@@ -16,11 +16,7 @@ export interface ExamRoutesOptions {
 export const examRoutes: FastifyPluginAsync<ExamRoutesOptions> = async (app, { staff: context }) => {
   const anyStaff = requireStaff(['admin', 'reviewer'], context);
   const admin = requireStaff(['admin'], context);
-  const cellOf = (request: FastifyRequest): Cell => {
-    const cell = context.cells.get(staffOf(request).region);
-    if (!cell) throw new Error(`no cell for region ${staffOf(request).region}`);
-    return cell;
-  };
+  const cellOf = (request: FastifyRequest): Cell => staffCellOf(context.cells, request);
 
   app.post('/exams', { preHandler: admin }, async (request, reply) => {
     const exam = await createExam(cellOf(request), staffOf(request).institution, request.body, context.clock());

@@ -9,7 +9,7 @@ import type { Kysely } from 'kysely';
 import type { DirectoryDatabase } from '../db/schema.js';
 import { createExam } from '../exams/exam.service.js';
 import type { Cell } from '../regions/cell.types.js';
-import { requireStaff, staffOf } from '../staff/staff-auth.js';
+import { requireStaff, staffCellOf, staffOf } from '../staff/staff-auth.js';
 import type { StaffAuthContext } from '../staff/staff.types.js';
 import type { PasscodeKeys } from './passcode-key.js';
 import { PasscodeRedeemer, ThrottledError, issuePasscode } from './passcode.service.js';
@@ -28,11 +28,7 @@ export const platformRoutes: FastifyPluginAsync<PlatformRoutesOptions> = async (
   const { staff: context, directory, keys, onEvent } = options;
   const { cells, clock } = context;
   const admin = requireStaff(['admin'], context);
-  const cellOf = (request: FastifyRequest): Cell => {
-    const cell = cells.get(staffOf(request).region);
-    if (!cell) throw new Error(`no cell for region ${staffOf(request).region}`);
-    return cell;
-  };
+  const cellOf = (request: FastifyRequest): Cell => staffCellOf(cells, request);
   const passcodes = { cells, directory, keys, clock, onEvent, warn: (message: string) => app.log.warn(message) };
   const redeemer = new PasscodeRedeemer(passcodes);
 

@@ -14,7 +14,7 @@ import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'f
 import type { AuditPayload } from '../../crypto/merkle/index.js';
 import { ApiError } from '../../protocol/errors.js';
 import { CSRF_HEADER, STAFF_SESSION_COOKIE, type StaffErrorCode, staffErrors } from '../../protocol/staff.js';
-import type { Cell } from '../regions/cell.types.js';
+import type { Cell, Cells } from '../regions/cell.types.js';
 import { readCookie } from './cookies.js';
 import { deleteSession, findSessionWithStaff, insertSession } from './staff.repository.js';
 import type { AuthenticatedStaff, StaffAuthContext, StaffPrincipal, StaffRole, StaffSession } from './staff.types.js';
@@ -114,6 +114,14 @@ export function requireStaff(roles: readonly StaffRole[], context: StaffAuthCont
 export function staffOf(request: FastifyRequest): StaffPrincipal {
   if (!request.staff) throw new Error('route is missing the requireStaff preHandler');
   return request.staff;
+}
+
+/** The cell of the signed-in staff member's institution, where every row of theirs lives. */
+export function staffCellOf(cells: Cells, request: FastifyRequest): Cell {
+  const { region } = staffOf(request);
+  const cell = cells.get(region);
+  if (!cell) throw new Error(`no cell for region ${region}`);
+  return cell;
 }
 
 /**
