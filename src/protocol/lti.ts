@@ -6,6 +6,7 @@
  * A launch that fails validation gets its own code per rule broken, so an LMS administrator reading
  * the code (and the audit event it left) knows which setting to fix.
  */
+import type { AttemptInfo } from './attempt.js';
 
 export const ltiErrors = {
   /** A platform registration body is not the documented shape. */
@@ -95,14 +96,9 @@ export interface HandoffRequest {
   readonly code: string;
 }
 
-export interface HandoffResponse {
+export interface HandoffResponse extends AttemptInfo {
   /** The attempt credential (`Authorization: Bearer …` for uploads). */
   readonly token: string;
-  readonly institution: string;
-  readonly region: string;
-  readonly exam: string;
-  readonly attempt: string;
-  readonly expiresAt: number;
 }
 
 /** The custom parameter deep linking sets on a resource link: which exam it opens. */

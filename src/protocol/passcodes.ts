@@ -9,6 +9,7 @@
  *   POST   /v1/platform/exams/{exam}/passcodes    (platform key)   → a passcode for one attempt
  *   POST   /v1/passcodes/redeem                   (no credential)  { passcode } → the attempt credential
  */
+import type { AttemptInfo } from './attempt.js';
 
 export const platformErrors = {
   /** The body is not the documented shape, or a field breaks its rule (name, webhookUrl, attempt, lifetimes). */
@@ -100,15 +101,9 @@ export interface IssuedPasscode {
 }
 
 /** POST /v1/passcodes/redeem: the attempt credential the upload API takes (docs/UPLOAD.md). */
-export interface RedeemedPasscode {
+export interface RedeemedPasscode extends AttemptInfo {
   /** `ev1.<region>.<random>`: the attempt credential, `Authorization: Bearer …` on the upload API. */
   readonly token: string;
-  readonly institution: string;
-  readonly region: string;
-  readonly exam: string;
-  readonly attempt: string;
-  /** Milliseconds since the epoch, as the upload API's credential scope. */
-  readonly expiresAt: number;
   readonly title: string;
   readonly snapshotIntervalSeconds: number;
 }
