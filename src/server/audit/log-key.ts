@@ -16,11 +16,10 @@
  * There is no rotation yet: a new key is a new log (docs/AUDIT-LOG.md).
  */
 import { randomBytes } from 'node:crypto';
-import { open } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type LogSigner, exportLogPrivateKey, fromBase64, generateLogKeyPair, importLogSigner, isLogName, signerOf, toBase64 } from '../../crypto/merkle/index.js';
 import { isErrno } from '../storage/errors.js';
-import { DirSyncer, DurableDirs, TempNames, createFileOnce } from '../storage/fs-durable.js';
+import { DirSyncer, DurableDirs, TempNames, createFileOnce, readSecretFile } from '../storage/fs-durable.js';
 import { AuditError } from './errors.js';
 
 export const LOG_KEY_FILE = 'audit-log-key.json';
@@ -46,20 +45,10 @@ function malformed(path: string, why: string): AuditError {
 }
 
 async function load(path: string): Promise<LogSigner> {
-  const handle = await open(path, 'r');
-  let text: string;
-  try {
-    // Check the file opened, not the name, which could be swapped between a check and a read.
-    const info = await handle.stat();
-    if (!info.isFile()) throw malformed(path, 'not a regular file');
-    if ((info.mode & 0o077) !== 0) {
-      const mode = (info.mode & 0o777).toString(8).padStart(4, '0');
-      throw new AuditError('EV_ERR_AUDIT_KEY_PERMISSIONS', `audit log key ${path} has mode ${mode}: group or others may access it; it must be 0600 (chmod 600 ${path})`);
-    }
-    text = await handle.readFile('utf8');
-  } finally {
-    await handle.close();
-  }
+  const { text } = await readSecretFile(path, {
+    notRegular: () => malformed(path, 'not a regular file'),
+    exposed: (mode) => new AuditError('EV_ERR_AUDIT_KEY_PERMISSIONS', `audit log key ${path} has mode ${mode}: group or others may access it; it must be 0600 (chmod 600 ${path})`),
+  });
   let file: Partial<LogKeyFile>;
   try {
     file = JSON.parse(text) as Partial<LogKeyFile>;

@@ -16,11 +16,11 @@
  * next rotation. Rotation is a durable atomic replace; a running server rereads the file when it changes.
  */
 import { randomBytes } from 'node:crypto';
-import { open, rename, stat, unlink } from 'node:fs/promises';
+import { rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type JWK, exportJWK, generateKeyPair, importJWK } from 'jose';
 import { isErrno } from '../storage/errors.js';
-import { DirSyncer, DurableDirs, TempNames, createFileOnce, syncDir, writeTempFile } from '../storage/fs-durable.js';
+import { DirSyncer, DurableDirs, TempNames, createFileOnce, readSecretFile, syncDir, writeTempFile } from '../storage/fs-durable.js';
 
 export const TOOL_KEYS_FILE = 'tool-keys.json';
 const FORMAT = 'examvault-lti-tool-keys/1';
@@ -76,28 +76,21 @@ function malformed(path: string, why: string): ToolKeysError {
 }
 
 async function load(path: string): Promise<{ file: ToolKeysFile; stamp: string }> {
-  const handle = await open(path, 'r');
+  const { text, stats } = await readSecretFile(path, {
+    notRegular: () => malformed(path, 'not a regular file'),
+    exposed: (mode) => new ToolKeysError('EV_ERR_LTI_TOOL_KEYS_PERMISSIONS', `LTI tool keys ${path} have mode ${mode}: group or others may read them; they must be 0600 (chmod 600 ${path}, then rotate)`),
+  });
+  let file: Partial<ToolKeysFile>;
   try {
-    const info = await handle.stat();
-    if (!info.isFile()) throw malformed(path, 'not a regular file');
-    if ((info.mode & 0o077) !== 0) {
-      const mode = (info.mode & 0o777).toString(8).padStart(4, '0');
-      throw new ToolKeysError('EV_ERR_LTI_TOOL_KEYS_PERMISSIONS', `LTI tool keys ${path} have mode ${mode}: group or others may read them; they must be 0600 (chmod 600 ${path}, then rotate)`);
-    }
-    let file: Partial<ToolKeysFile>;
-    try {
-      file = JSON.parse(await handle.readFile('utf8')) as Partial<ToolKeysFile>;
-    } catch {
-      throw malformed(path, 'not JSON');
-    }
-    if (file?.format !== FORMAT || !Array.isArray(file.keys)) throw malformed(path, `format is not "${FORMAT}"`);
-    const signing = file.keys.filter((k) => k?.retiredAt === null);
-    if (signing.length !== 1) throw malformed(path, 'exactly one key must be unretired');
-    for (const k of file.keys) if (typeof k?.kid !== 'string' || k.privateJwk?.kty !== 'RSA' || typeof k.privateJwk.d !== 'string') throw malformed(path, 'a key is not an RSA private JWK with a kid');
-    return { file: file as ToolKeysFile, stamp: `${info.ino}:${info.size}:${info.mtimeMs}` };
-  } finally {
-    await handle.close();
+    file = JSON.parse(text) as Partial<ToolKeysFile>;
+  } catch {
+    throw malformed(path, 'not JSON');
   }
+  if (file?.format !== FORMAT || !Array.isArray(file.keys)) throw malformed(path, `format is not "${FORMAT}"`);
+  const signing = file.keys.filter((k) => k?.retiredAt === null);
+  if (signing.length !== 1) throw malformed(path, 'exactly one key must be unretired');
+  for (const k of file.keys) if (typeof k?.kid !== 'string' || k.privateJwk?.kty !== 'RSA' || typeof k.privateJwk.d !== 'string') throw malformed(path, 'a key is not an RSA private JWK with a kid');
+  return { file: file as ToolKeysFile, stamp: `${stats.ino}:${stats.size}:${stats.mtimeMs}` };
 }
 
 export class ToolKeys {

@@ -17,12 +17,11 @@
  * ```
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CanonicalPasscode } from '../../protocol/passcode-format.js';
 import { cellDir } from '../regions/cells.js';
 import { isErrno } from '../storage/errors.js';
-import { DirSyncer, DurableDirs, TempNames, createFileOnce } from '../storage/fs-durable.js';
+import { DirSyncer, DurableDirs, TempNames, createFileOnce, readSecretFile } from '../storage/fs-durable.js';
 
 export const PASSCODE_KEY_FILE = 'passcode-key.json';
 const FORMAT = 'examvault-passcode-key/1';
@@ -55,19 +54,10 @@ export class PasscodeKey {
 }
 
 async function load(path: string): Promise<PasscodeKey> {
-  const handle = await open(path, 'r');
-  let text: string;
-  try {
-    const info = await handle.stat();
-    if (!info.isFile()) throw new PasscodeKeyError('EV_ERR_PASSCODE_KEY_MALFORMED', `passcode key ${path} is not a regular file`);
-    if ((info.mode & 0o077) !== 0) {
-      const mode = (info.mode & 0o777).toString(8).padStart(4, '0');
-      throw new PasscodeKeyError('EV_ERR_PASSCODE_KEY_PERMISSIONS', `passcode key ${path} has mode ${mode}: group or others may access it; it must be 0600 (chmod 600 ${path})`);
-    }
-    text = await handle.readFile('utf8');
-  } finally {
-    await handle.close();
-  }
+  const { text } = await readSecretFile(path, {
+    notRegular: () => new PasscodeKeyError('EV_ERR_PASSCODE_KEY_MALFORMED', `passcode key ${path} is not a regular file`),
+    exposed: (mode) => new PasscodeKeyError('EV_ERR_PASSCODE_KEY_PERMISSIONS', `passcode key ${path} has mode ${mode}: group or others may access it; it must be 0600 (chmod 600 ${path})`),
+  });
   let file: { format?: unknown; key?: unknown };
   try {
     file = JSON.parse(text) as typeof file;

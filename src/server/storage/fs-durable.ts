@@ -12,6 +12,7 @@
  * its rename.
  */
 import { randomBytes } from 'node:crypto';
+import type { Stats } from 'node:fs';
 import { link, mkdir, open, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { isErrno } from './errors.js';
@@ -219,4 +220,28 @@ export async function createFileOnce(dir: string, path: string, names: TempNames
     await unlink(temp).catch(() => {});
   }
   await syncDir(dir);
+}
+
+/** How a secret file's reader names what is wrong: not a regular file, or open to group or others. */
+export interface SecretFileErrors {
+  notRegular(): Error;
+  /** `mode`: the file's permission bits as four octal digits, e.g. 0644. */
+  exposed(mode: string): Error;
+}
+
+/**
+ * Reads a secret file (a keyring, a log or tool key, a passcode key) after checking that it is a
+ * regular file only its owner may access. The checks are on the file opened, not on the name, which
+ * could be swapped between a check and a read.
+ */
+export async function readSecretFile(path: string, errors: SecretFileErrors): Promise<{ text: string; stats: Stats }> {
+  const handle = await open(path, 'r');
+  try {
+    const stats = await handle.stat();
+    if (!stats.isFile()) throw errors.notRegular();
+    if ((stats.mode & 0o077) !== 0) throw errors.exposed((stats.mode & 0o777).toString(8).padStart(4, '0'));
+    return { text: await handle.readFile('utf8'), stats };
+  } finally {
+    await handle.close();
+  }
 }

@@ -29,10 +29,10 @@
  * key only opens under the version it names, for the object it was made for.
  */
 import { type KeyObject, createCipheriv, createDecipheriv, createSecretKey, randomBytes } from 'node:crypto';
-import { open, readFile, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { readFile, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { StorageError, isErrno, isStorageError } from './errors.js';
-import { DirSyncer, DurableDirs, FILE_MODE, TempNames, createFileOnce, syncDir, writeTempFile } from './fs-durable.js';
+import { DirSyncer, DurableDirs, FILE_MODE, TempNames, createFileOnce, readSecretFile, syncDir, writeTempFile } from './fs-durable.js';
 
 export interface WrappedKey {
   readonly keyId: string;
@@ -301,20 +301,12 @@ function unknownKey(wrapped: WrappedKey): StorageError {
 }
 
 async function load(path: string, keyId: string): Promise<Loaded> {
-  const handle = await open(path, 'r');
-  try {
-    // Check the file we opened, not the name: the name could be swapped between a check and a read.
-    const info = await handle.stat();
-    if (!info.isFile()) throw malformed(path, 'not a regular file');
-    if ((info.mode & 0o077) !== 0) {
-      const mode = (info.mode & 0o777).toString(8).padStart(4, '0');
-      throw new StorageError('EV_ERR_KEYRING_PERMISSIONS', `keyring ${path} has mode ${mode}: group or others may access it; it must be 0600 (chmod 600 ${path})`);
-    }
-    const file = parse(path, await handle.readFile('utf8'), keyId);
-    return { file, keys: importKeys(file), stamp: stampOf(info) };
-  } finally {
-    await handle.close();
-  }
+  const { text, stats } = await readSecretFile(path, {
+    notRegular: () => malformed(path, 'not a regular file'),
+    exposed: (mode) => new StorageError('EV_ERR_KEYRING_PERMISSIONS', `keyring ${path} has mode ${mode}: group or others may access it; it must be 0600 (chmod 600 ${path})`),
+  });
+  const file = parse(path, text, keyId);
+  return { file, keys: importKeys(file), stamp: stampOf(stats) };
 }
 
 /** First use: write the file with version 1, unless another process creates it first (link fails). */
