@@ -113,6 +113,11 @@ export const cryptoErrorHints: Readonly<Record<CryptoErrorCode, string>> = {
   EV_ERR_CUSTODY_RECOVERY_KEY_INVALID: 'a recovery key is 56 characters of A-Z and 2-7 (dashes optional): check what was typed',
   EV_ERR_CUSTODY_RECOVERY_KEY_CHECKSUM: 'the recovery key has a typo: compare it character by character with the printed copy',
   EV_ERR_CASE_MALFORMED: 'the case bundle is damaged or was not made by an ExamVault client (docs/SPEC.md §12): export the case again',
+  // Review records (docs/SPEC.md §13): raised by reviewers' clients; listed so that every code has advice.
+  EV_ERR_REVIEW_MALFORMED: 'the review record is damaged or was not made by an ExamVault client (docs/SPEC.md §13): report it',
+  EV_ERR_REVIEW_BINDING_MISMATCH: 'the server returned a review of another attempt or institution: report it, it may be a substitution',
+  EV_ERR_REVIEW_OUT_OF_ORDER: 'the server returned review revisions out of order, with one missing, or older than one already seen: report it',
+  EV_ERR_REVIEW_NO_EPOCH_KEY: 'this review is sealed to an epoch you hold no grant for: ask an admin to grant it',
 };
 
 /**

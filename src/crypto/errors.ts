@@ -38,6 +38,11 @@ export const cryptoErrorCodes = [
   'EV_ERR_CUSTODY_RECOVERY_KEY_CHECKSUM',
   // Case bundles (docs/SPEC.md §12).
   'EV_ERR_CASE_MALFORMED',
+  // Review records (docs/SPEC.md §13).
+  'EV_ERR_REVIEW_MALFORMED',
+  'EV_ERR_REVIEW_BINDING_MISMATCH',
+  'EV_ERR_REVIEW_OUT_OF_ORDER',
+  'EV_ERR_REVIEW_NO_EPOCH_KEY',
 ] as const;
 
 export type CryptoErrorCode = (typeof cryptoErrorCodes)[number];
