@@ -181,6 +181,51 @@ export const custodyPaths = {
       },
     },
   },
+  '/v1/custody/attempts/{attempt}/review': {
+    put: {
+      summary: "Store the next revision of an attempt's sealed review (approved members, enrolled admins)",
+      description: 'A review record (docs/SPEC.md §13): verdict and notes sealed in the browser to the current epoch key, signed by the author. The server checks the clear head (institution, this attempt, the signed-in member as author, the current epoch, revision = stored newest + 1 naming its id) and the signature under the author\'s registered key, logs `review.stored` (ids and hashes) first, then stores it. Sending the stored newest again returns it (200).',
+      security: session,
+      parameters: [attemptParam],
+      requestBody: body({ type: 'object', required: ['record'], additionalProperties: false, properties: { record: { ...b64, description: 'The whole review record' } } }),
+      responses: {
+        '201': ok('Stored', { type: 'object', required: ['attempt', 'revision', 'id', 'auditSeq'], properties: { attempt: { type: 'string' }, revision: { type: 'integer', minimum: 1 }, id: b64, auditSeq: { type: 'integer' } } }),
+        '200': ok('The same record was already the stored newest revision'),
+        '400': err('Not an attempt id, or not { record } (EV_ERR_CUSTODY_INVALID_REQUEST)'),
+        ...denied,
+        '404': err('No such attempt in the institution (EV_ERR_REVIEW_ATTEMPT_NOT_FOUND)'),
+        '409': err('Not the next revision (EV_ERR_REVIEW_CONFLICT), or not sealed to the current epoch (EV_ERR_REVIEW_STALE_EPOCH)'),
+        '422': err('Not a review record, of another institution, attempt or author, or not signed by the author\'s registered key (EV_ERR_REVIEW_REJECTED)'),
+        '503': refused['503'],
+      },
+    },
+    get: {
+      summary: "An attempt's sealed review: every revision from 1, or the newest (admins and approved members)",
+      description: 'Opaque records; the client verifies each author\'s signature, the chain of revisions, and opens them with its epoch keys. Not audited: nothing here opens without an epoch key.',
+      security: session,
+      parameters: [attemptParam, { name: 'latest', in: 'query', required: false, schema: { type: 'string', enum: ['true', 'false'] } }],
+      responses: {
+        '200': ok('The records', {
+          type: 'object',
+          required: ['institution', 'attempt', 'records'],
+          properties: {
+            institution: { type: 'string' },
+            attempt: { type: 'string' },
+            records: {
+              type: 'array',
+              items: {
+                type: 'object',
+                required: ['revision', 'author', 'epoch', 'record', 'storedAt'],
+                properties: { revision: { type: 'integer', minimum: 1 }, author: { type: 'string' }, epoch: { type: 'integer', minimum: 1 }, record: b64, storedAt: { type: 'integer', description: 'ms since the epoch, by the server' } },
+              },
+            },
+          },
+        }),
+        '400': err('Not an attempt id, or latest is not true or false (EV_ERR_CUSTODY_INVALID_REQUEST)'),
+        ...denied,
+      },
+    },
+  },
   '/v1/custody/recordings/{institution}/{recording}/unlock': {
     post: {
       summary: 'Unlock a recording: audited first, then its sealed header (holding the wrapped data key) and segment list',

@@ -15,6 +15,7 @@ import { auditApiErrors } from './audit.js';
 import { auditPaths } from './openapi.audit.js';
 import { staffErrors } from './staff.js';
 import { uploadErrors } from './upload.js';
+import { reviewErrors } from './review.js';
 
 /** Every feature's error codes: the Error schema's `code` enum. One line per feature. */
 const errorCatalogs: readonly Record<string, number>[] = [
@@ -27,6 +28,7 @@ const errorCatalogs: readonly Record<string, number>[] = [
   passcodeErrors,
   ltiErrors,
   auditApiErrors,
+  reviewErrors,
 ];
 
 const bearer = [{ attemptCredential: [] }];

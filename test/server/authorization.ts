@@ -115,6 +115,9 @@ export const expectations: Record<string, Row> = {
   },
   'GET /v1/custody/exams/:exam/attempts': listing,
   'GET /v1/custody/attempts/:attempt/recordings': listing,
+  // An attempt's sealed review: written by approved members (enrolled admins too), read by them and admins.
+  'PUT /v1/custody/attempts/:attempt/review': listing,
+  'GET /v1/custody/attempts/:attempt/review': listing,
   'POST /v1/custody/recordings/:institution/:recording/unlock': granted,
   'GET /v1/custody/recordings/:institution/:recording/segments/:n': granted,
   // The recovery key: set up, read and used (enrolling a new admin) through an admin's session.

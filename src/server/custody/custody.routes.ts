@@ -31,6 +31,7 @@ import {
   unlock,
   updateRetention,
 } from './custody.service.js';
+import { readReview, writeReview } from './review.service.js';
 
 export interface CustodyRoutesOptions {
   readonly cells: Cells;
@@ -84,6 +85,19 @@ export const custodyRoutes: FastifyPluginAsync<CustodyRoutesOptions> = async (ap
   app.get<{ Params: { attempt: string } }>('/custody/attempts/:attempt/recordings', { preHandler: anyStaff }, async (request) => {
     if (!idPattern.test(request.params.attempt)) throw custodyError('EV_ERR_CUSTODY_INVALID_REQUEST', 'not an attempt id');
     return listRecordings(cellOf(request), staffOf(request), request.params.attempt);
+  });
+
+  // Review records (sealed verdict and notes per attempt): written by approved members, read by them and admins.
+  app.put<{ Params: { attempt: string } }>('/custody/attempts/:attempt/review', { preHandler: anyStaff }, async (request, reply) => {
+    if (!idPattern.test(request.params.attempt)) throw custodyError('EV_ERR_CUSTODY_INVALID_REQUEST', 'not an attempt id');
+    const { created, ...stored } = await writeReview(cellOf(request), staffOf(request), request.params.attempt, request.body, clock());
+    return reply.code(created ? 201 : 200).send(stored);
+  });
+  app.get<{ Params: { attempt: string }; Querystring: { latest?: string } }>('/custody/attempts/:attempt/review', { preHandler: anyStaff }, async (request) => {
+    if (!idPattern.test(request.params.attempt)) throw custodyError('EV_ERR_CUSTODY_INVALID_REQUEST', 'not an attempt id');
+    const latest = request.query.latest;
+    if (latest !== undefined && latest !== 'true' && latest !== 'false') throw custodyError('EV_ERR_CUSTODY_INVALID_REQUEST', 'latest is true or false');
+    return readReview(cellOf(request), staffOf(request), request.params.attempt, latest === 'true');
   });
 
   app.post<{ Params: RecordingParams }>('/custody/recordings/:institution/:recording/unlock', { preHandler: anyStaff }, async (request) => {

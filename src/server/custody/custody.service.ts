@@ -81,7 +81,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
  * Records an event in the audit log, durably, before the action it describes. If the log cannot
  * take it, the action must not happen: 503 EV_ERR_CUSTODY_AUDIT_UNAVAILABLE.
  */
-async function audit(cell: Cell, institution: string, type: string, payload: AuditPayload): Promise<number> {
+export async function audit(cell: Cell, institution: string, type: string, payload: AuditPayload): Promise<number> {
   try {
     return (await cell.audit.append({ institution, type, payload })).seq;
   } catch (e) {
@@ -398,7 +398,7 @@ function sameInstitution(principal: StaffPrincipal, institution: string): void {
   if (principal.institution !== institution) throw custodyError('EV_ERR_CUSTODY_WRONG_INSTITUTION', 'you are staff of another institution');
 }
 
-async function approvedMember(cell: Cell, principal: StaffPrincipal): Promise<CustodyMemberTable> {
+export async function approvedMember(cell: Cell, principal: StaffPrincipal): Promise<CustodyMemberTable> {
   const m = await findMember(cell.db, principal.institution, principal.staffId);
   if (m?.status === 'revoked') throw custodyError('EV_ERR_CUSTODY_REVOKED', 'your access was revoked');
   if (m?.status !== 'approved') throw custodyError('EV_ERR_CUSTODY_NO_GRANT', 'you are not an approved reviewer of this institution');

@@ -13,6 +13,7 @@ import * as cell0008 from './migrations/cell/0008-platforms.js';
 import * as cell0009 from './migrations/cell/0009-lti.js';
 import * as cell0010 from './migrations/cell/0010-log-objects.js';
 import * as cell0011 from './migrations/cell/0011-passcode-lockouts.js';
+import * as cell0012 from './migrations/cell/0012-review-records.js';
 import * as directory0001 from './migrations/directory/0001-initial.js';
 import * as directory0002 from './migrations/directory/0002-passcode-locators.js';
 import * as directory0003 from './migrations/directory/0003-lti-platforms.js';
@@ -29,6 +30,7 @@ const migrations: Record<'cell' | 'directory', Record<string, Migration>> = {
     '0009-lti': cell0009,
     '0010-log-objects': cell0010,
     '0011-passcode-lockouts': cell0011,
+    '0012-review-records': cell0012,
   },
   directory: {
     '0001-initial': directory0001,

@@ -209,6 +209,21 @@ export interface CustodyRetentionTable {
   updated_at: number;
 }
 
+/** One revision of the sealed review of an attempt (docs/SPEC.md §13): opaque but for its clear head. */
+export interface ReviewRecordTable {
+  institution_id: string;
+  attempt_id: string;
+  revision: number;
+  author_id: string;
+  epoch: number;
+  /** Hex SHA-256 of the record without its signature: what the next revision must name. */
+  record_id: string;
+  /** base64url of the whole record. */
+  record: string;
+  audit_seq: number;
+  created_at: number;
+}
+
 export interface ExamTable {
   institution_id: string;
   exam_id: string;
@@ -313,6 +328,7 @@ export interface CellDatabase {
   lti_staff: LtiStaffTable;
   lti_codes: LtiCodeTable;
   log_objects: LogObjectTable;
+  review_records: ReviewRecordTable;
 }
 
 export interface DirectoryTable {
