@@ -7,7 +7,7 @@
  *
  * One shortcut, which the reviewer app must not take: the epoch public key is the one GET
  * /v1/custody/epoch serves, not one checked along the signed statements (docs/WEB.md "Trust"); the
- * grant still opens only for that key. Authors other than the member are unknown here.
+ * grant still opens only for that key. Other authors' keys come with the config.
  */
 import {
   fromBase64Url,
@@ -26,6 +26,8 @@ export interface HarnessConfig {
   readonly institution: string;
   readonly attempt: string;
   readonly member: string;
+  /** Other members' signing public keys (base64url), standing in for their verified statements. */
+  readonly authors?: Readonly<Record<string, string>>;
 }
 
 class HarnessCallError extends Error {
@@ -89,7 +91,7 @@ async function start(config: HarnessConfig): Promise<void> {
       return { epoch: e.epoch, publicKey: await importPublicKeyText(e.publicKey) };
     },
     epochKey,
-    authorKey: (author) => Promise.resolve(author === config.member ? signing.publicKey : null),
+    authorKey: (author) => Promise.resolve(author === config.member ? signing.publicKey : fromBase64Url(config.authors?.[author] ?? '')),
     status,
   }).loaded;
   mountCaseExport(exporter, { api, institution: config.institution, attempt: config.attempt, member: config.member, memberKeys: keys, signingKey: signing.privateKey, epochKey, status });

@@ -2,8 +2,10 @@
  * The review panel and the case export in real Chromium, against the real app over HTTPS with its
  * SQLite cell: a reviewer's page (test/web/review-harness.ts, standing in for the reviewer app's
  * main.ts) unlocks the member's keys, saves a verdict and notes twice, reloads and sees both versions
- * opened and their signatures checked; then exports the attempt as a case bundle, which the real
- * `examvault open` decrypts offline with the reviewer's member key file to the original bytes.
+ * opened and their signatures checked; meets an admin's version saved meanwhile (409, then saved on
+ * top); then exports the attempt as a case bundle, which the real
+ * `examvault open` decrypts offline with the reviewer's member key file to the original bytes. A
+ * history served without its newest version is refused by what the page remembers.
  * axe-core checks each screen (screenshots under test-results/review/).
  */
 import assert from 'node:assert/strict';
@@ -13,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { chromium } from 'playwright-core';
-import { fromBase64Url, openReviewHistory } from '../../src/crypto/index.js';
+import { fromBase64Url, openReviewHistory, sealReview, toBase64Url } from '../../src/crypto/index.js';
 import type { ReviewListResponse } from '../../src/protocol/review.js';
 import { buildApp } from '../../src/server/app.js';
 import { pageContentSecurityPolicy } from '../../src/server/pages/pages.routes.js';
@@ -88,7 +90,10 @@ describe('review notes and case export in a real browser', () => {
     const errors: string[] = [];
     page.on('console', (m) => void (m.type() === 'error' && errors.push(m.text())));
     page.on('pageerror', (e) => void errors.push(e.stack ?? e.message));
-    const config: HarnessConfig = { csrfToken: rev.send['x-ev-csrf'] as string, passphrase: PASSPHRASE, institution: inst.id, attempt, member: rev.id };
+    const config: HarnessConfig = {
+      csrfToken: rev.send['x-ev-csrf'] as string, passphrase: PASSPHRASE, institution: inst.id, attempt, member: rev.id,
+      authors: { [admin.id]: toBase64Url(admin.keys.signingPublicKey) },
+    };
     const open = async () => {
       await page.goto(`${origin}/`);
       await page.waitForFunction(() => 'startHarness' in globalThis);
@@ -136,6 +141,25 @@ describe('review notes and case export in a real browser', () => {
     assert.equal(await page.getByRole('textbox', { name: 'Notes' }).inputValue(), second);
     await axeCheck(page, shots, 'review-saved');
 
+    // Meanwhile the admin saves a version 3 from another page: this page's save is refused (409), the
+    // history shows the admin's version, the typed text stays, and a second save goes on top of it.
+    const third = await sealReview({
+      institution: inst.id, attempt, author: admin.id, after: history[1] ?? null, epoch: 1, epochPublicKey: inst.keys.publicKey,
+      signingKey: admin.keys.signing.privateKey, content: { verdict: 'concern', notes: 'Second opinion: a concern, not a violation.', time: Date.now() },
+    });
+    assert.equal((await s.app.inject({ method: 'PUT', url: `/v1/custody/attempts/${attempt}/review`, headers: admin.send, payload: { record: toBase64Url(third) } })).statusCode, 201);
+    const fourth = 'Agreed after a call with adm-1.';
+    await page.getByRole('radio', { name: 'Concern', exact: true }).check();
+    await page.getByRole('textbox', { name: 'Notes' }).fill(fourth);
+    await page.getByRole('button', { name: 'Save verdict and notes' }).click();
+    await live.getByText(/^Not saved: someone saved a newer version meanwhile/).waitFor();
+    await page.getByText('3 versions, newest first.').waitFor();
+    assert.match(await items.nth(0).innerText(), /Version 3: Concern · by adm-1 · .* · signature checked/);
+    assert.equal(await page.getByRole('textbox', { name: 'Notes' }).inputValue(), fourth);
+    await page.getByRole('button', { name: 'Save verdict and notes' }).click();
+    await live.getByText('Saved as version 4.').waitFor();
+    assert.equal(await items.nth(0).locator('.review-notes').innerText(), fourth);
+
     // The case export: built in the page, saved through a Blob link, opened by the CLI with the member key file.
     await page.getByRole('button', { name: 'Export case' }).click();
     const link = page.getByRole('link', { name: new RegExp(`^Save ${attempt}\\.evcase`) });
@@ -145,7 +169,8 @@ describe('review notes and case export in a real browser', () => {
     const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
     assert.equal(download.suggestedFilename(), `${attempt}.evcase`);
     const bundle = await readFile(await download.path());
-    assert.deepEqual(errors, [], 'no console or page error');
+    // Chromium reports every answer ≥ 400 on the console: the one 409 is the refused save above.
+    assert.deepEqual(errors, ['Failed to load resource: the server responded with a status of 409 (Conflict)'], 'no other console or page error');
 
     const bundleFile = join(work, `${attempt}.evcase`);
     const memberKeyFile = join(work, 'rev-1.keys.json');
@@ -161,6 +186,18 @@ describe('review notes and case export in a real browser', () => {
     assert.equal(listing.exportedBy, 'rev-1');
     assert.deepEqual(listing.files.map((f) => f.recording), ['rec-cam']);
     assert.deepEqual(await readFile(join(out, listing.files[0]?.file as string)), Buffer.concat(recorded.chunks));
+
+    // A server that later serves the history without its newest version is caught by what the page remembers.
+    await page.route(`**/v1/custody/attempts/${attempt}/review`, async (route) => {
+      const real = await route.fetch();
+      const body = await real.json() as ReviewListResponse;
+      await route.fulfill({ response: real, json: { ...body, records: body.records.slice(0, 3) } });
+    });
+    await open();
+    await live.getByText(/The saved versions could not be verified, so none is shown and saving is off: .*EV_ERR_REVIEW_OUT_OF_ORDER/).waitFor();
+    assert.ok(await page.getByRole('button', { name: 'Save verdict and notes' }).isDisabled());
+    assert.equal(await items.count(), 0);
+    assert.equal(errors.length, 1, errors.join('\n'));
 
     // The export unlocked the recording through the audited route, and a changed bundle does not open.
     const unlocks = await cell.db.selectFrom('audit_log').select('payload').where('type', '=', 'recording.unlocked').execute();
