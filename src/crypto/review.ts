@@ -117,6 +117,9 @@ function checkContent(c: ReviewContent): void {
 /** Seals and signs the next review record of an attempt. */
 export async function sealReview(input: SealReviewInput): Promise<Uint8Array> {
   checkContent(input.content);
+  if (input.after && (!Number.isInteger(input.after.revision) || input.after.revision < 1 || input.after.revision >= 0xffffffff || input.after.id.length !== REVIEW_ID_LENGTH)) {
+    throw new ExamVaultCryptoError('EV_ERR_CRYPTO_INVALID_ARGUMENT', 'after is not a review record');
+  }
   const head = encodeHead({
     institution: checkId('institution', input.institution),
     attempt: checkId('attempt', input.attempt),
@@ -125,7 +128,6 @@ export async function sealReview(input: SealReviewInput): Promise<Uint8Array> {
     revision: input.after ? input.after.revision + 1 : 1,
     previous: input.after ? input.after.id : FIRST,
   });
-  if (input.after && (input.after.revision >= 0xffffffff || input.after.id.length !== REVIEW_ID_LENGTH)) throw new ExamVaultCryptoError('EV_ERR_CRYPTO_INVALID_ARGUMENT', 'after is not a review record');
   // Members in a fixed order, so the body has one encoding for given content.
   const body = utf8(JSON.stringify({ verdict: input.content.verdict, notes: input.content.notes, time: input.content.time }));
   const { enc, ct } = await hpke.seal({ recipientPublicKey: input.epochPublicKey, info: bs(concat(INFO_LABEL, head)) }, bs(body));
