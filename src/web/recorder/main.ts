@@ -6,6 +6,7 @@
 import '../shared/base.css';
 import type { Track } from '../../crypto/index.js';
 import type { AttemptInfo } from '../../protocol/attempt.js';
+import type { CheckpointResponse, ConsistencyResponse, EntriesResponse } from '../../protocol/audit.js';
 import type { EpochResponse } from '../../protocol/custody.js';
 import type { HandoffResponse } from '../../protocol/lti.js';
 import { readPasscode } from '../../protocol/passcode-format.js';
@@ -15,6 +16,7 @@ import { button, el, showScreen } from '../shared/dom.js';
 import { liveRegion } from '../shared/live.js';
 import { type Capture, pickMimeType, recordInPieces, takeSnapshots } from './capture.js';
 import { type EpochCheck, type TrustAnchors, checkEpochKey } from './epoch-trust.js';
+import { type LogPin, type LogReader, checkStatementsInLog } from './log-proof.js';
 import { anchorsFromJson, anchorsToJson, normaliseCredential, takeHandoff } from './handoff.js';
 import { type SealedTrack, openSealedTrack } from './sealed-track.js';
 import { type UploadState, type Uploader, startUploader } from './uploader.js';
@@ -181,8 +183,10 @@ async function signIn(trust: TrustAnchors, title: string, exchange: () => Promis
 
 /**
  * The served epoch key, checked from the institution's recovery key: the fingerprint a sign-in page
- * handed over, else the one this browser pinned, else (first use) the served institution statement's,
- * which is then pinned. A hand-off naming another root than the pinned one is refused.
+ * handed over, else the one this browser pinned, else (first use) the served institution statement's.
+ * A hand-off naming another root than the pinned one is refused. Then every statement of the chain
+ * must be in the audit log, proven against a checkpoint that extends the one this browser pinned
+ * (log-proof.ts). Only when both hold are the root and the checkpoint pinned.
  */
 async function fetchCheckedEpoch(credential: string, info: AttemptInfo, trust: TrustAnchors): Promise<EpochCheck> {
   const served = await callJson<EpochResponse>('/v1/custody/epoch', { token: credential });
@@ -192,8 +196,27 @@ async function fetchCheckedEpoch(credential: string, info: AttemptInfo, trust: T
   }
   const anchors = pinned && !trust.rootFingerprint ? { ...trust, rootFingerprint: pinned } : trust;
   const check = await checkEpochKey(served, info.institution, anchors, { firstUse: true });
-  if (check.ok && check.rootFingerprint && !pinned) await vault.pinRoot(info.institution, check.rootFingerprint);
+  if (!check.ok) return check;
+  const logged = await checkStatementsInLog({
+    served,
+    reader: logReader(credential),
+    ...withPin(await vault.pinnedLog(info.institution)),
+    ...(trust.logKey ? { trustedLogKey: trust.logKey } : {}),
+  });
+  if (!logged.ok) return { ok: false, reason: `${logged.reason} (${logged.code})` };
+  await vault.pinLog(info.institution, logged.pin);
+  if (check.rootFingerprint && !pinned) await vault.pinRoot(info.institution, check.rootFingerprint);
   return check;
+}
+
+const withPin = (pin: LogPin | undefined) => (pin ? { pinned: pin } : {});
+
+function logReader(token: string): LogReader {
+  return {
+    checkpoint: () => callJson<CheckpointResponse>('/v1/audit/checkpoint', { token }),
+    entries: (from, size) => callJson<EntriesResponse>(`/v1/audit/entries?from=${from}&limit=1&size=${size}`, { token }),
+    consistency: (from, to) => callJson<ConsistencyResponse>(`/v1/audit/consistency?from=${from}&to=${to}`, { token }),
+  };
 }
 
 async function prepare(credential: string, trust: TrustAnchors): Promise<void> {

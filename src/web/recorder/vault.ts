@@ -9,10 +9,14 @@
  */
 import type { AttemptInfo } from '../../protocol/attempt.js';
 import type { Track } from '../../crypto/index.js';
+import type { LogPin } from './log-proof.js';
 
 export const VAULT_NAME = 'examvault-recorder';
-/** 2 added `roots`: the recovery-key fingerprint pinned per institution (epoch-trust.ts). */
-const VERSION = 2;
+/**
+ * 2 added `roots`: the recovery-key fingerprint pinned per institution (epoch-trust.ts).
+ * 3 added `logs`: the audit log key and latest verified checkpoint per institution (log-proof.ts).
+ */
+const VERSION = 3;
 
 export type RecordingState =
   /** Being recorded in this page right now. */
@@ -89,6 +93,10 @@ export interface Vault {
   pinnedRoot(institution: string): Promise<string | undefined>;
   /** Pins it; an existing pin is never replaced (the caller refuses a different one instead). */
   pinRoot(institution: string, fingerprint: string): Promise<void>;
+  /** The institution's audit log key and the latest checkpoint this browser verified (log-proof.ts). */
+  pinnedLog(institution: string): Promise<LogPin | undefined>;
+  /** Keeps a newer pin; the caller has proven that its checkpoint extends the one it replaces. */
+  pinLog(institution: string, pin: LogPin): Promise<void>;
 }
 
 export async function openVault(name = VAULT_NAME): Promise<Vault> {
@@ -102,6 +110,7 @@ export async function openVault(name = VAULT_NAME): Promise<Vault> {
       db.createObjectStore('sealed');
     }
     if (event.oldVersion < 2) db.createObjectStore('roots');
+    if (event.oldVersion < 3) db.createObjectStore('logs');
   };
   const db = await promised(open);
 
@@ -163,5 +172,9 @@ export async function openVault(name = VAULT_NAME): Promise<Vault> {
       return (await promised(store('roots', 'readonly').s.get(institution))) as string | undefined;
     },
     pinRoot: (institution, fingerprint) => write('roots', (s) => s.add(fingerprint, institution)),
+    async pinnedLog(institution) {
+      return (await promised(store('logs', 'readonly').s.get(institution))) as LogPin | undefined;
+    },
+    pinLog: (institution, pin) => write('logs', (s) => s.put(pin, institution)),
   };
 }
