@@ -96,7 +96,8 @@ const readVaultScript = `(async () => {
   const recordings = await all('recordings');
   const entries = await all('segments');
   db.close();
-  return { segments: sealed.map((bytes) => b64(bytes)), entries: entries.length, headers: recordings.map((r) => b64(r.header)) };
+  const keys = recordings.filter((r) => r.sealer).map((r) => ({ extractable: r.sealer.payloadKey.extractable, usages: r.sealer.payloadKey.usages, fields: Object.keys(r.sealer).sort() }));
+  return { segments: sealed.map((bytes) => b64(bytes)), entries: entries.length, headers: recordings.map((r) => b64(r.header)), keys };
 })()`;
 
 /** The recovery-key fingerprint the recorder pinned for an institution. */
@@ -112,8 +113,21 @@ export function pinnedRootScript(institution: string): string {
   })`;
 }
 
-export function readVault(page: Page): Promise<{ segments: string[]; entries: number; headers: string[] }> {
+/** What a recording in progress keeps to be resumed: its payload key's properties, never its bytes. */
+export interface KeptSealer {
+  readonly extractable: boolean;
+  readonly usages: readonly string[];
+  readonly fields: readonly string[];
+}
+
+export function readVault(page: Page): Promise<{ segments: string[]; entries: number; headers: string[]; keys: KeptSealer[] }> {
   return page.evaluate(readVaultScript);
+}
+
+/** A recording's sealer state in IndexedDB holds a non-extractable, encrypt-only key and nothing else secret. */
+export function assertSealersSafe(keys: readonly KeptSealer[], recordings: number): void {
+  assert.equal(keys.length, recordings, 'each recording in progress keeps its sealer state');
+  for (const k of keys) assert.deepEqual(k, { extractable: false, usages: ['encrypt'], fields: ['header', 'noncePrefix', 'payloadKey'] });
 }
 
 export async function filesUnder(dir: string): Promise<string[]> {
@@ -140,7 +154,7 @@ export interface StoredListing {
 export interface StoredCheck {
   /** What the page announced as it sealed (`examvault:sealed`). */
   readonly sealed: readonly SealedEventDetail[];
-  /** Recordings per track: one, plus one per reload that continued recording. */
+  /** Recordings per track: one, whatever the reloads (a reloaded page continues the same ones), plus one per epoch change. */
   readonly recordingsPerTrack: number;
   readonly epoch: number;
   readonly privateKey: CryptoKey;
@@ -155,8 +169,8 @@ export interface StoredCheck {
 }
 
 /**
- * Every recording the server lists is exactly one the page made; every announced segment is stored
- * once, with no gap, and opens with the epoch private key to the SHA-256 the page announced; each
+ * Every recording the server lists is exactly one the page made, closed with its final segment and
+ * complete, reloads or not; every announced segment is stored once, with no gap, and opens with the epoch private key to the SHA-256 the page announced; each
  * piece is a standalone WebM (JPEG for snapshots); and nothing at rest in IndexedDB or the server's
  * data directory holds a media signature or a sample of the plaintext.
  */
@@ -170,7 +184,7 @@ export async function checkStored(o: StoredCheck): Promise<{ plaintexts: Buffer[
     announced.set(d.recording, m);
   }
   const byTrack = (track: string) => [...announced.values()].filter((m) => m.get(0)?.track === track);
-  for (const track of ['camera', 'microphone', 'screen', 'snapshot']) assert.equal(byTrack(track).length, o.recordingsPerTrack, `${o.recordingsPerTrack} ${track} recording(s): one before each reload and one after`);
+  for (const track of ['camera', 'microphone', 'screen', 'snapshot']) assert.equal(byTrack(track).length, o.recordingsPerTrack, `${o.recordingsPerTrack} ${track} recording(s): a reload continues the same one`);
 
   // The server's view, through the custody listing: exactly the recordings the page made.
   const recordings = await o.listed();
@@ -185,9 +199,11 @@ export async function checkStored(o: StoredCheck): Promise<{ plaintexts: Buffer[
     assert.equal(r.segments, count, `${r.recording}: every sealed segment stored, none extra`);
     const status = JSON.parse(Buffer.from(await o.get(`/v1/recordings/${r.recording}`)).toString('utf8')) as { stored: unknown };
     assert.deepEqual(status.stored, [[0, count - 1]], `${r.recording}: no gap`);
-    const finished = [...mine.values()].some((d) => d.last);
-    assert.equal(r.complete, finished, `${r.recording}: complete exactly when the recorder closed it`);
-    if (finished) assert.equal(r.segmentCount, count);
+    // Reloads included, every recording ends with the final flag and is complete on the server.
+    assert.equal(mine.get(count - 1)?.last, true, `${r.recording}: closed with its final segment`);
+    assert.ok([...mine.values()].filter((d) => d.last).length === 1, `${r.recording}: one final segment`);
+    assert.equal(r.complete, true, `${r.recording}: complete on the server`);
+    assert.equal(r.segmentCount, count);
 
     const opener = await openRecording(await o.get(`/v1/recordings/${r.recording}/header`), o.privateKey);
     assert.equal(opener.header.context.track, r.track);
