@@ -9,14 +9,11 @@ import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { chromium } from 'playwright-core';
-import { deriveRecoveryKeys, generateMemberKeys, generateRecoverySecret } from '../../src/crypto/index.js';
-import { type Staff, registrationBody, setUpBody } from '../server/custody/support.js';
 import { learnerLaunch, ltiScenario } from '../server/lti/support.js';
-import type { TestInstitution } from '../server/support/test-server.js';
 import { chromiumArgs } from '../support/browser.js';
 import { chromiumTool, requireTool } from '../support/system-tools.js';
 import { builtWebApps } from '../support/web-build.js';
-import { axeCheck, heading, shotsDir } from './recorder-support.js';
+import { axeCheck, heading, setUpLtiInstitution, shotsDir, watchLtiTraffic } from './recorder-support.js';
 
 const shots = shotsDir('recorder-lti-framed');
 
@@ -26,9 +23,7 @@ describe('the recorder from a launch framed by the LMS', () => {
     if (!executablePath) return;
     await mkdir(shots, { recursive: true });
     const s = await ltiScenario(t, { webDir: await builtWebApps() });
-    const admin = { id: 'stf-lti-admin', role: 'admin', institution: { id: s.institution, region: 'eu', keys: s.epochKeys } as unknown as TestInstitution, keys: await generateMemberKeys(), get: {}, send: {} } as Staff;
-    assert.equal((await s.api('PUT', '/v1/custody/me/keys', await registrationBody(admin))).status, 200);
-    assert.equal((await s.api('PUT', '/v1/custody/recovery', await setUpBody(admin, await deriveRecoveryKeys(generateRecoverySecret())))).status, 201);
+    await setUpLtiInstitution(s);
 
     // Both "sites" are on loopback here; Chromium's local-network-access checks would stop a frame of
     // one navigating to the other, which between a real LMS and ExamVault (public hosts) never applies.
@@ -36,19 +31,7 @@ describe('the recorder from a launch framed by the LMS', () => {
     const browser = await chromium.launch({ executablePath, headless: true, args });
     t.after(() => browser.close());
     const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1024, height: 900 } });
-    const problems: string[] = [];
-    const urls: string[] = [];
-    const posts: string[] = [];
-    await context.route('**/*', async (route) => {
-      const url = new URL(route.request().url());
-      if (url.origin !== s.origin && url.origin !== s.lms.origin) {
-        problems.push(`blocked a request off the server and the LMS: ${url}`);
-        return route.abort('blockedbyclient');
-      }
-      if (url.origin === s.origin) urls.push(url.toString());
-      if (url.origin === s.origin && route.request().method() === 'POST') posts.push(url.pathname);
-      return route.continue();
-    });
+    const { problems, urls, posts } = await watchLtiTraffic(context, s);
     context.on('page', (p) => {
       p.on('console', (m) => void (m.type() === 'error' && problems.push(`console: ${m.text()}`)));
       p.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));

@@ -7,9 +7,12 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
-import { openRecording } from '../../src/crypto/index.js';
+import type { BrowserContext, Page } from 'playwright-core';
+import { deriveRecoveryKeys, generateMemberKeys, generateRecoverySecret, openRecording } from '../../src/crypto/index.js';
 import type { SealedEventDetail } from '../../src/web/recorder/sealed-track.js';
+import { type Staff, registrationBody, setUpBody } from '../server/custody/support.js';
+import type { LtiScenario } from '../server/lti/support.js';
+import type { TestInstitution } from '../server/support/test-server.js';
 
 /** Where screenshots go: test-results/<name>/. */
 export const shotsDir = (name: string): string => join(process.cwd(), 'test-results', name);
@@ -242,4 +245,34 @@ export async function checkStored(o: StoredCheck): Promise<{ plaintexts: Buffer[
     for (const sample of samples) assert.equal(bytes.indexOf(sample), -1, `${where} holds plaintext`);
   }
   return { plaintexts, mediaSeconds };
+}
+
+/** The LTI scenario's institution set up by its admin's client: recovery key → admin enrolment → epoch 1. */
+export async function setUpLtiInstitution(s: LtiScenario): Promise<void> {
+  const admin = { id: 'stf-lti-admin', role: 'admin', institution: { id: s.institution, region: 'eu', keys: s.epochKeys } as unknown as TestInstitution, keys: await generateMemberKeys(), get: {}, send: {} } as Staff;
+  const registered = await s.api('PUT', '/v1/custody/me/keys', await registrationBody(admin));
+  assert.equal(registered.status, 200, registered.body);
+  const setUp = await s.api('PUT', '/v1/custody/recovery', await setUpBody(admin, await deriveRecoveryKeys(generateRecoverySecret())));
+  assert.equal(setUp.status, 201, setUp.body);
+}
+
+/**
+ * Lets the context reach the server and the LMS only (anything else is a problem), and notes every
+ * URL of the server and its POSTs other than uploads.
+ */
+export async function watchLtiTraffic(context: BrowserContext, s: Pick<LtiScenario, 'origin' | 'lms'>): Promise<{ problems: string[]; urls: string[]; posts: string[] }> {
+  const problems: string[] = [];
+  const urls: string[] = [];
+  const posts: string[] = [];
+  await context.route('**/*', async (route) => {
+    const url = new URL(route.request().url());
+    if (url.origin !== s.origin && url.origin !== s.lms.origin) {
+      problems.push(`blocked a request off the server and the LMS: ${url}`);
+      return route.abort('blockedbyclient');
+    }
+    if (url.origin === s.origin) urls.push(url.toString());
+    if (url.origin === s.origin && route.request().method() === 'POST' && !url.pathname.startsWith('/v1/recordings')) posts.push(url.pathname);
+    return route.continue();
+  });
+  return { problems, urls, posts };
 }
