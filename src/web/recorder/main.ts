@@ -341,7 +341,12 @@ function deviceCheck(ready: Ready, paused: readonly StoredRecording[] = []): voi
     update();
   })());
   start.addEventListener('click', () => {
-    if (camera && screen) void startRecording(ready, camera, screen, paused);
+    if (!camera || !screen) return;
+    // Once: a second start would open (or resume) every recording twice.
+    start.disabled = true;
+    void startRecording(ready, camera, screen, paused).then((started) => {
+      if (!started) update();
+    });
   });
   showScreen(main, 'Check your camera, microphone and screen', APP,
     el('p', {}, 'Nothing is recorded yet. Check that each one works, then start recording.'),
@@ -357,18 +362,19 @@ function deviceCheck(ready: Ready, paused: readonly StoredRecording[] = []): voi
 // ---------------------------------------------------------------------------------------------
 // Recording
 
-async function startRecording(ready: Ready, camera: MediaStream, screen: MediaStream, paused: readonly StoredRecording[]): Promise<void> {
+/** Resolves true once the device check is left behind (recording, or refused); false when the epoch check got no answer, so Start may be pressed again. */
+async function startRecording(ready: Ready, camera: MediaStream, screen: MediaStream, paused: readonly StoredRecording[]): Promise<boolean> {
   // The epoch may have moved on since the consent screen: check again right before sealing.
   let check: EpochCheck;
   try {
     check = await fetchCheckedEpoch(ready.credential, ready.info, ready.trust);
   } catch (e) {
     live.announce(describeProblem(e));
-    return;
+    return false;
   }
   if (!check.ok) {
     cannotRecord(check.reason);
-    return;
+    return true;
   }
   const up = ensureUploader(ready.credential);
   const kick = () => up.kick();
@@ -430,6 +436,7 @@ async function startRecording(ready: Ready, camera: MediaStream, screen: MediaSt
     pendingView(),
   );
   live.announce('Recording started.');
+  return true;
 }
 
 function sendingScreen(up: Uploader): void {

@@ -85,9 +85,17 @@ export async function openSealedTrack(params: {
   return sealedTrack(params.vault, recording, params.track, sealer, params.onSealed);
 }
 
+/**
+ * Recordings resumed in this page. Two sealers resumed from the same state would seal different
+ * pieces under the same index, that is the same AES-GCM nonce: a second resumption (a double click)
+ * is refused. (Two pages never resume together: the recorder holds a Web Lock.)
+ */
+const resumed = new Set<string>();
+
 /** Goes on with a recording a previous page of this browser started (after a reload or a closed tab). */
 export function resumeSealedTrack(vault: Vault, stored: StoredRecording, onSealed: () => void): SealedTrack {
-  if (!isResumable(stored)) throw new Error(`recording ${stored.id} cannot be resumed`);
+  if (!isResumable(stored) || resumed.has(stored.id)) throw new Error(`recording ${stored.id} cannot be resumed`);
+  resumed.add(stored.id);
   return sealedTrack(vault, stored.id, stored.track, resumeRecordingSealer(stored.sealer, stored.nextIndex), onSealed);
 }
 
