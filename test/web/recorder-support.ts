@@ -103,13 +103,16 @@ const readVaultScript = `(async () => {
   return { segments: sealed.map((bytes) => b64(bytes)), entries: entries.length, headers: recordings.map((r) => b64(r.header)), keys };
 })()`;
 
-/** The recovery-key fingerprint the recorder pinned for an institution. */
-export function pinnedRootScript(institution: string): string {
+/**
+ * What the recorder pinned for an institution: in store `roots` the recovery-key fingerprint, in
+ * store `logs` the audit log key and checkpoint.
+ */
+export function pinnedRootScript(institution: string, store: 'roots' | 'logs' = 'roots'): string {
   return `new Promise((resolve, reject) => {
     const r = indexedDB.open('examvault-recorder');
     r.onerror = () => reject(r.error);
     r.onsuccess = () => {
-      const get = r.result.transaction('roots').objectStore('roots').get(${JSON.stringify(institution)});
+      const get = r.result.transaction(${JSON.stringify(store)}).objectStore(${JSON.stringify(store)}).get(${JSON.stringify(institution)});
       get.onsuccess = () => { r.result.close(); resolve(get.result); };
       get.onerror = () => reject(get.error);
     };

@@ -12,8 +12,9 @@
  * sealed (`examvault:sealed`: recording, index, SHA-256 of the plaintext); each decrypted segment
  * must hash to what the page announced, every announced segment must be stored exactly once, and
  * nothing else may be. The epoch key is one a revocation statement announced: the page checked it
- * along the chain from the institution's recovery key (pinned on first use) before sealing anything,
- * and refuses to record when a hand-off names another root.
+ * along the chain from the institution's recovery key (pinned on first use), found every statement
+ * of the chain in the audit log (the log key and checkpoint pinned) before sealing anything, and
+ * refuses to record when a hand-off names another root.
  *
  * Also: nothing in IndexedDB (read during the outage, when segments pile up) or anywhere in the
  * server's data directory holds a media signature or a piece of the plaintext; axe-core finds no
@@ -123,6 +124,10 @@ describe('the recorder in a real browser', () => {
     for (const words of ['Camera', 'Microphone', 'Screen', 'Still pictures', 'the European Union', 'approved']) assert.ok(consent.includes(words), `consent names ${words}`);
     await axeCheck(page, '2-consent');
     assert.equal(await page.evaluate(pinnedRootScript(inst.id)), rootFingerprint, 'the institution root is pinned on first use');
+    // The chain was found in the audit log: its key and the checkpoint verified are pinned for the next visit.
+    const logPin = (await page.evaluate(pinnedRootScript(inst.id, 'logs'))) as { logKey: string; checkpoint: string };
+    assert.equal(logPin.logKey, s.services.cells.get('eu')?.audit.verifierKey);
+    assert.match(logPin.checkpoint, /\n\n\u2014 /, 'a signed checkpoint');
     await page.getByRole('button', { name: 'I agree, continue' }).click();
     await passDeviceCheck(page, '3-device-check');
     await axeCheck(page, '4-recording');
