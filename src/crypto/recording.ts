@@ -3,6 +3,12 @@
  *
  * A sealer hands out segment indexes in call order and refuses anything after the final segment, so a
  * writer cannot reuse a nonce. An opener gives random access: any segment opens on its own (SPEC §6.1).
+ *
+ * A sealer can be resumed in another page after the first one is gone (a reload): `state` holds what
+ * sealing needs (the header, the payload key as a non-extractable encrypt-only CryptoKey, the nonce
+ * prefix), never the data key, and `resumeRecordingSealer` goes on from a given index. Whoever keeps
+ * the state must also keep, durably and together with each sealed segment it lets out, the index that
+ * comes next: resuming below an index whose segment left the page would reuse a nonce.
  */
 import { concat, constantTimeEqual, randomBytes } from './bytes.js';
 import type { RecordingContext } from './context.js';
@@ -16,8 +22,8 @@ import {
   withKeySlot,
 } from './header.js';
 import { type WrapOptions, unwrapDataKey, wrapDataKey } from './key-wrap.js';
-import { type OpenedSegment, openSegment, sealSegment } from './segment.js';
-import { DEK_LENGTH, type StreamKeys, deriveStreamKeys } from './stream-keys.js';
+import { MAX_SEGMENT_INDEX, type OpenedSegment, openSegment, sealSegment } from './segment.js';
+import { DEK_LENGTH, NONCE_PREFIX_LENGTH, type StreamKeys, deriveStreamKeys } from './stream-keys.js';
 
 export const DEFAULT_MAX_SEGMENT = 4 * 1024 * 1024;
 
@@ -41,24 +47,43 @@ export interface RecordingSealer {
   /** The index the next call to sealNext will use. */
   readonly nextIndex: number;
   readonly finished: boolean;
+  /** What resumeRecordingSealer needs to go on sealing in another page; it holds no data key. */
+  readonly state: SealerState;
   /** Seals the next segment; `last` closes the recording. */
   sealNext(plaintext: Uint8Array, last: boolean): Promise<Uint8Array>;
+}
+
+/**
+ * A sealer's state, structured-cloneable (IndexedDB keeps it as is). The payload key is the AES-GCM
+ * key derived from the data key, non-extractable and usable only to encrypt: script cannot read it
+ * or open segments with it. (A browser still writes its bytes to the profile on disk: whoever can read
+ * the disk can open the segments sealed under it, as they could watch the camera of that computer.)
+ */
+export interface SealerState {
+  readonly header: Uint8Array;
+  readonly payloadKey: CryptoKey;
+  readonly noncePrefix: Uint8Array;
 }
 
 export async function createRecordingSealer(params: SealParams, options: DeterministicSealOptions = {}): Promise<RecordingSealer> {
   const dek = options.dek ?? randomBytes(DEK_LENGTH);
   const salt = options.salt ?? randomBytes(SALT_LENGTH);
   const maxSegment = params.maxSegment ?? DEFAULT_MAX_SEGMENT;
-  const keys = await deriveStreamKeys(dek, salt);
+  const keys = await deriveStreamKeys(dek, salt, ['encrypt']);
   const bound = encodeBound(params.context, maxSegment, salt, keys.commitment);
   const slot = await wrapDataKey(dek, params.recipient, params.epoch, bound, options);
   if (!options.dek) dek.fill(0);
   const header = decodeHeader(concat(bound, encodeKeySlot(slot)));
+  return sealerFrom(header, keys, 0);
+}
 
-  let nextIndex = 0;
+function sealerFrom(header: Header, keys: Pick<StreamKeys, 'payloadKey' | 'noncePrefix'>, firstIndex: number): RecordingSealer {
+  let nextIndex = firstIndex;
   let finished = false;
+  const state: SealerState = { header: header.bytes, payloadKey: keys.payloadKey, noncePrefix: keys.noncePrefix };
   return {
     header,
+    state,
     get nextIndex() {
       return nextIndex;
     },
@@ -79,6 +104,28 @@ export async function createRecordingSealer(params: SealParams, options: Determi
       return sealSegment(keys, header.bound, header.maxSegment, index, last, plaintext);
     },
   };
+}
+
+/**
+ * Goes on sealing a recording from `nextIndex`, with the state a sealer of it gave (`sealer.state`),
+ * after the page that made it is gone. Segments continue the same stream: the normal opener opens
+ * them, and a recording resumed at the index after its last stored segment has no gap. The state must
+ * be a sealer's: a payload key that is extractable or can decrypt is refused (the recorder never
+ * keeps one), as is a nonce prefix of the wrong length or an index out of range.
+ */
+export function resumeRecordingSealer(state: SealerState, nextIndex: number): RecordingSealer {
+  const key = state.payloadKey;
+  const algorithm = key.algorithm as AesKeyAlgorithm;
+  if (key.type !== 'secret' || algorithm.name !== 'AES-GCM' || algorithm.length !== 256 || key.extractable || key.usages.join() !== 'encrypt') {
+    throw new ExamVaultCryptoError('EV_ERR_CRYPTO_INVALID_KEY', 'a sealer state holds a non-extractable AES-256-GCM key for encryption only');
+  }
+  if (!(state.noncePrefix instanceof Uint8Array) || state.noncePrefix.length !== NONCE_PREFIX_LENGTH) {
+    throw new ExamVaultCryptoError('EV_ERR_CRYPTO_INVALID_KEY', `a sealer state's nonce prefix is ${NONCE_PREFIX_LENGTH} bytes`);
+  }
+  if (!Number.isInteger(nextIndex) || nextIndex < 0 || nextIndex > MAX_SEGMENT_INDEX) {
+    throw new ExamVaultCryptoError('EV_ERR_CRYPTO_SEGMENT_LIMIT', `segment index must be an integer 0..${MAX_SEGMENT_INDEX}`);
+  }
+  return sealerFrom(decodeHeader(state.header), { payloadKey: key, noncePrefix: state.noncePrefix.slice() }, nextIndex);
 }
 
 export interface RecordingOpener {

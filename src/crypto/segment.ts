@@ -25,7 +25,7 @@ function checkIndex(index: number): void {
 }
 
 export async function sealSegment(
-  keys: StreamKeys,
+  keys: Pick<StreamKeys, 'payloadKey' | 'noncePrefix'>,
   bound: Uint8Array,
   maxSegment: number,
   index: number,

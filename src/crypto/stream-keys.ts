@@ -15,7 +15,11 @@ export interface StreamKeys {
   readonly noncePrefix: Uint8Array;
 }
 
-export async function deriveStreamKeys(dek: Uint8Array, salt: Uint8Array): Promise<StreamKeys> {
+/**
+ * `usages` of the payload key: a sealer asks for `encrypt` only, so the key it may keep (recording.ts
+ * `SealerState`) cannot open anything through WebCrypto. The key is never extractable.
+ */
+export async function deriveStreamKeys(dek: Uint8Array, salt: Uint8Array, usages: readonly KeyUsage[] = ['encrypt', 'decrypt']): Promise<StreamKeys> {
   if (dek.length !== DEK_LENGTH) {
     throw new ExamVaultCryptoError('EV_ERR_CRYPTO_INVALID_KEY', 'a data key is 32 bytes');
   }
@@ -23,7 +27,7 @@ export async function deriveStreamKeys(dek: Uint8Array, salt: Uint8Array): Promi
   const okm = new Uint8Array(
     await crypto.subtle.deriveBits({ name: 'HKDF', hash: 'SHA-256', salt: bs(salt), info: bs(STREAM_LABEL) }, ikm, 71 * 8),
   );
-  const payloadKey = await crypto.subtle.importKey('raw', okm.subarray(0, 32), 'AES-GCM', false, ['encrypt', 'decrypt']);
+  const payloadKey = await crypto.subtle.importKey('raw', okm.subarray(0, 32), 'AES-GCM', false, [...usages]);
   const keys = { payloadKey, commitment: okm.slice(32, 64), noncePrefix: okm.slice(64, 71) };
   okm.fill(0);
   return keys;

@@ -121,6 +121,11 @@ export interface EpochResponse {
    * key), the admin enrolments, and the epoch and revocation statements naming this or earlier epochs.
    */
   readonly statements: readonly string[];
+  /**
+   * For each statement, at the same place, the seq of the audit log entry that recorded it: where a
+   * recorder looks for it in the log (GET /v1/audit/entries) to check it is there (docs/WEB.md).
+   */
+  readonly auditSeqs: readonly number[];
 }
 
 /** GET /v1/custody/exams/{exam}/attempts: the exam's attempts in the caller's institution. */

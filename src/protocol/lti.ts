@@ -55,6 +55,8 @@ export const ltiErrors = {
   EV_ERR_LTI_EXAM_UNKNOWN: 404,
   /** A one-time LTI code (deep linking, proctoring, staff sign-in) is unknown, used or expired. */
   EV_ERR_LTI_CODE_INVALID: 400,
+  /** POST /v1/lti/recorder not from a form of an ExamVault page (another Origin, or a cross-site request). */
+  EV_ERR_LTI_FOREIGN_ORIGIN: 400,
   /** LtiStartAssessment asked for before the recorder took the attempt credential. */
   EV_ERR_LTI_PROCTORING_NOT_READY: 409,
   /** Hand-off: the code is unknown. */

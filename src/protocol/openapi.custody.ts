@@ -117,7 +117,7 @@ export const custodyPaths = {
   '/v1/custody/epoch': {
     get: {
       summary: "The institution's current epoch public key, with the signed statements that justify it",
-      description: '`statements` holds, in log order, the self-signed `institution` statement, every `admin-enrolment`, and every `epoch` and `revocation` statement: the chain from the recovery key to the current epoch key that a recorder checks before sealing.',
+      description: '`statements` holds, in log order, the self-signed `institution` statement, every `admin-enrolment`, and every `epoch` and `revocation` statement: the chain from the recovery key to the current epoch key that a recorder checks before sealing. `auditSeqs` gives, for each statement, the seq of the audit log entry that recorded it, where the recorder checks it is in the log.',
       security: [{ attemptCredential: [] }, { staffSession: [] }],
       responses: { '200': ok('The current epoch'), '401': err('No valid attempt credential or staff session') },
     },

@@ -116,6 +116,14 @@ export const ltiPaths = {
       responses: { '200': html('An auto-posting form to start_assessment_url'), '400': err('EV_ERR_LTI_CODE_INVALID'), '409': err('The recorder has not taken the credential yet (EV_ERR_LTI_PROCTORING_NOT_READY)') },
     },
   },
+  '/v1/lti/recorder': {
+    post: {
+      summary: 'A framed launch page\'s hand-off code, posted into a new window: the recorder opens there, top-level',
+      description: 'Only from a form of an ExamVault page (Sec-Fetch-Site same-origin, or without it an Origin of ours). The code is checked (an unused, unexpired hand-off code) but not used: the recorder exchanges it at POST /v1/attempts/handoff.',
+      requestBody: codeForm,
+      responses: { '200': html('A page handing the code to /app/recorder/ through sessionStorage'), '400': err('EV_ERR_LTI_CODE_INVALID, EV_ERR_LTI_FOREIGN_ORIGIN') },
+    },
+  },
   '/v1/lti/staff/session': {
     post: {
       summary: 'A staff launch\'s one-time code, for a staff session (opened in a new window)',

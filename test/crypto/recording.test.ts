@@ -8,6 +8,7 @@ import {
   locateRecords,
   openRecording,
   openRecordingWithDataKey,
+  resumeRecordingSealer,
   rewrapHeader,
   sealedSize,
   unwrapRecordingKey,
@@ -118,6 +119,61 @@ describe('recorder-style sealing, one chunk per segment', () => {
     const { publicKey } = await epochKeys();
     const bad = { ...baseContext, institution: 'has space' };
     assert.equal(await rejectionCode(createRecordingSealer({ context: bad, recipient: publicKey, epoch: 1 })), 'EV_ERR_CRYPTO_INVALID_CONTEXT');
+  });
+});
+
+describe('resuming a sealer in another page', () => {
+  const codeOf = (f: () => unknown): string | undefined => {
+    try {
+      f();
+    } catch (e) {
+      return (e as { code?: string }).code;
+    }
+    return undefined;
+  };
+
+  it('goes on from the next index after a structured clone of its state: one stream, no gap, the normal opener opens it', async () => {
+    const { publicKey, privateKey } = await epochKeys();
+    const first = await createRecordingSealer({ context: baseContext, recipient: publicKey, epoch: 1, maxSegment: 4096 });
+    const parts = [randomData(100), randomData(4096), randomData(7), randomData(300)];
+    const sealed = [await first.sealNext(parts[0] as Uint8Array, false), await first.sealNext(parts[1] as Uint8Array, false)];
+    // What IndexedDB keeps: a structured clone. The key stays non-extractable and encrypt-only.
+    const kept = structuredClone(first.state);
+    assert.equal(kept.payloadKey.extractable, false);
+    assert.deepEqual(kept.payloadKey.usages, ['encrypt']);
+    await assert.rejects(crypto.subtle.exportKey('raw', kept.payloadKey));
+    await assert.rejects(crypto.subtle.decrypt({ name: 'AES-GCM', iv: new Uint8Array(12) }, kept.payloadKey, sealed[0] as Uint8Array<ArrayBuffer>));
+
+    const resumed = resumeRecordingSealer(kept, first.nextIndex);
+    assert.equal(resumed.nextIndex, 2);
+    assert.ok(equalBytes(resumed.header.bytes, first.header.bytes));
+    sealed.push(await resumed.sealNext(parts[2] as Uint8Array, false));
+    // A second reload: resumed again from the resumed sealer's state.
+    const again = resumeRecordingSealer(structuredClone(resumed.state), resumed.nextIndex);
+    sealed.push(await again.sealNext(parts[3] as Uint8Array, false));
+    sealed.push(await again.sealNext(new Uint8Array(0), true));
+    assert.equal(again.finished, true);
+
+    const opener = await openRecording(first.header.bytes, privateKey);
+    for (const [i, c] of sealed.entries()) {
+      const opened = await opener.openSegment(i, c);
+      assert.equal(opened.last, i === 4);
+      assert.ok(equalBytes(opened.plaintext, i < 4 ? parts[i] as Uint8Array : new Uint8Array(0)));
+    }
+    // Resumed at the wrong index, a segment does not open where it is claimed to be.
+    const skewed = resumeRecordingSealer(first.state, 1);
+    await assert.rejects(opener.openSegment(2, await skewed.sealNext(parts[2] as Uint8Array, false)));
+  });
+
+  it('refuses a state whose key could be read or could decrypt, a bad nonce prefix and an index out of range', async () => {
+    const { publicKey } = await epochKeys();
+    const { state } = await createRecordingSealer({ context: baseContext, recipient: publicKey, epoch: 1 });
+    const aes = (extractable: boolean, usages: KeyUsage[]) => crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, extractable, usages) as Promise<CryptoKey>;
+    for (const [what, payloadKey] of [['extractable', await aes(true, ['encrypt'])], ['decrypting', await aes(false, ['encrypt', 'decrypt'])]] as const) {
+      assert.equal(codeOf(() => resumeRecordingSealer({ ...state, payloadKey }, 0)), 'EV_ERR_CRYPTO_INVALID_KEY', what);
+    }
+    assert.equal(codeOf(() => resumeRecordingSealer({ ...state, noncePrefix: new Uint8Array(6) }, 0)), 'EV_ERR_CRYPTO_INVALID_KEY');
+    for (const index of [-1, 1.5, 2 ** 32]) assert.equal(codeOf(() => resumeRecordingSealer(state, index)), 'EV_ERR_CRYPTO_SEGMENT_LIMIT', String(index));
   });
 });
 

@@ -167,6 +167,7 @@ export const expectations: Record<string, Row> = {
   'POST /v1/lti/launch/confirm': everyone,
   'POST /v1/lti/deep-linking/response': everyone,
   'POST /v1/lti/proctoring/start': everyone,
+  'POST /v1/lti/recorder': everyone,
   'POST /v1/lti/staff/session': everyone,
   'POST /v1/attempts/handoff': everyone,
 };

@@ -16,15 +16,12 @@ import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { type Page, chromium } from 'playwright-core';
-import { deriveRecoveryKeys, generateMemberKeys, generateRecoverySecret } from '../../src/crypto/index.js';
 import type { SealedEventDetail } from '../../src/web/recorder/sealed-track.js';
-import { type Staff, registrationBody, setUpBody } from '../server/custody/support.js';
 import { learnerLaunch, ltiScenario } from '../server/lti/support.js';
-import type { TestInstitution } from '../server/support/test-server.js';
 import { chromiumArgs } from '../support/browser.js';
 import { chromiumTool, requireTool } from '../support/system-tools.js';
 import { builtWebApps } from '../support/web-build.js';
-import { type StoredListing, axeCheck as axeIn, checkStored, heading, passDeviceCheck as deviceCheckIn, readVault, shotsDir, sleep } from './recorder-support.js';
+import { type StoredListing, axeCheck as axeIn, assertSealersSafe, checkStored, heading, passDeviceCheck as deviceCheckIn, readVault, setUpLtiInstitution, shotsDir, sleep, watchLtiTraffic } from './recorder-support.js';
 
 const shots = shotsDir('recorder-lti');
 const axeCheck = (page: Page, screen: string) => axeIn(page, shots, screen);
@@ -36,29 +33,13 @@ describe('the recorder from an LTI launch', () => {
     await mkdir(shots, { recursive: true });
     const s = await ltiScenario(t, { webDir: await builtWebApps() });
     // The institution's set-up by its admin's client: recovery key → admin enrolment → epoch 1.
-    const admin = { id: 'stf-lti-admin', role: 'admin', institution: { id: s.institution, region: 'eu', keys: s.epochKeys } as unknown as TestInstitution, keys: await generateMemberKeys(), get: {}, send: {} } as Staff;
-    const registered = await s.api('PUT', '/v1/custody/me/keys', await registrationBody(admin));
-    assert.equal(registered.status, 200, registered.body);
-    const setUp = await s.api('PUT', '/v1/custody/recovery', await setUpBody(admin, await deriveRecoveryKeys(generateRecoverySecret())));
-    assert.equal(setUp.status, 201, setUp.body);
+    await setUpLtiInstitution(s);
 
     const args = [...chromiumArgs, '--host-resolver-rules=MAP localhost 127.0.0.1', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'];
     const browser = await chromium.launch({ executablePath, headless: true, args });
     t.after(() => browser.close());
     const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1024, height: 900 } });
-    const problems: string[] = [];
-    const urls: string[] = [];
-    const posts: string[] = [];
-    await context.route('**/*', async (route) => {
-      const url = new URL(route.request().url());
-      if (url.origin !== s.origin && url.origin !== s.lms.origin) {
-        problems.push(`blocked a request off the server and the LMS: ${url}`);
-        return route.abort('blockedbyclient');
-      }
-      if (url.origin === s.origin) urls.push(url.toString());
-      if (url.origin === s.origin && route.request().method() === 'POST' && !url.pathname.startsWith('/v1/recordings')) posts.push(url.pathname);
-      return route.continue();
-    });
+    const { problems, urls, posts } = await watchLtiTraffic(context, s);
     const sealed: SealedEventDetail[] = [];
     await context.exposeBinding('__examvaultSealed', (_source, detail: SealedEventDetail) => void sealed.push(detail));
     await context.addInitScript(() => {
@@ -88,6 +69,7 @@ describe('the recorder from an LTI launch', () => {
     await page.locator('[data-connection="offline"]').first().waitFor({ timeout: 15_000 });
     await sleep(10_000);
     const vaultDuringOutage = await readVault(page);
+    assertSealersSafe(vaultDuringOutage.keys, 4);
     assert.ok(vaultDuringOutage.segments.length >= 4, `segments wait in IndexedDB during the outage (${vaultDuringOutage.segments.length})`);
     await axeCheck(page, '4-offline');
     await context.setOffline(false);
@@ -100,12 +82,12 @@ describe('the recorder from an LTI launch', () => {
     await page.getByRole('button', { name: 'Finish recording' }).click();
     await page.locator('#all-sent').waitFor({ timeout: 60_000 });
     await axeCheck(page, '6-all-sent');
-    assert.deepEqual(await readVault(page), { segments: [], entries: 0, headers: [] });
+    assert.deepEqual(await readVault(page), { segments: [], entries: 0, headers: [], keys: [] });
     await browser.close();
 
     for (const u of urls) assert.doesNotMatch(u, /evk1\.|ev1\./, 'no code or credential in a URL');
     const { mediaSeconds } = await checkStored({
-      sealed, recordingsPerTrack: 2, epoch: 1, privateKey: s.epochKeys.privateKey, attempt: credential.attempt, dataDir: s.dataDir, vaultDuringOutage,
+      sealed, recordingsPerTrack: 1, epoch: 1, privateKey: s.epochKeys.privateKey, attempt: credential.attempt, dataDir: s.dataDir, vaultDuringOutage,
       listed: async () => {
         const listed = await s.api('GET', `/v1/custody/attempts/${credential.attempt}/recordings`);
         assert.equal(listed.status, 200, listed.body);

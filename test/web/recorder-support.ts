@@ -7,9 +7,12 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
-import { openRecording } from '../../src/crypto/index.js';
+import type { BrowserContext, Page } from 'playwright-core';
+import { deriveRecoveryKeys, generateMemberKeys, generateRecoverySecret, openRecording } from '../../src/crypto/index.js';
 import type { SealedEventDetail } from '../../src/web/recorder/sealed-track.js';
+import { type Staff, registrationBody, setUpBody } from '../server/custody/support.js';
+import type { LtiScenario } from '../server/lti/support.js';
+import type { TestInstitution } from '../server/support/test-server.js';
 
 /** Where screenshots go: test-results/<name>/. */
 export const shotsDir = (name: string): string => join(process.cwd(), 'test-results', name);
@@ -96,24 +99,41 @@ const readVaultScript = `(async () => {
   const recordings = await all('recordings');
   const entries = await all('segments');
   db.close();
-  return { segments: sealed.map((bytes) => b64(bytes)), entries: entries.length, headers: recordings.map((r) => b64(r.header)) };
+  const keys = recordings.filter((r) => r.sealer).map((r) => ({ extractable: r.sealer.payloadKey.extractable, usages: r.sealer.payloadKey.usages, fields: Object.keys(r.sealer).sort() }));
+  return { segments: sealed.map((bytes) => b64(bytes)), entries: entries.length, headers: recordings.map((r) => b64(r.header)), keys };
 })()`;
 
-/** The recovery-key fingerprint the recorder pinned for an institution. */
-export function pinnedRootScript(institution: string): string {
+/**
+ * What the recorder pinned for an institution: in store `roots` the recovery-key fingerprint, in
+ * store `logs` the audit log key and checkpoint.
+ */
+export function pinnedRootScript(institution: string, store: 'roots' | 'logs' = 'roots'): string {
   return `new Promise((resolve, reject) => {
     const r = indexedDB.open('examvault-recorder');
     r.onerror = () => reject(r.error);
     r.onsuccess = () => {
-      const get = r.result.transaction('roots').objectStore('roots').get(${JSON.stringify(institution)});
+      const get = r.result.transaction(${JSON.stringify(store)}).objectStore(${JSON.stringify(store)}).get(${JSON.stringify(institution)});
       get.onsuccess = () => { r.result.close(); resolve(get.result); };
       get.onerror = () => reject(get.error);
     };
   })`;
 }
 
-export function readVault(page: Page): Promise<{ segments: string[]; entries: number; headers: string[] }> {
+/** What a recording in progress keeps to be resumed: its payload key's properties, never its bytes. */
+export interface KeptSealer {
+  readonly extractable: boolean;
+  readonly usages: readonly string[];
+  readonly fields: readonly string[];
+}
+
+export function readVault(page: Page): Promise<{ segments: string[]; entries: number; headers: string[]; keys: KeptSealer[] }> {
   return page.evaluate(readVaultScript);
+}
+
+/** A recording's sealer state in IndexedDB holds a non-extractable, encrypt-only key and nothing else secret. */
+export function assertSealersSafe(keys: readonly KeptSealer[], recordings: number): void {
+  assert.equal(keys.length, recordings, 'each recording in progress keeps its sealer state');
+  for (const k of keys) assert.deepEqual(k, { extractable: false, usages: ['encrypt'], fields: ['header', 'noncePrefix', 'payloadKey'] });
 }
 
 export async function filesUnder(dir: string): Promise<string[]> {
@@ -140,7 +160,7 @@ export interface StoredListing {
 export interface StoredCheck {
   /** What the page announced as it sealed (`examvault:sealed`). */
   readonly sealed: readonly SealedEventDetail[];
-  /** Recordings per track: one, plus one per reload that continued recording. */
+  /** Recordings per track: one, whatever the reloads (a reloaded page continues the same ones), plus one per epoch change. */
   readonly recordingsPerTrack: number;
   readonly epoch: number;
   readonly privateKey: CryptoKey;
@@ -155,8 +175,8 @@ export interface StoredCheck {
 }
 
 /**
- * Every recording the server lists is exactly one the page made; every announced segment is stored
- * once, with no gap, and opens with the epoch private key to the SHA-256 the page announced; each
+ * Every recording the server lists is exactly one the page made, closed with its final segment and
+ * complete, reloads or not; every announced segment is stored once, with no gap, and opens with the epoch private key to the SHA-256 the page announced; each
  * piece is a standalone WebM (JPEG for snapshots); and nothing at rest in IndexedDB or the server's
  * data directory holds a media signature or a sample of the plaintext.
  */
@@ -170,7 +190,7 @@ export async function checkStored(o: StoredCheck): Promise<{ plaintexts: Buffer[
     announced.set(d.recording, m);
   }
   const byTrack = (track: string) => [...announced.values()].filter((m) => m.get(0)?.track === track);
-  for (const track of ['camera', 'microphone', 'screen', 'snapshot']) assert.equal(byTrack(track).length, o.recordingsPerTrack, `${o.recordingsPerTrack} ${track} recording(s): one before each reload and one after`);
+  for (const track of ['camera', 'microphone', 'screen', 'snapshot']) assert.equal(byTrack(track).length, o.recordingsPerTrack, `${o.recordingsPerTrack} ${track} recording(s): a reload continues the same one`);
 
   // The server's view, through the custody listing: exactly the recordings the page made.
   const recordings = await o.listed();
@@ -185,9 +205,11 @@ export async function checkStored(o: StoredCheck): Promise<{ plaintexts: Buffer[
     assert.equal(r.segments, count, `${r.recording}: every sealed segment stored, none extra`);
     const status = JSON.parse(Buffer.from(await o.get(`/v1/recordings/${r.recording}`)).toString('utf8')) as { stored: unknown };
     assert.deepEqual(status.stored, [[0, count - 1]], `${r.recording}: no gap`);
-    const finished = [...mine.values()].some((d) => d.last);
-    assert.equal(r.complete, finished, `${r.recording}: complete exactly when the recorder closed it`);
-    if (finished) assert.equal(r.segmentCount, count);
+    // Reloads included, every recording ends with the final flag and is complete on the server.
+    assert.equal(mine.get(count - 1)?.last, true, `${r.recording}: closed with its final segment`);
+    assert.ok([...mine.values()].filter((d) => d.last).length === 1, `${r.recording}: one final segment`);
+    assert.equal(r.complete, true, `${r.recording}: complete on the server`);
+    assert.equal(r.segmentCount, count);
 
     const opener = await openRecording(await o.get(`/v1/recordings/${r.recording}/header`), o.privateKey);
     assert.equal(opener.header.context.track, r.track);
@@ -226,4 +248,34 @@ export async function checkStored(o: StoredCheck): Promise<{ plaintexts: Buffer[
     for (const sample of samples) assert.equal(bytes.indexOf(sample), -1, `${where} holds plaintext`);
   }
   return { plaintexts, mediaSeconds };
+}
+
+/** The LTI scenario's institution set up by its admin's client: recovery key → admin enrolment → epoch 1. */
+export async function setUpLtiInstitution(s: LtiScenario): Promise<void> {
+  const admin = { id: 'stf-lti-admin', role: 'admin', institution: { id: s.institution, region: 'eu', keys: s.epochKeys } as unknown as TestInstitution, keys: await generateMemberKeys(), get: {}, send: {} } as Staff;
+  const registered = await s.api('PUT', '/v1/custody/me/keys', await registrationBody(admin));
+  assert.equal(registered.status, 200, registered.body);
+  const setUp = await s.api('PUT', '/v1/custody/recovery', await setUpBody(admin, await deriveRecoveryKeys(generateRecoverySecret())));
+  assert.equal(setUp.status, 201, setUp.body);
+}
+
+/**
+ * Lets the context reach the server and the LMS only (anything else is a problem), and notes every
+ * URL of the server and its POSTs other than uploads.
+ */
+export async function watchLtiTraffic(context: BrowserContext, s: Pick<LtiScenario, 'origin' | 'lms'>): Promise<{ problems: string[]; urls: string[]; posts: string[] }> {
+  const problems: string[] = [];
+  const urls: string[] = [];
+  const posts: string[] = [];
+  await context.route('**/*', async (route) => {
+    const url = new URL(route.request().url());
+    if (url.origin !== s.origin && url.origin !== s.lms.origin) {
+      problems.push(`blocked a request off the server and the LMS: ${url}`);
+      return route.abort('blockedbyclient');
+    }
+    if (url.origin === s.origin) urls.push(url.toString());
+    if (url.origin === s.origin && route.request().method() === 'POST' && !url.pathname.startsWith('/v1/recordings')) posts.push(url.pathname);
+    return route.continue();
+  });
+  return { problems, urls, posts };
 }

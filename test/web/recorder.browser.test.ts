@@ -12,8 +12,9 @@
  * sealed (`examvault:sealed`: recording, index, SHA-256 of the plaintext); each decrypted segment
  * must hash to what the page announced, every announced segment must be stored exactly once, and
  * nothing else may be. The epoch key is one a revocation statement announced: the page checked it
- * along the chain from the institution's recovery key (pinned on first use) before sealing anything,
- * and refuses to record when a hand-off names another root.
+ * along the chain from the institution's recovery key (pinned on first use), found every statement
+ * of the chain in the audit log (the log key and checkpoint pinned) before sealing anything, and
+ * refuses to record when a hand-off names another root.
  *
  * Also: nothing in IndexedDB (read during the outage, when segments pile up) or anywhere in the
  * server's data directory holds a media signature or a piece of the plaintext; axe-core finds no
@@ -38,7 +39,7 @@ import { startTestServer } from '../server/support/test-server.js';
 import { chromiumArgs } from '../support/browser.js';
 import { chromiumTool, requireTool } from '../support/system-tools.js';
 import { builtWebApps } from '../support/web-build.js';
-import { type StoredListing, axeCheck as axeIn, checkStored, heading, passDeviceCheck as deviceCheckIn, pinnedRootScript, readVault, shotsDir, sleep } from './recorder-support.js';
+import { type StoredListing, axeCheck as axeIn, assertSealersSafe, checkStored, heading, passDeviceCheck as deviceCheckIn, pinnedRootScript, readVault, shotsDir, sleep } from './recorder-support.js';
 
 const shots = shotsDir('recorder');
 const axeCheck = (page: Page, screen: string) => axeIn(page, shots, screen);
@@ -123,6 +124,10 @@ describe('the recorder in a real browser', () => {
     for (const words of ['Camera', 'Microphone', 'Screen', 'Still pictures', 'the European Union', 'approved']) assert.ok(consent.includes(words), `consent names ${words}`);
     await axeCheck(page, '2-consent');
     assert.equal(await page.evaluate(pinnedRootScript(inst.id)), rootFingerprint, 'the institution root is pinned on first use');
+    // The chain was found in the audit log: its key and the checkpoint verified are pinned for the next visit.
+    const logPin = (await page.evaluate(pinnedRootScript(inst.id, 'logs'))) as { logKey: string; checkpoint: string };
+    assert.equal(logPin.logKey, s.services.cells.get('eu')?.audit.verifierKey);
+    assert.match(logPin.checkpoint, /\n\n\u2014 /, 'a signed checkpoint');
     await page.getByRole('button', { name: 'I agree, continue' }).click();
     await passDeviceCheck(page, '3-device-check');
     await axeCheck(page, '4-recording');
@@ -134,6 +139,7 @@ describe('the recorder in a real browser', () => {
     await page.locator('[data-connection="offline"]').first().waitFor({ timeout: 15_000 });
     await sleep(10_000);
     const vaultDuringOutage = await readVault(page);
+    assertSealersSafe(vaultDuringOutage.keys, 4);
     const pendingShown = Number(await page.locator('[data-pending]').first().getAttribute('data-pending'));
     assert.ok(pendingShown > 0, 'the page shows what is waiting');
     assert.ok(vaultDuringOutage.segments.length >= 4, `segments wait in IndexedDB during the outage (${vaultDuringOutage.segments.length})`);
@@ -143,7 +149,7 @@ describe('the recorder in a real browser', () => {
     await context.setOffline(false);
     await sleep(4_000);
 
-    // Reload mid-recording: what was sealed survives; recording continues in new recordings.
+    // Reload mid-recording: what was sealed survives; the same recordings go on, with no gap in their segments.
     await page.reload();
     await heading(page, 'Your recording was interrupted');
     await axeCheck(page, '6-interrupted');
@@ -164,11 +170,11 @@ describe('the recorder in a real browser', () => {
     await page.locator('#all-sent').waitFor({ timeout: 60_000 });
     await axeCheck(page, '7-all-sent');
     const vaultAfter = await readVault(page);
-    assert.deepEqual(vaultAfter, { segments: [], entries: 0, headers: [] }, 'nothing is left waiting once the server acknowledged everything');
+    assert.deepEqual(vaultAfter, { segments: [], entries: 0, headers: [], keys: [] }, 'nothing is left waiting once the server acknowledged everything');
     await browser.close();
 
     const { plaintexts, mediaSeconds } = await checkStored({
-      sealed, recordingsPerTrack: 2, epoch: 2, privateKey: epoch2.privateKey, attempt: attempt.attempt, dataDir: s.dataDir, vaultDuringOutage,
+      sealed, recordingsPerTrack: 1, epoch: 2, privateKey: epoch2.privateKey, attempt: attempt.attempt, dataDir: s.dataDir, vaultDuringOutage,
       listed: async () => {
         const listed = await s.app.inject({ method: 'GET', url: `/v1/custody/attempts/${attempt.attempt}/recordings`, headers: admin.get });
         assert.equal(listed.statusCode, 200, listed.body);

@@ -388,7 +388,7 @@ export async function currentEpoch(cell: Cell, institutionId: string): Promise<E
   // Set-up logs its three statements under one audit entry: within an entry, a signer's enrolment comes before what it signs.
   const statements = (await listStatements(cell.db, institutionId, chain))
     .sort((a, b) => Number(a.audit_seq) - Number(b.audit_seq) || chain.indexOf(a.type) - chain.indexOf(b.type));
-  return { institution: institutionId, epoch, publicKey, statements: statements.map((s) => s.signed) };
+  return { institution: institutionId, epoch, publicKey, statements: statements.map((s) => s.signed), auditSeqs: statements.map((s) => Number(s.audit_seq)) };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -176,6 +176,11 @@ async function learnerLaunch(ctx: LtiContext, cell: Cell, platform: LtiPlatformT
     formOrigins = [new URL(launch.proctoring.startAssessmentUrl).origin];
   }
   // A plain learner launch goes straight on to the recorder; a proctoring launch keeps its page for the "Start the exam" step.
+  // Framed by the LMS, the page stays (the recorder refuses frames, and a frame's storage is the LMS
+  // site's): its button posts the code into a new window (POST /v1/lti/recorder), never in a URL.
+  if (formOrigins.length === 0) {
+    body += `<p>If this page is shown inside your course page, the recorder needs a window of its own.</p>${hiddenForm('/v1/lti/recorder', { code: handoff }, 'Open the recorder in a new window', { target: '_blank' })}`;
+  }
   const script = formOrigins.length === 0 ? { script: '/v1/lti/scripts/recorder.js' } : {};
   return { title: 'ExamVault recorder', meta, body, frameOrigins, formOrigins, ...script };
 }

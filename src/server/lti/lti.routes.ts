@@ -11,7 +11,7 @@ import { STAFF_SESSION_TTL_MS, requireStaff, staffOf } from '../staff/staff-auth
 import { confirmLaunch, launch } from './launch.service.js';
 import type { LtiContext } from './lti-context.js';
 import { type LoginRequest, bindingCookie, bindingCookieName, startLogin } from './login.service.js';
-import { deepLinkingResponse, exchangeHandoff, staffSessionFromCode, startAssessment } from './steps.service.js';
+import { deepLinkingResponse, exchangeHandoff, recorderWindow, staffSessionFromCode, startAssessment } from './steps.service.js';
 import { handleError, toApiError } from '../http/errors.js';
 import { type PageOptions, escapeHtml, scripts, sendPage } from './pages.js';
 import { PlatformKeySets } from './platform-jwks.js';
@@ -112,6 +112,7 @@ export const ltiRoutes: FastifyPluginAsync<LtiRoutesOptions> = async (app, optio
     return page(reply, await deepLinkingResponse(ctx, body.code, body.exam));
   });
   app.post('/lti/proctoring/start', async (request, reply) => page(reply, await startAssessment(ctx, form(request.body).code)));
+  app.post('/lti/recorder', async (request, reply) => page(reply, await recorderWindow(ctx, form(request.body).code, request.headers.origin, request.headers['sec-fetch-site'])));
   app.post('/lti/staff/session', async (request, reply) => {
     const session = await staffSessionFromCode(ctx, form(request.body).code);
     void reply.header('set-cookie', hostCookie(STAFF_SESSION_COOKIE, session.token, STAFF_SESSION_TTL_MS / 1000));

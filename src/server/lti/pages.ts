@@ -109,7 +109,8 @@ document.querySelectorAll('form[data-autopost]').forEach(function (form) { form.
    * one-time hand-off code goes to this tab's sessionStorage, where the recorder (same origin) reads
    * it once, never into a URL. The key is src/web/recorder/handoff.ts' HANDOFF_KEY. Only when the
    * launch is the top-level page: the recorder refuses to be framed (frame-ancestors 'none'), and a
-   * frame's storage is partitioned under the LMS's site.
+   * frame's storage is partitioned under the LMS's site. Framed, the page's button posts the code
+   * into a new window (POST /v1/lti/recorder), whose answer runs this script again, top-level.
    */
   'recorder.js': `'use strict';
 (function () {

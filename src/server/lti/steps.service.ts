@@ -1,12 +1,13 @@
 /**
  * The steps after a launch, each taken with a one-time code the launch page carried
  * (codes.ts): the picked exam as a signed LtiDeepLinkingResponse, LtiStartAssessment once the
- * recorder runs, the attempt credential for the recorder (POST /v1/attempts/handoff), and a staff
+ * recorder runs, the attempt credential for the recorder (POST /v1/attempts/handoff), the recorder
+ * in a window of its own when the LMS frames the launch (POST /v1/lti/recorder), and a staff
  * session for a staff launch. Messages to the platform are signed with the tool key (tool-keys.ts).
  */
 import { SignJWT } from 'jose';
 import type { ApiError } from '../../protocol/errors.js';
-import { EXAM_CUSTOM_PARAMETER, type HandoffResponse } from '../../protocol/lti.js';
+import { EXAM_CUSTOM_PARAMETER, HANDOFF_META, type HandoffResponse } from '../../protocol/lti.js';
 import { issueAttemptCredential } from '../attempts/attempt.service.js';
 import type { LtiPlatformTable } from '../db/schema.js';
 import { findExam } from '../exams/exam.repository.js';
@@ -135,4 +136,35 @@ export async function staffSessionFromCode(ctx: LtiContext, code: unknown): Prom
   if (!member || member.disabled_at !== null) throw codeError('invalid');
   await taken.cell.audit.append({ institution: member.institution_id, type: 'lti.staff.signed-in', payload: { staff: member.id } });
   return createStaffSession(taken.cell, member.id, now);
+}
+
+/**
+ * POST /v1/lti/recorder: a launch framed by the LMS posts its hand-off code here into a new window
+ * (a form with target=_blank: the code travels in the body, never in a URL). The answer is the
+ * launch page's hand-off again, now top-level and first-party, where recorder.js can put the code in
+ * this tab's sessionStorage and open /app/recorder/. The code is not used here (the recorder
+ * exchanges it); it must be a hand-off code still unused and unexpired, so a stale button says so.
+ *
+ * Only a form of our own pages may post it: Sec-Fetch-Site must be same-origin, or, from a browser
+ * that does not send it, the Origin must be ours. (Our pages' no-referrer policy makes browsers send
+ * `Origin: null` with their forms, so Origin alone would refuse them.) Another site posting a code of
+ * its own attempt would otherwise open a recorder that records the victim into the attacker's attempt.
+ */
+export async function recorderWindow(ctx: LtiContext, code: unknown, origin: unknown, fetchSite: unknown): Promise<PageOptions> {
+  if (fetchSite === undefined ? origin !== ctx.publicOrigin : fetchSite !== 'same-origin') {
+    throw ltiError('EV_ERR_LTI_FOREIGN_ORIGIN', 'the recorder opens in a new window only from an ExamVault launch page');
+  }
+  const region = typeof code === 'string' ? /^evk1\.([a-z][a-z0-9-]{1,15})\.[A-Za-z0-9_-]{43}$/.exec(code)?.[1] : undefined;
+  const cell = region ? ctx.cells.get(region) : undefined;
+  const row = cell ? await findCode(cell.db, sha256Hex(code as string)) : undefined;
+  if (!row || row.kind !== 'handoff') throw codeError('invalid');
+  if (row.used_at !== null) throw codeError('used');
+  if (Number(row.expires_at) <= ctx.clock()) throw codeError('expired');
+  return {
+    title: 'ExamVault recorder',
+    meta: { [HANDOFF_META]: code as string },
+    body: '<p>Opening the recorder…</p>',
+    script: '/v1/lti/scripts/recorder.js',
+    frameOrigins: [],
+  };
 }

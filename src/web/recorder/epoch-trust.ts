@@ -39,6 +39,8 @@ export interface TrustAnchors {
   readonly root?: Uint8Array;
   /** base64url SHA-256 fingerprint of the recovery keys (as GET /v1/custody/recovery and the set-up show it). */
   readonly rootFingerprint?: string;
+  /** The audit log's verifier key line (docs/AUDIT-LOG.md), as the institution published it (log-proof.ts). */
+  readonly logKey?: string;
 }
 
 export interface TrustOptions {
@@ -65,7 +67,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-export async function checkEpochKey(served: EpochResponse, institution: string, anchors: TrustAnchors, options: TrustOptions = {}): Promise<EpochCheck> {
+export async function checkEpochKey(served: Pick<EpochResponse, 'institution' | 'epoch' | 'publicKey' | 'statements'>, institution: string, anchors: TrustAnchors, options: TrustOptions = {}): Promise<EpochCheck> {
   if (served.institution !== institution) return { ok: false, reason: 'the server named another institution than this attempt\'s' };
   const servedKey = fromBase64Url(served.publicKey);
   if (!servedKey) return { ok: false, reason: 'the served epoch key is not valid base64url' };

@@ -6,8 +6,8 @@
  * recorder exchanges at POST /v1/attempts/handoff. The hand-off is read once and removed.
  *
  * A hand-off may also carry the institution's trust anchors (epoch-trust.ts): the fingerprint of its
- * recovery keys (`rootFingerprint`), or the signing keys of admins whose signed statements announce
- * epoch keys, as the institution published them.
+ * recovery keys (`rootFingerprint`), the signing keys of admins whose signed statements announce
+ * epoch keys, and the audit log's verifier key (`logKey`), as the institution published them.
  */
 import { fromBase64Url, toBase64Url } from '../../crypto/index.js';
 import type { TrustAnchors } from './epoch-trust.js';
@@ -30,7 +30,7 @@ export interface Handoff {
 interface HandoffJson {
   credential?: unknown;
   handoff?: unknown;
-  trust?: { admins?: Record<string, unknown>; root?: unknown; rootFingerprint?: unknown };
+  trust?: { admins?: Record<string, unknown>; root?: unknown; rootFingerprint?: unknown; logKey?: unknown };
 }
 
 /** Removes spaces and line breaks a copy and paste may add; null when it is not a credential. */
@@ -47,7 +47,9 @@ export function anchorsFromJson(json: HandoffJson['trust']): TrustAnchors {
   }
   const root = typeof json?.root === 'string' ? fromBase64Url(json.root) : null;
   const fingerprint = typeof json?.rootFingerprint === 'string' && fromBase64Url(json.rootFingerprint)?.length === 32 ? json.rootFingerprint : null;
-  return { admins, ...(root ? { root } : {}), ...(fingerprint ? { rootFingerprint: fingerprint } : {}) };
+  // Only shaped here: log-proof.ts parses it and refuses a key that is not one.
+  const logKey = typeof json?.logKey === 'string' && json.logKey.length <= 1024 ? json.logKey : null;
+  return { admins, ...(root ? { root } : {}), ...(fingerprint ? { rootFingerprint: fingerprint } : {}), ...(logKey ? { logKey } : {}) };
 }
 
 export function anchorsToJson(anchors: TrustAnchors): HandoffJson['trust'] {
@@ -55,6 +57,7 @@ export function anchorsToJson(anchors: TrustAnchors): HandoffJson['trust'] {
     admins: Object.fromEntries([...anchors.admins].map(([id, key]) => [id, toBase64Url(key)])),
     ...(anchors.root ? { root: toBase64Url(anchors.root) } : {}),
     ...(anchors.rootFingerprint ? { rootFingerprint: anchors.rootFingerprint } : {}),
+    ...(anchors.logKey ? { logKey: anchors.logKey } : {}),
   };
 }
 

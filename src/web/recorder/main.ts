@@ -1,11 +1,12 @@
 /**
  * The recorder (docs/WEB.md): start → consent → device check → recording → sent. After a reload or
- * a closed tab it starts from what the vault holds: the interrupted recordings are uploaded and the
- * test taker can continue recording.
+ * a closed tab it starts from what the vault holds: what was sealed is uploaded, and the test taker
+ * either continues the same recordings or ends them (each closes with its final segment).
  */
 import '../shared/base.css';
-import type { Track } from '../../crypto/index.js';
+import { type Track, decodeHeader } from '../../crypto/index.js';
 import type { AttemptInfo } from '../../protocol/attempt.js';
+import type { CheckpointResponse, ConsistencyResponse, EntriesResponse } from '../../protocol/audit.js';
 import type { EpochResponse } from '../../protocol/custody.js';
 import type { HandoffResponse } from '../../protocol/lti.js';
 import { readPasscode } from '../../protocol/passcode-format.js';
@@ -15,10 +16,11 @@ import { button, el, showScreen } from '../shared/dom.js';
 import { liveRegion } from '../shared/live.js';
 import { type Capture, pickMimeType, recordInPieces, takeSnapshots } from './capture.js';
 import { type EpochCheck, type TrustAnchors, checkEpochKey } from './epoch-trust.js';
+import { type LogPin, type LogReader, checkStatementsInLog } from './log-proof.js';
 import { anchorsFromJson, anchorsToJson, normaliseCredential, takeHandoff } from './handoff.js';
-import { type SealedTrack, openSealedTrack } from './sealed-track.js';
+import { type SealedTrack, isResumable, openSealedTrack, resumeSealedTrack } from './sealed-track.js';
 import { type UploadState, type Uploader, startUploader } from './uploader.js';
-import { type StoredAttempt, type Vault, openVault } from './vault.js';
+import { type StoredAttempt, type StoredRecording, type Vault, openVault } from './vault.js';
 import { pieces, regionName, size, trackNames } from './words.js';
 
 const APP = 'ExamVault';
@@ -181,8 +183,10 @@ async function signIn(trust: TrustAnchors, title: string, exchange: () => Promis
 
 /**
  * The served epoch key, checked from the institution's recovery key: the fingerprint a sign-in page
- * handed over, else the one this browser pinned, else (first use) the served institution statement's,
- * which is then pinned. A hand-off naming another root than the pinned one is refused.
+ * handed over, else the one this browser pinned, else (first use) the served institution statement's.
+ * A hand-off naming another root than the pinned one is refused. Then every statement of the chain
+ * must be in the audit log, proven against a checkpoint that extends the one this browser pinned
+ * (log-proof.ts). Only when both hold are the root and the checkpoint pinned.
  */
 async function fetchCheckedEpoch(credential: string, info: AttemptInfo, trust: TrustAnchors): Promise<EpochCheck> {
   const served = await callJson<EpochResponse>('/v1/custody/epoch', { token: credential });
@@ -192,8 +196,27 @@ async function fetchCheckedEpoch(credential: string, info: AttemptInfo, trust: T
   }
   const anchors = pinned && !trust.rootFingerprint ? { ...trust, rootFingerprint: pinned } : trust;
   const check = await checkEpochKey(served, info.institution, anchors, { firstUse: true });
-  if (check.ok && check.rootFingerprint && !pinned) await vault.pinRoot(info.institution, check.rootFingerprint);
+  if (!check.ok) return check;
+  const logged = await checkStatementsInLog({
+    served,
+    reader: logReader(credential),
+    ...withPin(await vault.pinnedLog(info.institution)),
+    ...(trust.logKey ? { trustedLogKey: trust.logKey } : {}),
+  });
+  if (!logged.ok) return { ok: false, reason: `${logged.reason} (${logged.code})` };
+  await vault.pinLog(info.institution, logged.pin);
+  if (check.rootFingerprint && !pinned) await vault.pinRoot(info.institution, check.rootFingerprint);
   return check;
+}
+
+const withPin = (pin: LogPin | undefined) => (pin ? { pinned: pin } : {});
+
+function logReader(token: string): LogReader {
+  return {
+    checkpoint: () => callJson<CheckpointResponse>('/v1/audit/checkpoint', { token }),
+    entries: (from, size) => callJson<EntriesResponse>(`/v1/audit/entries?from=${from}&limit=1&size=${size}`, { token }),
+    consistency: (from, to) => callJson<ConsistencyResponse>(`/v1/audit/consistency?from=${from}&to=${to}`, { token }),
+  };
 }
 
 async function prepare(credential: string, trust: TrustAnchors): Promise<void> {
@@ -270,7 +293,8 @@ function preview(stream: MediaStream, label: string): HTMLElement {
   return el('figure', {}, video, el('figcaption', {}, label));
 }
 
-function deviceCheck(ready: Ready, note?: string): void {
+/** `paused`: recordings a previous page started, which this one continues. */
+function deviceCheck(ready: Ready, paused: readonly StoredRecording[] = []): void {
   let camera: MediaStream | null = null;
   let screen: MediaStream | null = null;
   const previews = el('div', { class: 'previews' });
@@ -317,10 +341,14 @@ function deviceCheck(ready: Ready, note?: string): void {
     update();
   })());
   start.addEventListener('click', () => {
-    if (camera && screen) void startRecording(ready, camera, screen);
+    if (!camera || !screen) return;
+    // Once: a second start would open (or resume) every recording twice.
+    start.disabled = true;
+    void startRecording(ready, camera, screen, paused).then((started) => {
+      if (!started) update();
+    });
   });
   showScreen(main, 'Check your camera, microphone and screen', APP,
-    note ? el('p', { class: 'warn' }, note) : null,
     el('p', {}, 'Nothing is recorded yet. Check that each one works, then start recording.'),
     el('div', { class: 'actions' }, cameraButton, screenButton),
     cameraResult,
@@ -334,24 +362,34 @@ function deviceCheck(ready: Ready, note?: string): void {
 // ---------------------------------------------------------------------------------------------
 // Recording
 
-async function startRecording(ready: Ready, camera: MediaStream, screen: MediaStream): Promise<void> {
+/** Resolves true once the device check is left behind (recording, or refused); false when the epoch check got no answer, so Start may be pressed again. */
+async function startRecording(ready: Ready, camera: MediaStream, screen: MediaStream, paused: readonly StoredRecording[]): Promise<boolean> {
   // The epoch may have moved on since the consent screen: check again right before sealing.
   let check: EpochCheck;
   try {
     check = await fetchCheckedEpoch(ready.credential, ready.info, ready.trust);
   } catch (e) {
     live.announce(describeProblem(e));
-    return;
+    return false;
   }
   if (!check.ok) {
     cannotRecord(check.reason);
-    return;
+    return true;
   }
   const up = ensureUploader(ready.credential);
   const kick = () => up.kick();
   const videoType = pickMimeType(['video/webm;codecs=vp8', 'video/webm;codecs=vp9', 'video/webm']);
   const audioType = pickMimeType(['audio/webm;codecs=opus', 'audio/webm']);
-  const open = (track: Track, mediaType: string) => openSealedTrack({ vault, attempt: ready.info, track, mediaType, epoch: check.epoch, epochKey: check.publicKey, onSealed: kick });
+  // A paused recording goes on if it is sealed to the epoch just checked, in the same format;
+  // otherwise (a revocation started a new epoch meanwhile) it is closed and a new one starts.
+  const open = async (track: Track, mediaType: string): Promise<SealedTrack> => {
+    for (const r of paused.filter((p) => p.track === track && isResumable(p))) {
+      const going = resumeSealedTrack(vault, r, kick);
+      if (decodeHeader(r.header).keySlot.epoch === check.epoch && r.mediaType === mediaType) return going;
+      await going.finish();
+    }
+    return openSealedTrack({ vault, attempt: ready.info, track, mediaType, epoch: check.epoch, epochKey: check.publicKey, onSealed: kick });
+  };
   const tracks: Record<Track, SealedTrack> = {
     camera: await open('camera', videoType),
     microphone: await open('microphone', audioType),
@@ -398,6 +436,7 @@ async function startRecording(ready: Ready, camera: MediaStream, screen: MediaSt
     pendingView(),
   );
   live.announce('Recording started.');
+  return true;
 }
 
 function sendingScreen(up: Uploader): void {
@@ -419,22 +458,27 @@ function sendingScreen(up: Uploader): void {
 // After a reload or a closed tab
 
 async function resume(stored: StoredAttempt): Promise<void> {
-  const recordings = await vault.recordings();
-  // Recordings this page did not start were cut off: their data keys died with the old page.
-  for (const r of recordings) if (r.state === 'recording') await vault.updateRecording(r.id, { state: 'interrupted' });
+  // Recordings from a vault without sealer state (version 2) cannot go on: they are sent as they are.
+  for (const r of await vault.recordings()) if (r.state === 'recording' && !isResumable(r)) await vault.updateRecording(r.id, { state: 'interrupted' });
+  const paused = (await vault.recordings()).filter(isResumable);
   const up = ensureUploader(stored.credential);
   const ready: Ready = { credential: stored.credential, info: stored.info, trust: anchorsFromJson(stored.trust as Parameters<typeof anchorsFromJson>[0]) };
-  const interrupted = recordings.some((r) => r.state === 'recording' || r.state === 'interrupted');
-  if (!interrupted) {
+  if (paused.length === 0) {
     sendingScreen(up);
     return;
   }
+  const over = button('My exam is over', () => void (async () => {
+    over.disabled = true;
+    // Each recording closes with its final segment, sealed with the state the previous page left.
+    for (const r of paused) await resumeSealedTrack(vault, r, () => up.kick()).finish();
+    sendingScreen(up);
+  })(), { class: 'secondary' });
   showScreen(main, 'Your recording was interrupted', APP,
     el('p', {}, 'The page was reloaded or closed while recording. Everything recorded until then is kept and is being sent.'),
-    el('p', {}, 'If your exam is still going on, continue recording.'),
+    el('p', {}, 'If your exam is still going on, continue recording: the recording goes on where it stopped.'),
     el('div', { class: 'actions' },
-      button('Continue recording', () => deviceCheck(ready)),
-      button('My exam is over', () => sendingScreen(up), { class: 'secondary' }),
+      button('Continue recording', () => deviceCheck(ready, paused)),
+      over,
     ),
     pendingView(),
   );

@@ -9,9 +9,9 @@
  * end-to-end test compares the reviewer's decryption with. A hash of the recording's own bytes tells
  * nothing to a page that already holds them.
  */
-import { type RecordingContext, type RecordingSealer, type Track, createRecordingSealer, toBase64Url, toHex } from '../../crypto/index.js';
+import { type RecordingContext, type RecordingSealer, type Track, createRecordingSealer, resumeRecordingSealer, toBase64Url, toHex } from '../../crypto/index.js';
 import type { AttemptInfo } from '../../protocol/attempt.js';
-import type { Vault } from './vault.js';
+import type { StoredRecording, Vault } from './vault.js';
 
 /** Largest plaintext per segment; a larger piece (a long screen piece) is split across segments. */
 export const MAX_SEGMENT = 4 * 1024 * 1024;
@@ -36,6 +36,14 @@ export interface SealedTrack {
   add(piece: Uint8Array): Promise<void>;
   /** Seals the empty final segment and marks the recording finished. */
   finish(): Promise<void>;
+}
+
+/**
+ * A recording a reloaded page can go on with: still `recording`, with its sealer state. (One of a
+ * vault from before resumable recordings has none: it can only be sent as it is.)
+ */
+export function isResumable(r: StoredRecording): r is StoredRecording & Required<Pick<StoredRecording, 'sealer' | 'nextIndex'>> {
+  return r.state === 'recording' && r.sealer !== undefined && r.nextIndex !== undefined;
 }
 
 function newRecordingId(track: Track): string {
@@ -71,8 +79,27 @@ export async function openSealedTrack(params: {
     segmentCount: null,
     created: false,
     startedAt: Date.now(),
+    sealer: sealer.state,
+    nextIndex: 0,
   });
+  return sealedTrack(params.vault, recording, params.track, sealer, params.onSealed);
+}
 
+/**
+ * Recordings resumed in this page. Two sealers resumed from the same state would seal different
+ * pieces under the same index, that is the same AES-GCM nonce: a second resumption (a double click)
+ * is refused. (Two pages never resume together: the recorder holds a Web Lock.)
+ */
+const resumed = new Set<string>();
+
+/** Goes on with a recording a previous page of this browser started (after a reload or a closed tab). */
+export function resumeSealedTrack(vault: Vault, stored: StoredRecording, onSealed: () => void): SealedTrack {
+  if (!isResumable(stored) || resumed.has(stored.id)) throw new Error(`recording ${stored.id} cannot be resumed`);
+  resumed.add(stored.id);
+  return sealedTrack(vault, stored.id, stored.track, resumeRecordingSealer(stored.sealer, stored.nextIndex), onSealed);
+}
+
+function sealedTrack(vault: Vault, recording: string, track: Track, sealer: RecordingSealer, onSealed: () => void): SealedTrack {
   // Sealing and storing one segment at a time keeps indexes and vault writes in order.
   let chain: Promise<void> = Promise.resolve();
   const sealOne = async (plaintext: Uint8Array, last: boolean) => {
@@ -81,10 +108,12 @@ export async function openSealedTrack(params: {
     const started = performance.now();
     const sealed = await sealer.sealNext(plaintext, last);
     const sealMs = performance.now() - started;
-    await params.vault.putSegment(recording, index, sealed);
-    const detail: SealedEventDetail = { recording, track: params.track, index, last, plaintextSha256: digest, sealedSize: sealed.length, sealMs };
+    // With the segment, the vault records the next index (and, for the final one, the end): a
+    // page that dies before this write leaves no ciphertext anywhere, so its index may be sealed again.
+    await vault.putSegment(recording, index, sealed, last);
+    const detail: SealedEventDetail = { recording, track, index, last, plaintextSha256: digest, sealedSize: sealed.length, sealMs };
     document.dispatchEvent(new CustomEvent(SEALED_EVENT, { detail }));
-    params.onSealed();
+    onSealed();
   };
   const queue = (work: () => Promise<void>) => {
     const run = chain.then(work);
@@ -94,13 +123,10 @@ export async function openSealedTrack(params: {
 
   return {
     recording,
-    track: params.track,
+    track,
     add: (piece) => queue(async () => {
       for (let offset = 0; offset < piece.length; offset += MAX_SEGMENT) await sealOne(piece.subarray(offset, offset + MAX_SEGMENT), false);
     }),
-    finish: () => queue(async () => {
-      await sealOne(new Uint8Array(0), true);
-      await params.vault.updateRecording(recording, { state: 'finished', segmentCount: sealer.nextIndex });
-    }),
+    finish: () => queue(() => sealOne(new Uint8Array(0), true)),
   };
 }

@@ -2,24 +2,31 @@
  * The recorder's local store (IndexedDB): sealed segments wait here until the server acknowledges
  * them, so a lost network, a reload, a closed tab or a restarting server loses nothing. Only sealed
  * bytes are written: the sealed header (its data key is HPKE-wrapped to the epoch key) and sealed
- * segments. No plaintext media and no data key ever reach IndexedDB.
+ * segments. No plaintext media and no data key ever reach IndexedDB. A recording in progress also
+ * keeps its sealer's state (src/crypto/recording.ts `SealerState`: the payload key as a
+ * non-extractable, encrypt-only CryptoKey), so that a reloaded page continues and closes the same
+ * recording; it is deleted with the final segment.
  *
  * A segment is written in the same moment it is sealed, before anything tries to upload it, and
  * deleted only after the server answered 200/201 for it (docs/UPLOAD.md: acknowledged means durable).
  */
 import type { AttemptInfo } from '../../protocol/attempt.js';
-import type { Track } from '../../crypto/index.js';
+import type { SealerState, Track } from '../../crypto/index.js';
+import type { LogPin } from './log-proof.js';
 
 export const VAULT_NAME = 'examvault-recorder';
-/** 2 added `roots`: the recovery-key fingerprint pinned per institution (epoch-trust.ts). */
-const VERSION = 2;
+/**
+ * 2 added `roots`: the recovery-key fingerprint pinned per institution (epoch-trust.ts).
+ * 3 added `logs`: the audit log key and latest verified checkpoint per institution (log-proof.ts).
+ */
+const VERSION = 3;
 
 export type RecordingState =
-  /** Being recorded in this page right now. */
+  /** Being recorded, here or (after a reload) by the page that resumes it from `sealer`. */
   | 'recording'
   /** Closed by the recorder with a final segment: complete once every segment is uploaded. */
   | 'finished'
-  /** Cut off by a reload or a closed tab: its data key died with the page, so no final segment can follow. */
+  /** Cut off with no sealer state to resume it (a vault of version 2 and older): no final segment can follow. */
   | 'interrupted';
 
 export interface StoredRecording {
@@ -35,6 +42,13 @@ export interface StoredRecording {
   readonly created: boolean;
   /** Milliseconds since 1970 when recording began. */
   readonly startedAt: number;
+  /** While recording: what resumes the sealer in another page. Deleted with the final segment. */
+  readonly sealer?: SealerState;
+  /**
+   * The index the next sealed segment gets: written in the same transaction as each segment, so a
+   * resumed sealer never reuses the index (and nonce) of a segment that left the page.
+   */
+  readonly nextIndex?: number;
 }
 
 /** A waiting segment's entry; its bytes are kept apart (store `sealed`) so that listing reads no media. */
@@ -73,8 +87,11 @@ export interface Vault {
   recordings(): Promise<StoredRecording[]>;
   putRecording(r: StoredRecording): Promise<void>;
   updateRecording(id: string, change: Partial<Pick<StoredRecording, 'state' | 'segmentCount' | 'created'>>): Promise<void>;
-  /** Stores a sealed segment and its entry in one transaction. */
-  putSegment(recording: string, index: number, sealed: Uint8Array): Promise<void>;
+  /**
+   * Stores a sealed segment, its entry and the recording's next index in one transaction; the final
+   * segment (`last`) also marks the recording finished and deletes its sealer state.
+   */
+  putSegment(recording: string, index: number, sealed: Uint8Array, last?: boolean): Promise<void>;
   /** Waiting segments of one recording, by index. */
   segments(recording: string): Promise<WaitingSegment[]>;
   /** One waiting segment's sealed bytes. */
@@ -89,6 +106,10 @@ export interface Vault {
   pinnedRoot(institution: string): Promise<string | undefined>;
   /** Pins it; an existing pin is never replaced (the caller refuses a different one instead). */
   pinRoot(institution: string, fingerprint: string): Promise<void>;
+  /** The institution's audit log key and the latest checkpoint this browser verified (log-proof.ts). */
+  pinnedLog(institution: string): Promise<LogPin | undefined>;
+  /** Keeps a newer pin; the caller has proven that its checkpoint extends the one it replaces. */
+  pinLog(institution: string, pin: LogPin): Promise<void>;
 }
 
 export async function openVault(name = VAULT_NAME): Promise<Vault> {
@@ -102,6 +123,7 @@ export async function openVault(name = VAULT_NAME): Promise<Vault> {
       db.createObjectStore('sealed');
     }
     if (event.oldVersion < 2) db.createObjectStore('roots');
+    if (event.oldVersion < 3) db.createObjectStore('logs');
   };
   const db = await promised(open);
 
@@ -131,10 +153,23 @@ export async function openVault(name = VAULT_NAME): Promise<Vault> {
       if (current) s.put({ ...current, ...change });
       await done(tx);
     },
-    async putSegment(recording, index, sealed) {
-      const tx = db.transaction(['segments', 'sealed'], 'readwrite', { durability: 'strict' });
+    async putSegment(recording, index, sealed, last = false) {
+      const tx = db.transaction(['segments', 'sealed', 'recordings'], 'readwrite', { durability: 'strict' });
+      const recordings = tx.objectStore('recordings');
+      const current = (await promised(recordings.get(recording))) as StoredRecording | undefined;
+      if (!current) {
+        tx.abort();
+        throw new Error(`no recording ${recording} in the vault`);
+      }
       tx.objectStore('sealed').put(sealed, [recording, index]);
       tx.objectStore('segments').put({ recording, index, size: sealed.length } satisfies WaitingSegment);
+      const next: { -readonly [K in keyof StoredRecording]: StoredRecording[K] } = { ...current, nextIndex: index + 1 };
+      if (last) {
+        // Nothing may be sealed after the final segment: the key that could goes with it.
+        delete next.sealer;
+        Object.assign(next, { state: 'finished', segmentCount: index + 1 });
+      }
+      recordings.put(next);
       await done(tx);
     },
     async segments(recording) {
@@ -163,5 +198,9 @@ export async function openVault(name = VAULT_NAME): Promise<Vault> {
       return (await promised(store('roots', 'readonly').s.get(institution))) as string | undefined;
     },
     pinRoot: (institution, fingerprint) => write('roots', (s) => s.add(fingerprint, institution)),
+    async pinnedLog(institution) {
+      return (await promised(store('logs', 'readonly').s.get(institution))) as LogPin | undefined;
+    },
+    pinLog: (institution, pin) => write('logs', (s) => s.put(pin, institution)),
   };
 }
