@@ -89,6 +89,7 @@ export const expectations: Record<string, Row> = {
 
   // The browser apps (docs/WEB.md): public pages and assets; everything they do goes through the API.
   'GET /app/*': everyone,
+  'GET /staff/setup': everyone,
 
   // Staff sign-in (docs/STAFF.md): the passkey ceremonies need no session (Origin is checked).
   'POST /v1/staff/invites/redeem': everyone,

@@ -14,7 +14,7 @@
  * would be a key nobody can use.
  */
 import type { Command } from 'commander';
-import { createInstitutionSetUp, formatRecoveryKey, generateRecoverySecret, toBase64Url } from '../../crypto/index.js';
+import { createInstitutionSetUp, formatRecoveryKey, generateRecoverySecret, setUpBody, toBase64Url } from '../../crypto/index.js';
 import type { SetUpRequest } from '../../protocol/custody.js';
 import { assertAbsent, writeAtomically } from '../atomic-file.js';
 import { readAdminKeyFile } from '../custody-admin.js';
@@ -47,13 +47,7 @@ async function recoveryKey(options: RecoveryKeyOptions): Promise<void> {
       institution, admin: admin.member, adminKeys, adminSigningKey: signingKey, epoch: options.epoch,
       epochPrivateKey: epochKey.privateKey, epochPublicKey: epochKey.publicKey, recoverySecret: secret,
     });
-    const body: SetUpRequest = {
-      institution: toBase64Url(setUp.institution),
-      enrolment: toBase64Url(setUp.enrolment),
-      epoch: toBase64Url(setUp.epoch),
-      recoveryGrant: setUp.recoveryGrant,
-      grant: setUp.grant,
-    };
+    const body: SetUpRequest = setUpBody(setUp);
     await writeAtomically(options.out, { overwrite: options.force ?? false }, (file) => file.write(jsonBytes(body)));
     process.stdout.write(`${await formatRecoveryKey(secret)}\n`);
     process.stderr.write(`this is the institution's recovery key, shown only this once: print or write it down and keep it offline.\n`

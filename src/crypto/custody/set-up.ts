@@ -8,6 +8,7 @@
  * admin's registered keys; the admin signs the epoch statement of the current epoch key; that epoch
  * key is granted to the recovery key and to the admin.
  */
+import { toBase64Url } from '../bytes.js';
 import { ExamVaultCryptoError } from '../errors.js';
 import { keyPairMatches } from '../epoch-key.js';
 import { type EpochGrant, createGrant } from './grant.js';
@@ -61,5 +62,19 @@ export async function createInstitutionSetUp(input: InstitutionSetUpInput): Prom
     recoveryGrant: await createGrant(input.epochPrivateKey, scope, { kind: 'recovery', keys: recovery }),
     grant: await createGrant(input.epochPrivateKey, scope, { kind: 'member', member: admin, keys: adminKeys }),
     recoveryFingerprint: await memberFingerprint(recovery),
+  };
+}
+
+/**
+ * The JSON body of `PUT /v1/custody/recovery` (the protocol's SetUpRequest): the statements in
+ * base64url, the grants as they are.
+ */
+export function setUpBody(setUp: InstitutionSetUp): { institution: string; enrolment: string; epoch: string; recoveryGrant: EpochGrant; grant: EpochGrant } {
+  return {
+    institution: toBase64Url(setUp.institution),
+    enrolment: toBase64Url(setUp.enrolment),
+    epoch: toBase64Url(setUp.epoch),
+    recoveryGrant: setUp.recoveryGrant,
+    grant: setUp.grant,
   };
 }
