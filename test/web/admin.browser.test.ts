@@ -7,6 +7,7 @@
  * registered through the API is approved by safety number (a wrong number typed is refused with
  * nothing sent; the right one approves) → the reviewer's grant opens to the epoch key with the
  * reviewer's own private key → revocation (epoch 2, granted to the recovery key and to the admin) →
+ * a second admin enrolled by safety number, its grant opening to the epoch-2 key →
  * an exam, an assessment platform (its API key shown once, and working), an LTI registration,
  * retention → sign-out and passkey sign-in, keys unlocked → the audit log verified in the page, and an
  * entry altered in transit shown as not verified.
@@ -88,7 +89,7 @@ async function nav(page: Page, section: string, title: string): Promise<void> {
 }
 
 describe('the admin console', () => {
-  it('invite → passkey → keys → set-up → approval by safety number → revocation → exams, platforms, LTI, retention → audit log verified', { timeout: 180_000 }, async (t) => {
+  it('invite → passkey → keys → set-up → approval by safety number → revocation → admin enrolment → exams, platforms, LTI, retention → audit log verified', { timeout: 180_000 }, async (t) => {
     const executablePath = requireTool(t, chromiumTool);
     if (!executablePath) return;
     await mkdir(shots, { recursive: true });
@@ -220,12 +221,12 @@ describe('the admin console', () => {
     assert.equal(await page.locator('#expected-safety-number').innerText(), readOut, 'the page computes the number the reviewer reads out');
     await axeCheck(page, shots, '08-approve');
     const wrong = readOut.replace(/\d$/, (d) => String((Number(d) + 1) % 10));
-    await page.getByLabel('Safety number the reviewer reads out').fill(wrong);
+    await page.getByLabel(`Safety number ${reviewerId} reads out`).fill(wrong);
     await page.getByRole('button', { name: 'Approve' }).click();
     await page.locator('form .error', { hasText: 'EV_ERR_CUSTODY_SAFETY_NUMBER_MISMATCH' }).waitFor();
     await axeCheck(page, shots, '09-approve-refused');
     assert.equal(sent.filter((r) => r.path === '/v1/custody/grants').length, 0, 'a wrong number sends nothing');
-    await page.getByLabel('Safety number the reviewer reads out').fill(readOut.replace(/ /g, ''));
+    await page.getByLabel(`Safety number ${reviewerId} reads out`).fill(readOut.replace(/ /g, ''));
     await page.getByRole('button', { name: 'Approve' }).click();
     await heading(page, 'Reviewers');
     await page.getByRole('cell', { name: 'Approved (epoch 1)' }).waitFor();
@@ -259,13 +260,35 @@ describe('the admin console', () => {
     assert.ok(await keyPairMatches(adminEpoch2, epoch2Public));
     assert.ok(await keyPairMatches(recoveryEpoch2, epoch2Public));
 
+    // A second admin (invited by the operator, keys registered through the API) is enrolled the same way.
+    const admin2Id = 'stf-admin-2';
+    await insertStaff(cell.db, { id: admin2Id, institution_id: inst.id, role: 'admin', label: null, created_at: Date.now(), disabled_at: null });
+    const admin2Session = await createStaffSession(cell, admin2Id, Date.now());
+    const asAdmin2 = { cookie: admin2Session.cookie, 'x-ev-csrf': admin2Session.csrfToken, origin };
+    const admin2File = await createMemberKeyFile({ institution: inst.id, member: admin2Id, role: 'admin', passphrase: 'second admin passphrase' });
+    const admin2Put = await app.inject({ method: 'PUT', url: '/v1/custody/me/keys', headers: asAdmin2, payload: { registration: toBase64Url(admin2File.registration), wrappedKeys: admin2File.wrappedKeys } });
+    assert.equal(admin2Put.statusCode, 200, admin2Put.body);
+    await nav(page, 'Admins', 'Admins');
+    await axeCheck(page, shots, '11-admins');
+    await page.getByRole('button', { name: `Compare and enrol ${admin2Id}` }).click();
+    await heading(page, `Enrol admin ${admin2Id}`);
+    await page.getByLabel(`Safety number ${admin2Id} reads out`).fill(await safetyNumber({ institution: inst.id, member: admin2Id, keys: admin2File.keys }));
+    await page.getByRole('button', { name: 'Enrol', exact: true }).click();
+    await heading(page, 'Admins');
+    await page.getByRole('row', { name: new RegExp(`${admin2Id} Enrolled`) }).waitFor();
+    const admin2Grants = (await app.inject({ method: 'GET', url: '/v1/custody/me/grant', headers: asAdmin2 })).json() as { status: string; grants: { epoch: number; grant: unknown }[] };
+    assert.equal(admin2Grants.status, 'approved');
+    const admin2Epoch2 = await openGrant(admin2Grants.grants.find((g) => g.epoch === 2)?.grant, { institution: inst.id, epoch: 2, epochPublicKey: epoch2Public },
+      { kind: 'member', member: admin2Id, keys: admin2File.keys }, admin2File.keys.hpke.privateKey);
+    assert.ok(await keyPairMatches(admin2Epoch2, epoch2Public));
+
     // 6. Exams, an assessment platform (its key works), an LTI registration, retention.
     await nav(page, 'Exams', 'Exams');
     await page.getByLabel('Exam title').fill('Organic chemistry final');
     await page.getByLabel('Exam id (optional)').fill('chem-final');
     await page.getByRole('button', { name: 'Create the exam' }).click();
     await page.getByRole('cell', { name: 'Organic chemistry final' }).waitFor();
-    await axeCheck(page, shots, '11-exams');
+    await axeCheck(page, shots, '12-exams');
 
     await nav(page, 'Assessment platforms', 'Assessment platforms');
     await page.getByLabel('Platform name').fill('Quizmaster');
@@ -273,7 +296,7 @@ describe('the admin console', () => {
     await page.getByRole('button', { name: 'Register the platform' }).click();
     const apiKey = await page.locator('#platform-api-key').innerText();
     assert.match(apiKey, /^evp1\.eu\./);
-    await axeCheck(page, shots, '12-platforms');
+    await axeCheck(page, shots, '13-platforms');
     const platformExam = await app.inject({ method: 'POST', url: '/v1/platform/exams', headers: { authorization: `Bearer ${apiKey}` }, payload: { title: 'Quiz 1' } });
     assert.equal(platformExam.statusCode, 201, platformExam.body);
 
@@ -286,23 +309,23 @@ describe('the admin console', () => {
     await page.getByLabel('Public keyset URL').fill('https://lms.example/jwks');
     await page.getByRole('button', { name: 'Register the LTI platform' }).click();
     await page.getByRole('cell', { name: 'dep-1, dep-2' }).waitFor();
-    await axeCheck(page, shots, '13-lti');
+    await axeCheck(page, shots, '14-lti');
 
     await nav(page, 'Retention', 'Retention');
     await page.getByLabel('Keep recordings for (days)').fill('365');
     await page.getByRole('button', { name: 'Save retention' }).click();
     await page.locator('#retention-result', { hasText: 'deleted 365 days after' }).waitFor();
-    await axeCheck(page, shots, '14-retention');
+    await axeCheck(page, shots, '15-retention');
     const retention = await cell.db.selectFrom('audit_log').select('payload').where('type', '=', 'custody.retention-set').executeTakeFirst();
     assert.deepEqual(JSON.parse(Buffer.from(retention?.payload ?? []).toString('utf8')), { admin: adminId, days: 365 });
 
     // 7. Sign out, sign in again with the passkey, unlock the keys.
     await page.getByRole('navigation', { name: 'Console sections' }).getByRole('button', { name: 'Sign out' }).click();
     await heading(page, 'Sign in');
-    await axeCheck(page, shots, '15-sign-in');
+    await axeCheck(page, shots, '16-sign-in');
     await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
     await heading(page, 'Unlock your keys');
-    await axeCheck(page, shots, '16-unlock');
+    await axeCheck(page, shots, '17-unlock');
     await page.getByLabel('Passphrase').fill(`${ADMIN_PASSPHRASE}x`);
     await page.getByRole('button', { name: 'Unlock' }).click();
     await page.getByText('That passphrase does not open these keys').first().waitFor();
@@ -315,15 +338,15 @@ describe('the admin console', () => {
     const summary = await page.locator('#audit-summary').innerText();
     assert.match(summary, /^All \d+ entries shown are verified/);
     assert.equal(await page.locator('#audit-summary.ok').count(), 1);
-    for (const type of ['staff.invite-redeemed', 'custody.recovery-set', 'custody.approved', 'custody.revoked', 'custody.retention-set', 'staff.signed-in']) {
+    for (const type of ['staff.invite-redeemed', 'custody.recovery-set', 'custody.approved', 'custody.revoked', 'custody.admin-enrolled', 'custody.retention-set', 'staff.signed-in']) {
       assert.ok(await page.getByRole('cell', { name: type, exact: true }).count() > 0, `${type} is listed`);
     }
-    await axeCheck(page, shots, '17-audit');
+    await axeCheck(page, shots, '18-audit');
     tamperAudit = true;
     await nav(page, 'Audit log', 'Audit log');
     assert.match(await page.locator('#audit-summary.error').innerText(), /^1 of \d+ entries could NOT be verified/);
     assert.equal(await page.locator('td .error', { hasText: /^Not verified: .*EV_ERR_AUDIT_ENTRY_MODIFIED/ }).count(), 1);
-    await axeCheck(page, shots, '18-audit-tampered');
+    await axeCheck(page, shots, '19-audit-tampered');
     tamperAudit = false;
 
     // No private key, no epoch key and no recovery secret left the page or stayed in its storage. (The

@@ -13,7 +13,7 @@ import { liveRegion } from '../shared/live.js';
 import { type StaffMe, currentStaff, signOut } from '../shared/staff-session.js';
 import { auditScreen } from './audit.js';
 import type { Admin } from './custody.js';
-import { reviewersScreen } from './reviewers.js';
+import { adminsScreen, reviewersScreen } from './staff.js';
 import { setUpScreen } from './set-up.js';
 import { examsScreen, ltiScreen, platformsScreen, retentionScreen } from './settings.js';
 import { identityBlock, keysScreen, signInScreen } from './start.js';
@@ -42,6 +42,7 @@ function showNav(admin: Admin): void {
   const sections: [string, () => Promise<void> | void][] = [
     ['Home', () => home(admin)],
     ['Reviewers', () => reviewersScreen(admin)],
+    ['Admins', () => adminsScreen(admin)],
     ['Exams', () => examsScreen(admin)],
     ['Assessment platforms', () => platformsScreen(admin)],
     ['LTI platforms', () => ltiScreen(admin)],

@@ -1,6 +1,7 @@
 /**
- * Reviewers (docs/KEY-CUSTODY.md §9, docs/CUSTODY-SERVER.md): invite, approve by safety number,
- * revoke. Every approval and revocation is made and signed in this page; the server only stores it.
+ * Reviewers and admins (docs/KEY-CUSTODY.md §7, §9, docs/CUSTODY-SERVER.md): invite reviewers, approve
+ * them by safety number, revoke them; enrol another admin the same way. Every approval, enrolment and
+ * revocation is made and signed in this page; the server only stores it.
  *
  * Approval: the page computes the reviewer's safety number from the registration the server served
  * (verified, self-signed, of this institution) and asks the admin to type the number the reviewer
@@ -17,13 +18,14 @@ import {
   approveReviewer,
   createRevocation,
   decodeStatement,
+  enrolAdminKeys,
   exportPublicKey,
   fromBase64Url,
   generateEpochKeyPair,
   reviewRegistration,
   toBase64Url,
 } from '../../crypto/index.js';
-import type { CustodyMember, GrantRequest, RevocationRequest } from '../../protocol/custody.js';
+import type { AdminEnrolmentRequest, CustodyMember, GrantRequest, RevocationRequest } from '../../protocol/custody.js';
 import type { StaffInviteCreated } from '../../protocol/staff.js';
 import { callJson } from '../shared/api.js';
 import { button, el, showScreen } from '../shared/dom.js';
@@ -102,23 +104,69 @@ function approvalEpoch(encoded: string): number | null {
   }
 }
 
-async function approveScreen(admin: Admin, reviewer: CustodyMember): Promise<void> {
-  const registration = registrationOf(reviewer);
+/**
+ * Shows the safety number of `member`'s registration as computed here and asks the admin to type the
+ * number the member reads out; `confirm` gets what was typed and must refuse a number that differs
+ * before anything is made (approveReviewer and enrolAdminKeys do).
+ */
+async function compareScreen(admin: Admin, member: CustodyMember, words: { title: string; verb: string; back: () => void },
+  confirm: (registration: Uint8Array, typed: string) => Promise<string>): Promise<void> {
+  const registration = registrationOf(member);
   const { safetyNumber } = await reviewRegistration(registration, admin.me.institution);
-  const typed = field('typed-safety-number', 'Safety number the reviewer reads out', { inputmode: 'numeric' },
-    'Type all 40 digits as the reviewer reads them from their own screen. Spaces do not matter.');
-  showScreen(admin.main, `Approve reviewer ${reviewer.member}`, APP,
-    el('p', {}, 'Before you approve, make sure these keys are really the reviewer\'s. Call them or meet them, and ask them to read out the safety number on their own screen.'),
+  const typed = field('typed-safety-number', `Safety number ${member.member} reads out`, { inputmode: 'numeric' },
+    'Type all 40 digits as they read them from their own screen. Spaces do not matter.');
+  showScreen(admin.main, words.title, APP,
+    el('p', {}, `Before you ${words.verb.toLowerCase()}, make sure these keys are really theirs. Call them or meet them, and ask them to read out the safety number on their own screen.`),
     el('h2', {}, 'The safety number this page computed'),
     el('p', { class: 'safety-number', id: 'expected-safety-number' }, safetyNumber),
-    el('p', {}, 'If the numbers differ in any digit, do not approve: someone may have swapped the keys.'),
-    actionForm(admin.live, 'Checking the number and approving…', async () => {
-      const epochKey = await currentEpochKey(admin);
-      await approve(admin, registration, typed.input.value, epochKey);
-      await reviewersScreen(admin);
-      return `Reviewer ${reviewer.member} is approved for epoch ${epochKey.epoch}.`;
-    }, typed.wrap, el('div', { class: 'actions' }, submit('Approve'), button('Back to reviewers', () => void reviewersScreen(admin), { class: 'secondary' }))),
+    el('p', {}, `If the numbers differ in any digit, do not ${words.verb.toLowerCase()}: someone may have swapped the keys.`),
+    actionForm(admin.live, 'Checking the number…', () => confirm(registration, typed.input.value),
+      typed.wrap, el('div', { class: 'actions' }, submit(words.verb), button('Back', words.back, { class: 'secondary' }))),
   );
+}
+
+function approveScreen(admin: Admin, reviewer: CustodyMember): Promise<void> {
+  return compareScreen(admin, reviewer, { title: `Approve reviewer ${reviewer.member}`, verb: 'Approve', back: () => void reviewersScreen(admin) }, async (registration, typed) => {
+    const epochKey = await currentEpochKey(admin);
+    await approve(admin, registration, typed, epochKey);
+    await reviewersScreen(admin);
+    return `Reviewer ${reviewer.member} is approved for epoch ${epochKey.epoch}.`;
+  });
+}
+
+export async function adminsScreen(admin: Admin): Promise<void> {
+  const { admins } = await callJson<{ admins: CustodyMember[] }>('/v1/custody/admins');
+  const rows = admins.map((a) => {
+    const you = a.member === admin.me.staffId;
+    const status = a.status === 'approved' ? 'Enrolled' : a.status === 'revoked' ? 'Revoked' : 'Enrolment needed';
+    const action = !you && a.status === 'pending'
+      ? button(`Compare and enrol ${a.member}`, () => void enrolScreen(admin, a))
+      : el('span', {}, you ? 'This is you' : '');
+    return [a.member, status, action];
+  });
+  showScreen(admin.main, 'Admins', APP,
+    el('p', {}, 'Your operator invites new admins. Once a new admin has signed in and made their keys, an enrolled admin compares their safety number and enrols them here.'),
+    admins.length === 0 ? el('p', {}, 'No admin has registered keys yet.') : table('Admins and their status', ['Admin', 'Status', 'Actions'], rows),
+  );
+}
+
+function enrolScreen(admin: Admin, other: CustodyMember): Promise<void> {
+  return compareScreen(admin, other, { title: `Enrol admin ${other.member}`, verb: 'Enrol', back: () => void adminsScreen(admin) }, async (registration, typed) => {
+    const epochKey = await currentEpochKey(admin);
+    const enrolled = await enrolAdminKeys({
+      registration,
+      confirmedSafetyNumber: typed,
+      institution: admin.me.institution,
+      epoch: epochKey.epoch,
+      epochPrivateKey: epochKey.privateKey,
+      admin: admin.me.staffId,
+      adminSigningKey: admin.keys.signingPrivateKey,
+    });
+    const body: AdminEnrolmentRequest = { enrolment: toBase64Url(enrolled.enrolment), grants: [enrolled.grant] };
+    await staffJson(admin.me, '/v1/custody/admins', { method: 'POST', json: body });
+    await adminsScreen(admin);
+    return `Admin ${other.member} is enrolled, with the key of epoch ${epochKey.epoch}.`;
+  });
 }
 
 function revokeScreen(admin: Admin, reviewer: CustodyMember): void {
