@@ -111,6 +111,7 @@ export const expectations: Record<string, Row> = {
   'POST /v1/custody/grants': adminOnly,
   'POST /v1/custody/revocations': adminOnly,
   'PUT /v1/custody/retention': adminOnly,
+  'GET /v1/custody/retention': adminOnly,
   'GET /v1/custody/epoch': {
     anonymous: 'deny', takerA: 'allow', takerB: 'allow', reviewerNoGrant: 'allow', approvedReviewer: 'allow', revokedReviewer: 'allow', admin: 'allow', otherInstitution: 'own',
   },

@@ -312,12 +312,15 @@ describe('the admin console', () => {
     await axeCheck(page, shots, '14-lti');
 
     await nav(page, 'Retention', 'Retention');
+    assert.equal(await page.locator('#retention-result').innerText(), 'Recordings are kept until someone deletes them.');
     await page.getByLabel('Keep recordings for (days)').fill('365');
     await page.getByRole('button', { name: 'Save retention' }).click();
     await page.locator('#retention-result', { hasText: 'deleted 365 days after' }).waitFor();
     await axeCheck(page, shots, '15-retention');
     const retention = await cell.db.selectFrom('audit_log').select('payload').where('type', '=', 'custody.retention-set').executeTakeFirst();
     assert.deepEqual(JSON.parse(Buffer.from(retention?.payload ?? []).toString('utf8')), { admin: adminId, days: 365 });
+    await nav(page, 'Retention', 'Retention');
+    assert.equal(await page.getByLabel('Keep recordings for (days)').inputValue(), '365', 'the period set is read back');
 
     // 7. Sign out, sign in again with the passkey, unlock the keys.
     await page.getByRole('navigation', { name: 'Console sections' }).getByRole('button', { name: 'Sign out' }).click();

@@ -95,18 +95,20 @@ export async function ltiScreen(admin: Admin): Promise<void> {
   );
 }
 
-export function retentionScreen(admin: Admin): void {
-  const days = field('retention-days', 'Keep recordings for (days)', { inputmode: 'numeric' }, 'A whole number of days, or leave empty to keep recordings until someone deletes them.');
-  const result = el('p', { id: 'retention-result' });
+export async function retentionScreen(admin: Admin): Promise<void> {
+  const { days: current } = await callJson<{ days: number | null }>('/v1/custody/retention');
+  const days = field('retention-days', 'Keep recordings for (days)', { inputmode: 'numeric', value: current === null ? '' : String(current) },
+    'A whole number of days, or leave empty to keep recordings until someone deletes them.');
+  const words = (d: number | null) => (d === null ? 'Recordings are kept until someone deletes them.' : `Recordings are deleted ${d} days after they were made.`);
+  const result = el('p', { id: 'retention-result' }, words(current));
   showScreen(admin.main, 'Retention', APP,
     el('p', {}, 'Recordings older than this are deleted for good: their keys are destroyed, so no copy, not even a backup, can be opened again. Each deletion is written to the audit log.'),
     actionForm(admin.live, 'Saving…', async () => {
       const text = days.input.value.trim();
       if (text !== '' && !/^\d+$/.test(text)) throw new Error('Type a whole number of days, or leave the field empty.');
       const answer = await staffJson<{ days: number | null }>(admin.me, '/v1/custody/retention', { method: 'PUT', json: { days: text === '' ? null : Number(text) } });
-      const words = answer.days === null ? 'Recordings are kept until someone deletes them.' : `Recordings are deleted ${answer.days} days after they were made.`;
-      result.textContent = words;
-      return words;
+      result.textContent = words(answer.days);
+      return words(answer.days);
     }, days.wrap, el('div', { class: 'actions' }, submit('Save retention'))),
     result,
   );
