@@ -6,7 +6,8 @@
  * the operator's epoch key file (region stated as final, the recovery key shown once) → a reviewer
  * registered through the API is approved by safety number (a wrong number typed is refused with
  * nothing sent; the right one approves) → the reviewer's grant opens to the epoch key with the
- * reviewer's own private key → revocation (epoch 2, granted to the recovery key and to the admin) →
+ * reviewer's own private key → revocation (epoch 2, granted to the recovery key and to the admin; a
+ * recording made at epoch 1 moved to epoch 2 and opening with its key) →
  * a second admin enrolled by safety number, its grant opening to the epoch-2 key →
  * an exam, an assessment platform (its API key shown once, and working), an LTI registration,
  * retention → sign-out and passkey sign-in, keys unlocked → the audit log verified in the page, and an
@@ -31,6 +32,7 @@ import {
   generateEpochKeyPair,
   keyPairMatches,
   openGrant,
+  openRecording,
   parseRecoveryKey,
   protectPrivateKey,
   safetyNumber,
@@ -42,6 +44,9 @@ import { createInstitution } from '../../src/server/institutions/institution.ser
 import { createStaffSession } from '../../src/server/staff/staff-auth.js';
 import { insertStaff } from '../../src/server/staff/staff.repository.js';
 import { issueStaffInvite } from '../../src/server/staff/staff.service.js';
+import { issueAttemptCredential } from '../../src/server/attempts/attempt.service.js';
+import { upload } from '../server/custody/support.js';
+import type { TestInstitution, TestServer } from '../server/support/test-server.js';
 import { chromiumArgs } from '../support/browser.js';
 import { startHttpsApp } from '../support/https-app.js';
 import { chromiumTool, requireTool } from '../support/system-tools.js';
@@ -239,6 +244,16 @@ describe('the admin console', () => {
       { kind: 'member', member: reviewerId, keys: reviewerFile.keys }, reviewerFile.keys.hpke.privateKey);
     assert.ok(await keyPairMatches(reviewerEpoch1, epoch1Public));
 
+    // A recording made at epoch 1, before the revocation: the console moves it to epoch 2.
+    const recorder = {
+      app,
+      attempt: async (institution: TestInstitution, exam = 'chem-midterm') => {
+        const issued = await issueAttemptCredential(services.cells, services.directory, { institution: institution.id, exam, ttlSeconds: 3600 }, Date.now());
+        return { token: issued.token, institution, exam, attempt: issued.attempt };
+      },
+    } as unknown as TestServer;
+    const before = await upload(recorder, { id: inst.id, region: 'eu', keys: epoch1 }, 'cam-before');
+
     // 5. Revocation: epoch 2, whose key the reviewer never gets; the recovery key and the admin do.
     await page.getByRole('button', { name: `Revoke ${reviewerId}` }).click();
     await heading(page, `Revoke reviewer ${reviewerId}`);
@@ -259,6 +274,18 @@ describe('the admin console', () => {
       { kind: 'recovery', keys: recovery }, recovery.hpke.privateKey);
     assert.ok(await keyPairMatches(adminEpoch2, epoch2Public));
     assert.ok(await keyPairMatches(recoveryEpoch2, epoch2Public));
+    assert.match(await page.locator('#live').innerText(), /1 older recording was moved to it\./);
+    assert.deepEqual((await app.inject({ method: 'GET', url: '/v1/custody/rewrap/pending', headers: asAdmin })).json().recordings, []);
+    const adminCsrf = ((await app.inject({ method: 'GET', url: '/v1/staff/me', headers: asAdmin })).json() as { csrfToken: string }).csrfToken;
+    const unlocked = await app.inject({ method: 'POST', url: `/v1/custody/recordings/${inst.id}/cam-before/unlock`, headers: { ...asAdmin, 'x-ev-csrf': adminCsrf, origin } });
+    assert.equal(unlocked.statusCode, 200, unlocked.body);
+    assert.equal(unlocked.json().epoch, 2);
+    const opener = await openRecording(fromBase64Url(unlocked.json().header) as Uint8Array, adminEpoch2);
+    for (const [i, chunk] of before.chunks.entries()) {
+      const segment = await app.inject({ method: 'GET', url: `/v1/custody/recordings/${inst.id}/cam-before/segments/${i}`, headers: asAdmin });
+      assert.deepEqual(Buffer.from((await opener.openSegment(i, new Uint8Array(segment.rawPayload))).plaintext), chunk, 'the moved recording opens with the epoch-2 key');
+    }
+    await assert.rejects(openRecording(fromBase64Url(unlocked.json().header) as Uint8Array, epoch1.privateKey), 'and no longer with the epoch-1 key');
 
     // A second admin (invited by the operator, keys registered through the API) is enrolled the same way.
     const admin2Id = 'stf-admin-2';

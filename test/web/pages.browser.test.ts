@@ -2,8 +2,8 @@
  * The served apps in real Chromium: every page's script runs under its CSP and integrity (the page
  * renders its screen; the static HTML holds none of its paragraphs), the CSP refuses a script injected inline, Chromium refuses a script whose
  * bytes were changed on the way (Subresource Integrity), a second recorder tab defers to the first,
- * and axe-core passes on the reviewer and admin shells (the recorder's screens are checked in
- * recorder.browser.test.ts).
+ * and axe-core passes on the reviewer shell and the admin sign-in screen (the recorder's and the admin
+ * console's screens are checked in recorder.browser.test.ts and admin.browser.test.ts).
  */
 import assert from 'node:assert/strict';
 import { mkdir, readFile } from 'node:fs/promises';

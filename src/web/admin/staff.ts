@@ -10,8 +10,9 @@
  *
  * Revocation: a new epoch key pair is made here, the revocation signed and its key granted to the
  * pinned recovery key (src/crypto `createRevocation`, as `examvault custody revoke` does), then to
- * this admin (an approval of its own keys). Other reviewers need a grant for the new epoch: they show
- * as "approval needed" again and are approved the same way.
+ * this admin (an approval of its own keys), and older recordings are re-wrapped to it (rewrap.ts).
+ * Other reviewers need a grant for the new epoch: they show as "approval needed" again and are
+ * approved the same way.
  */
 import {
   SIGNATURE_LENGTH,
@@ -32,6 +33,7 @@ import { button, el, showScreen } from '../shared/dom.js';
 import { identityOf } from '../shared/staff-keys.js';
 import { staffJson } from '../shared/staff-session.js';
 import { type Admin, currentEpochKey, trustedEpoch, verifiedRecovery } from './custody.js';
+import { rewrapOlderRecordings } from './rewrap.js';
 import { APP, actionForm, field, submit, table } from './ui.js';
 
 function registrationOf(m: CustodyMember): Uint8Array {
@@ -172,7 +174,7 @@ function enrolScreen(admin: Admin, other: CustodyMember): Promise<void> {
 function revokeScreen(admin: Admin, reviewer: CustodyMember): void {
   showScreen(admin.main, `Revoke reviewer ${reviewer.member}`, APP,
     el('p', {}, `Revoking ${reviewer.member} starts a new institution key (a new epoch). Recordings made from now on are locked to it, and ${reviewer.member} never gets it.`),
-    el('p', {}, 'Other reviewers will need your approval again for the new epoch. Recordings made before today stay locked to the old key until they are moved to the new one.'),
+    el('p', {}, 'Other reviewers will need your approval again for the new epoch. Recordings made before now are moved to the new key right after, without touching their content.'),
     actionForm(admin.live, `Revoking ${reviewer.member}…`, async () => {
       const [{ epoch }, recovery] = await Promise.all([trustedEpoch(admin), verifiedRecovery(admin)]);
       const next = epoch + 1;
@@ -190,8 +192,10 @@ function revokeScreen(admin: Admin, reviewer: CustodyMember): void {
       if (check.epoch !== next || toBase64Url(check.publicKey) !== toBase64Url(await exportPublicKey(newEpochKeys.publicKey))) {
         throw new Error('The server does not show the new epoch key after the revocation.');
       }
+      const { moved, left } = await rewrapOlderRecordings(admin);
       await reviewersScreen(admin);
-      return `${reviewer.member} is revoked. Epoch ${next} has started.`;
+      return `${reviewer.member} is revoked. Epoch ${next} has started. ${moved} older recording${moved === 1 ? ' was' : 's were'} moved to it`
+        + (left > 0 ? `; ${left} could not be moved with the keys you hold.` : '.');
     }, el('div', { class: 'actions' }, submit(`Revoke ${reviewer.member}`), button('Back to reviewers', () => void reviewersScreen(admin), { class: 'secondary' }))),
   );
 }
