@@ -9,7 +9,8 @@
  * reviewer's own private key → revocation (epoch 2, granted to the recovery key and to the admin; a
  * recording made at epoch 1 moved to epoch 2 and opening with its key) →
  * a second admin enrolled by safety number, its grant opening to the epoch-2 key →
- * an exam, an assessment platform (its API key shown once, and working), an LTI registration,
+ * an exam, an assessment platform (its API key shown once, working, then revoked and refused), an
+ * LTI registration (then removed),
  * retention → sign-out and passkey sign-in, keys unlocked → the audit log verified in the page, and an
  * entry altered in transit shown as not verified.
  *
@@ -226,13 +227,18 @@ describe('the admin console', () => {
     assert.equal(await page.locator('#expected-safety-number').innerText(), readOut, 'the page computes the number the reviewer reads out');
     await axeCheck(page, shots, '08-approve');
     const wrong = readOut.replace(/\d$/, (d) => String((Number(d) + 1) % 10));
-    await page.getByLabel(`Safety number ${reviewerId} reads out`).fill(wrong);
-    await page.getByRole('button', { name: 'Approve' }).click();
+    // By keyboard alone: the heading has focus, the next Tab stop is the field, Enter submits.
+    assert.equal(await page.evaluate(() => document.activeElement?.tagName), 'H1');
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'typed-safety-number');
+    await page.keyboard.type(wrong);
+    await page.keyboard.press('Enter');
     await page.locator('form .error', { hasText: 'EV_ERR_CUSTODY_SAFETY_NUMBER_MISMATCH' }).waitFor();
+    assert.match(await page.locator('#live').innerText(), /EV_ERR_CUSTODY_SAFETY_NUMBER_MISMATCH/, 'the refusal is announced');
     await axeCheck(page, shots, '09-approve-refused');
     assert.equal(sent.filter((r) => r.path === '/v1/custody/grants').length, 0, 'a wrong number sends nothing');
     await page.getByLabel(`Safety number ${reviewerId} reads out`).fill(readOut.replace(/ /g, ''));
-    await page.getByRole('button', { name: 'Approve' }).click();
+    await page.keyboard.press('Enter');
     await heading(page, 'Reviewers');
     await page.getByRole('cell', { name: 'Approved (epoch 1)' }).waitFor();
     assert.match(await page.locator('#live').innerText(), new RegExp(`Reviewer ${reviewerId} is approved for epoch 1`));
@@ -326,6 +332,15 @@ describe('the admin console', () => {
     await axeCheck(page, shots, '13-platforms');
     const platformExam = await app.inject({ method: 'POST', url: '/v1/platform/exams', headers: { authorization: `Bearer ${apiKey}` }, payload: { title: 'Quiz 1' } });
     assert.equal(platformExam.statusCode, 201, platformExam.body);
+    await page.getByRole('button', { name: 'Revoke Quizmaster' }).click();
+    await heading(page, 'Revoke platform Quizmaster');
+    await axeCheck(page, shots, '13b-platform-revoke');
+    await page.getByRole('button', { name: 'Revoke Quizmaster' }).click();
+    await heading(page, 'Assessment platforms');
+    await page.getByRole('cell', { name: / UTC$/ }).nth(1).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Revoke Quizmaster' }).count(), 0);
+    const refused = await app.inject({ method: 'POST', url: '/v1/platform/exams', headers: { authorization: `Bearer ${apiKey}` }, payload: { title: 'Quiz 2' } });
+    assert.equal(refused.statusCode, 401, 'the revoked key no longer works');
 
     await nav(page, 'LTI platforms', 'LTI platforms');
     await page.getByLabel('Issuer').fill('https://lms.example');
@@ -337,6 +352,12 @@ describe('the admin console', () => {
     await page.getByRole('button', { name: 'Register the LTI platform' }).click();
     await page.getByRole('cell', { name: 'dep-1, dep-2' }).waitFor();
     await axeCheck(page, shots, '14-lti');
+    await page.getByRole('button', { name: 'Remove https://lms.example' }).click();
+    await heading(page, 'Remove LTI platform https://lms.example');
+    await axeCheck(page, shots, '14b-lti-remove');
+    await page.getByRole('button', { name: 'Remove https://lms.example' }).click();
+    await heading(page, 'LTI platforms');
+    await page.getByText('No LTI platform yet.').waitFor();
 
     await nav(page, 'Retention', 'Retention');
     assert.equal(await page.locator('#retention-result').innerText(), 'Recordings are kept until someone deletes them.');

@@ -9,10 +9,18 @@ import type { Exam } from '../../protocol/exams.js';
 import type { Platform as LtiPlatform } from '../../protocol/lti.js';
 import type { Platform, RegisteredPlatform } from '../../protocol/passcodes.js';
 import { callJson } from '../shared/api.js';
-import { el, showScreen } from '../shared/dom.js';
-import { staffJson } from '../shared/staff-session.js';
+import { button, el, showScreen } from '../shared/dom.js';
+import { staffCall, staffJson } from '../shared/staff-session.js';
 import type { Admin } from './custody.js';
 import { APP, actionForm, field, submit, table, when } from './ui.js';
+
+/** A destructive step asks first, on its own screen, with a way back. */
+function confirmScreen(admin: Admin, title: string, words: string, verb: string, action: () => Promise<string>, back: () => Promise<void>): void {
+  showScreen(admin.main, title, APP,
+    el('p', {}, words),
+    actionForm(admin.live, 'Working…', action, el('div', { class: 'actions' }, submit(verb), button('Back', () => void back().catch(() => undefined), { class: 'secondary' }))),
+  );
+}
 
 export async function examsScreen(admin: Admin): Promise<void> {
   const { exams } = await callJson<{ exams: Exam[] }>('/v1/exams');
@@ -41,8 +49,14 @@ export async function platformsScreen(admin: Admin): Promise<void> {
     el('p', {}, 'An assessment platform uses its API key to create exams and one-time passcodes for test takers. ExamVault issues passcodes only to platforms, never through this console.'),
     platforms.length === 0
       ? el('p', {}, 'No platform yet.')
-      : table('Registered assessment platforms', ['Platform id', 'Name', 'Webhook URL', 'Created', 'Revoked'],
-        platforms.map((p) => [p.platform, p.name, p.webhookUrl, when(p.createdAt), p.revokedAt ? when(p.revokedAt) : 'No'])),
+      : table('Registered assessment platforms', ['Platform id', 'Name', 'Webhook URL', 'Created', 'Revocation'],
+        platforms.map((p) => [p.platform, p.name, p.webhookUrl, when(p.createdAt), p.revokedAt ? when(p.revokedAt) : button(`Revoke ${p.name}`, () => confirmScreen(admin,
+          `Revoke platform ${p.name}`, `Its API key stops working at once, its passcodes not yet used stop working too, and no more notices are sent to it. This cannot be undone: register it again for a new key.`,
+          `Revoke ${p.name}`, async () => {
+            await staffCall(admin.me, `/v1/platforms/${encodeURIComponent(p.platform)}`, { method: 'DELETE' });
+            await platformsScreen(admin);
+            return `Platform ${p.name} is revoked.`;
+          }, () => platformsScreen(admin)), { class: 'secondary' })])),
     el('h2', {}, 'Register a platform'),
     actionForm(admin.live, 'Registering the platform…', async () => {
       const created = await staffJson<RegisteredPlatform>(admin.me, '/v1/platforms', { method: 'POST', json: { name: name.input.value, webhookUrl: webhook.input.value } });
@@ -76,8 +90,14 @@ export async function ltiScreen(admin: Admin): Promise<void> {
     el('p', {}, 'Register your learning management system (LTI 1.3) so that test takers and staff can start ExamVault from it. ExamVault keeps no names or e-mail addresses from it.'),
     platforms.length === 0
       ? el('p', {}, 'No LTI platform yet.')
-      : table('Registered LTI platforms', ['Registration', 'Issuer', 'Client id', 'Deployments', 'Created'],
-        platforms.map((p) => [p.platform, p.issuer, p.clientId, p.deploymentIds.join(', '), when(p.createdAt)])),
+      : table('Registered LTI platforms', ['Registration', 'Issuer', 'Client id', 'Deployments', 'Created', 'Actions'],
+        platforms.map((p) => [p.platform, p.issuer, p.clientId, p.deploymentIds.join(', '), when(p.createdAt), button(`Remove ${p.issuer}`, () => confirmScreen(admin,
+          `Remove LTI platform ${p.issuer}`, 'Launches from this platform stop working at once. Exams and recordings made through it stay.',
+          `Remove ${p.issuer}`, async () => {
+            await staffCall(admin.me, `/v1/lti/platforms/${encodeURIComponent(p.platform)}`, { method: 'DELETE' });
+            await ltiScreen(admin);
+            return `LTI platform ${p.issuer} is removed.`;
+          }, () => ltiScreen(admin)), { class: 'secondary' })])),
     el('h2', {}, 'Register an LTI platform'),
     actionForm(admin.live, 'Registering the LTI platform…', async () => {
       const body = {
