@@ -58,9 +58,10 @@ export async function auditScreen(admin: Admin): Promise<void> {
     el('p', { id: 'audit-summary', class: all ? 'ok' : 'error' },
       all
         ? `All ${newest.length} entries shown are verified: each is in the log signed by the pinned log key (log size ${head.size}).`
-        : `${newest.length - verifiedCount} of ${newest.length} entries could NOT be verified. Tell your operator.`),
+        : `${newest.length - verifiedCount} of ${newest.length} entries could NOT be verified: the server showed something its signed log does not hold. Tell your operator.`),
     el('p', { class: 'hint' }, `Log key pinned in this browser: ${pinned}. Compare it with the one your operator publishes.`),
     newest.length === 0 ? el('p', {}, 'No entry yet.') : table(`The newest ${newest.length} entries, newest first`, ['Number', 'Time', 'Event', 'Details', 'Proof'], rows),
   );
-  admin.live.announce(all ? `Audit log: ${newest.length} entries, all verified.` : `Audit log: ${newest.length - verifiedCount} entries not verified.`);
+  const failed = newest.length - verifiedCount;
+  admin.live.announce(all ? `Audit log: ${newest.length} entries, all verified.` : `Audit log: ${failed} ${failed === 1 ? 'entry' : 'entries'} not verified.`);
 }

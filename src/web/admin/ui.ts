@@ -25,6 +25,10 @@ export function problemText(e: unknown): string {
   if (e instanceof ApiCallError) return `The server refused: ${e.message} (${e.code}).`;
   if (e instanceof Error && 'code' in e && typeof e.code === 'string') {
     if (e.code === 'EV_ERR_CRYPTO_DECRYPTION_FAILED') return 'That passphrase does not open these keys. Check it and try again.';
+    if (e.code === 'EV_ERR_CUSTODY_SAFETY_NUMBER_MISMATCH') {
+      return 'The number typed is not the safety number of these keys. Nothing was approved. Check the digits with them once more; '
+        + `if they still differ, someone may have swapped their keys: ask them to make new keys (${e.code}).`;
+    }
     return `${e.message} (${e.code}).`;
   }
   if (e instanceof DOMException && e.name === 'NotAllowedError') return 'The passkey request was cancelled or timed out. Try again.';
