@@ -8,7 +8,8 @@
  * nothing sent; the right one approves) → the reviewer's grant opens to the epoch key with the
  * reviewer's own private key → revocation (epoch 2, granted to the recovery key and to the admin; a
  * recording made at epoch 1 moved to epoch 2 and opening with its key) →
- * a second admin enrolled by safety number, its grant opening to the epoch-2 key →
+ * a second admin enrolled by safety number, its grant opening to the epoch-2 key → a third admin, in a
+ * second browser, enrolled with the recovery key typed into its own console (a typo refused first) →
  * an exam, an assessment platform (its API key shown once, working, then revoked and refused), an
  * LTI registration (then removed),
  * retention → sign-out and passkey sign-in, keys unlocked → the audit log verified in the page, and an
@@ -314,6 +315,46 @@ describe('the admin console', () => {
     const admin2Epoch2 = await openGrant(admin2Grants.grants.find((g) => g.epoch === 2)?.grant, { institution: inst.id, epoch: 2, epochPublicKey: epoch2Public },
       { kind: 'member', member: admin2Id, keys: admin2File.keys }, admin2File.keys.hpke.privateKey);
     assert.ok(await keyPairMatches(admin2Epoch2, epoch2Public));
+
+    // A third admin, in a second browser with its own session and keys registered elsewhere, finds no
+    // admin to enrol it: the recovery key (a typo refused by its checksum) enrols it from its own console.
+    const admin3Id = 'stf-admin-3';
+    const admin3Passphrase = 'third admin passphrase';
+    await insertStaff(cell.db, { id: admin3Id, institution_id: inst.id, role: 'admin', label: null, created_at: Date.now(), disabled_at: null });
+    const admin3Session = await createStaffSession(cell, admin3Id, Date.now());
+    const admin3File = await createMemberKeyFile({ institution: inst.id, member: admin3Id, role: 'admin', passphrase: admin3Passphrase });
+    const admin3Put = await app.inject({ method: 'PUT', url: '/v1/custody/me/keys', headers: { cookie: admin3Session.cookie, 'x-ev-csrf': admin3Session.csrfToken, origin },
+      payload: { registration: toBase64Url(admin3File.registration), wrappedKeys: admin3File.wrappedKeys } });
+    assert.equal(admin3Put.statusCode, 200, admin3Put.body);
+    const second = await browser.newContext({ ignoreHTTPSErrors: true });
+    await second.route('**/*', (route) => (new URL(route.request().url()).origin === origin ? route.continue() : route.abort('blockedbyclient')));
+    await second.addCookies([{ name: '__Host-ev_session', value: admin3Session.token, url: origin, secure: true, httpOnly: true, sameSite: 'Strict' }]);
+    const page3 = await second.newPage();
+    const problems3: string[] = [];
+    page3.on('pageerror', (e) => problems3.push(e.message));
+    page3.on('console', (m) => void (m.type() === 'error' && problems3.push(m.text())));
+    await page3.goto(`${origin}/app/admin/`);
+    await heading(page3, 'Unlock your keys');
+    await page3.getByLabel('Passphrase').fill(admin3Passphrase);
+    await page3.getByLabel('Passphrase').press('Enter');
+    await heading(page3, 'Waiting for enrolment');
+    assert.equal(await page3.locator('#own-safety-number').innerText(), await safetyNumber({ institution: inst.id, member: admin3Id, keys: admin3File.keys }));
+    await axeCheck(page3, shots, '11c-waiting-for-enrolment');
+    const typo = recoveryText.replace(/^(.)/, (c) => (c === 'A' ? 'B' : 'A'));
+    await page3.getByLabel('Recovery key').fill(typo);
+    await page3.getByRole('button', { name: 'Enrol me with the recovery key' }).click();
+    await page3.locator('form .error', { hasText: 'EV_ERR_CUSTODY_RECOVERY_KEY_CHECKSUM' }).waitFor();
+    await page3.getByLabel('Recovery key').fill(recoveryText.toLowerCase().replace(/-/g, ' '));
+    await page3.getByRole('button', { name: 'Enrol me with the recovery key' }).click();
+    await heading(page3, 'Admin console');
+    await axeCheck(page3, shots, '11d-recovered');
+    const admin3Grants = (await app.inject({ method: 'GET', url: '/v1/custody/me/grant', headers: { cookie: admin3Session.cookie } })).json() as { status: string; grants: { epoch: number; grant: unknown }[] };
+    assert.equal(admin3Grants.status, 'approved');
+    const admin3Epoch2 = await openGrant(admin3Grants.grants.find((g) => g.epoch === 2)?.grant, { institution: inst.id, epoch: 2, epochPublicKey: epoch2Public },
+      { kind: 'member', member: admin3Id, keys: admin3File.keys }, admin3File.keys.hpke.privateKey);
+    assert.ok(await keyPairMatches(admin3Epoch2, epoch2Public));
+    assert.deepEqual(problems3, []);
+    await second.close();
 
     // 6. Exams, an assessment platform (its key works), an LTI registration, retention.
     await nav(page, 'Exams', 'Exams');

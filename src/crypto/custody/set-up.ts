@@ -13,7 +13,7 @@ import { ExamVaultCryptoError } from '../errors.js';
 import { keyPairMatches } from '../epoch-key.js';
 import { type EpochGrant, createGrant } from './grant.js';
 import { type MemberPublicKeys, memberFingerprint } from './member-keys.js';
-import { deriveRecoveryKeys } from './recovery-key.js';
+import { type RecoveryKeys, deriveRecoveryKeys } from './recovery-key.js';
 import { signStatement } from './statement-signature.js';
 
 export interface InstitutionSetUpInput {
@@ -50,17 +50,16 @@ export async function createInstitutionSetUp(input: InstitutionSetUpInput): Prom
   const recovery = await deriveRecoveryKeys(input.recoverySecret);
   const timestamp = input.timestamp ?? Date.now();
   const scope = { institution, epoch };
+  // The first admin is enrolled by the institution's root, exactly as a recovery enrols one later.
+  const enrolled = await createRecoveryEnrolment({ institution, admin, adminKeys, recovery, epoch, epochPrivateKey: input.epochPrivateKey, timestamp });
   return {
     institution: await signStatement({
       type: 'institution', institution, timestamp, hpkePublicKey: recovery.hpkePublicKey, signingPublicKey: recovery.signingPublicKey,
     }, recovery.signing.privateKey),
-    enrolment: await signStatement({
-      type: 'admin-enrolment', institution, timestamp, admin,
-      hpkePublicKey: adminKeys.hpkePublicKey, signingPublicKey: adminKeys.signingPublicKey, enrolledBy: { kind: 'recovery' },
-    }, recovery.signing.privateKey),
+    enrolment: enrolled.enrolment,
     epoch: await signStatement({ type: 'epoch', institution, timestamp, admin, epoch, epochPublicKey: input.epochPublicKey }, input.adminSigningKey),
     recoveryGrant: await createGrant(input.epochPrivateKey, scope, { kind: 'recovery', keys: recovery }),
-    grant: await createGrant(input.epochPrivateKey, scope, { kind: 'member', member: admin, keys: adminKeys }),
+    grant: enrolled.grant,
     recoveryFingerprint: await memberFingerprint(recovery),
   };
 }
@@ -76,5 +75,30 @@ export function setUpBody(setUp: InstitutionSetUp): { institution: string; enrol
     epoch: toBase64Url(setUp.epoch),
     recoveryGrant: setUp.recoveryGrant,
     grant: setUp.grant,
+  };
+}
+
+/**
+ * The recovery key enrols an admin (docs/CUSTODY-SERVER.md "The recovery key"): the admin-enrolment of
+ * the admin's registered keys signed by the recovery key, and the epoch key (which the recovery key's
+ * own grant opened) sealed to the admin. The body of `POST /v1/custody/recovery/admins` is
+ * `{ enrolment, grants: [grant] }`; set-up makes the same two for the first admin.
+ */
+export async function createRecoveryEnrolment(input: {
+  readonly institution: string;
+  readonly admin: string;
+  readonly adminKeys: MemberPublicKeys;
+  readonly recovery: RecoveryKeys;
+  readonly epoch: number;
+  readonly epochPrivateKey: CryptoKey;
+  readonly timestamp?: number;
+}): Promise<{ enrolment: Uint8Array; grant: EpochGrant }> {
+  const { institution, admin, adminKeys } = input;
+  return {
+    enrolment: await signStatement({
+      type: 'admin-enrolment', institution, timestamp: input.timestamp ?? Date.now(), admin,
+      hpkePublicKey: adminKeys.hpkePublicKey, signingPublicKey: adminKeys.signingPublicKey, enrolledBy: { kind: 'recovery' },
+    }, input.recovery.signing.privateKey),
+    grant: await createGrant(input.epochPrivateKey, { institution, epoch: input.epoch }, { kind: 'member', member: admin, keys: adminKeys }),
   };
 }

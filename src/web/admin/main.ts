@@ -17,7 +17,8 @@ import { adminsScreen, reviewersScreen } from './staff.js';
 import { setUpScreen } from './set-up.js';
 import { examsScreen, ltiScreen, platformsScreen, retentionScreen } from './settings.js';
 import { identityBlock, keysScreen, signInScreen } from './start.js';
-import { APP, problemText } from './ui.js';
+import { enrolWithRecoveryKey } from './recover.js';
+import { APP, actionForm, field, problemText, submit } from './ui.js';
 
 const main = document.getElementById('main') as HTMLElement;
 const nav = document.getElementById('sections') as HTMLElement;
@@ -67,12 +68,25 @@ async function home(admin: Admin): Promise<void> {
   );
 }
 
-/** Pending admins (keys not enrolled yet) can do nothing but show their safety number. */
+/**
+ * Pending admins (keys not enrolled yet) show their safety number for another admin to compare, or,
+ * when no admin is left, are enrolled with the institution's recovery key (recover.ts).
+ */
 async function waitingForEnrolment(admin: Admin): Promise<void> {
+  const recoveryKey = field('recovery-key-input', 'Recovery key', { autocomplete: 'off', spellcheck: 'false' },
+    '56 letters and digits in groups of 4, as printed when the institution was set up.');
   showScreen(main, 'Waiting for enrolment', APP,
-    el('p', {}, 'Your keys are registered, but another admin (or the holder of the recovery key) must enrol them before you can act as an admin.'),
+    el('p', {}, 'Your keys are registered, but another admin must enrol them before you can act as an admin.'),
     el('p', {}, 'When they call you, read out this safety number:'),
     await identityBlock(admin.stored),
+    el('h2', {}, 'No admin left?'),
+    el('p', {}, 'If every other admin has lost their keys, the holder of the institution\'s recovery key can enrol you here.'),
+    actionForm(live, 'Checking the recovery key…', async () => {
+      const epoch = await enrolWithRecoveryKey(admin, recoveryKey.input.value);
+      showNav(admin);
+      await home(admin);
+      return `You are enrolled with the recovery key, with the key of epoch ${epoch}.`;
+    }, recoveryKey.wrap, el('div', { class: 'actions' }, submit('Enrol me with the recovery key'))),
   );
 }
 

@@ -25,6 +25,8 @@ export function problemText(e: unknown): string {
   if (e instanceof ApiCallError) return `The server refused: ${e.message} (${e.code}).`;
   if (e instanceof Error && 'code' in e && typeof e.code === 'string') {
     if (e.code === 'EV_ERR_CRYPTO_DECRYPTION_FAILED') return 'That passphrase does not open these keys. Check it and try again.';
+    if (e.code === 'EV_ERR_CUSTODY_RECOVERY_KEY_CHECKSUM') return `This recovery key has a typo: check each group of four against the printed key (${e.code}).`;
+    if (e.code === 'EV_ERR_CUSTODY_RECOVERY_KEY_INVALID') return `A recovery key is 56 letters and digits (2 to 7) in groups of four (${e.code}).`;
     if (e.code === 'EV_ERR_CUSTODY_SAFETY_NUMBER_MISMATCH') {
       return 'The number typed is not the safety number of these keys. Nothing was approved. Check the digits with them once more; '
         + `if they still differ, someone may have swapped their keys: ask them to make new keys (${e.code}).`;
