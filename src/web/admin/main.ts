@@ -10,7 +10,7 @@ import type { EpochResponse } from '../../protocol/custody.js';
 import { callJson } from '../shared/api.js';
 import { button, el, showScreen } from '../shared/dom.js';
 import { liveRegion } from '../shared/live.js';
-import { type StaffMe, currentStaff, signOut } from '../shared/staff-session.js';
+import { type StaffMe, currentStaff, inviteTokenFrom, signOut } from '../shared/staff-session.js';
 import { auditScreen } from './audit.js';
 import type { Admin } from './custody.js';
 import { adminsScreen, reviewersScreen } from './staff.js';
@@ -120,7 +120,8 @@ function signedIn(me: StaffMe): void {
 }
 
 open(async () => {
-  const me = location.hash ? null : await currentStaff();
+  // A setup link's token in the fragment comes first: it is for someone not signed in yet.
+  const me = inviteTokenFrom(location.hash) ? null : await currentStaff();
   if (me) signedIn(me);
   else signInScreen(main, live, signedIn);
 });
