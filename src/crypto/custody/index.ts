@@ -64,3 +64,6 @@ export {
   deriveRecoveryKeys,
 } from './recovery-key.js';
 export * from './approval.js';
+export * from './member-key-file.js';
+export * from './set-up.js';
+export * from './revocation.js';
