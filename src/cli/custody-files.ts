@@ -36,8 +36,9 @@ import type { CustodyMember } from '../protocol/custody.js';
 import { CliError } from './errors.js';
 import { readJsonFile } from './io.js';
 import { readPassphrase } from './passphrase.js';
+import type { MemberRole } from '../crypto/index.js';
 
-export type MemberRole = 'admin' | 'reviewer';
+export type { MemberRole };
 
 /** The fields of the server's member view that may sit beside `registration` and are ignored. */
 const serverViewFields: readonly (keyof CustodyMember)[] = ['member', 'role', 'status', 'hpkePublicKey', 'signingPublicKey', 'fingerprint', 'approvals'];

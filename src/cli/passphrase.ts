@@ -8,6 +8,7 @@
  * Never from a command-line flag: arguments are visible to every user of the machine (ps, /proc).
  * With none of these (a script, a pipe) the command fails instead of hanging on a prompt.
  */
+import { passphraseLength } from '../crypto/index.js';
 import { CliError, EXIT_INTERRUPTED } from './errors.js';
 import { readInput } from './io.js';
 
@@ -51,7 +52,7 @@ export async function readPassphrase(options: PassphraseOptions): Promise<string
   if (passphrase === '') {
     throw new CliError('EV_ERR_CLI_EMPTY_PASSPHRASE', 'the passphrase is empty', 'use a long passphrase: it is all that protects the private key if the file is copied');
   }
-  const length = [...passphrase.normalize('NFC')].length;
+  const length = passphraseLength(passphrase);
   if (options.minLength !== undefined && length < options.minLength) {
     throw new CliError('EV_ERR_CLI_WEAK_PASSPHRASE', `the passphrase has ${length} characters; this key needs at least ${options.minLength}`,
       'use a passphrase of several unrelated words: the wrapped key is stored on the server, where it can be attacked offline');

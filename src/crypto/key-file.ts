@@ -10,7 +10,7 @@ import { DecryptionFailedError } from './errors.js';
 import { type JsonObject, JsonFields } from './json-fields.js';
 import { MIN_PBKDF2_ITERATIONS, MIN_SALT_LENGTH, checkPbkdf2Parameters, derivePassphraseAesKey } from './passphrase.js';
 
-export { MIN_PBKDF2_ITERATIONS, MAX_PBKDF2_ITERATIONS, MIN_SALT_LENGTH } from './passphrase.js';
+export { MIN_PBKDF2_ITERATIONS, MAX_PBKDF2_ITERATIONS, MIN_SALT_LENGTH, MIN_MEMBER_PASSPHRASE_LENGTH, passphraseLength } from './passphrase.js';
 const AAD_LABEL = utf8('examvault-private-key/v1');
 
 export interface PrivateKeyFile {

@@ -13,6 +13,17 @@ import { type CryptoErrorCode, ExamVaultCryptoError } from './errors.js';
 export const MIN_PBKDF2_ITERATIONS = 600_000;
 export const MAX_PBKDF2_ITERATIONS = 10_000_000;
 export const MIN_SALT_LENGTH = 16;
+/**
+ * The shortest passphrase for a staff member's keys: NIST SP 800-63B's minimum for a password used
+ * alone. The server stores the wrapped keys, so whoever holds it can guess offline at the cost of the
+ * PBKDF2 work per guess; the CLI and the web apps both refuse shorter ones when keys are made.
+ */
+export const MIN_MEMBER_PASSPHRASE_LENGTH = 15;
+
+/** A passphrase's length as the minimum counts it: Unicode code points after NFC, as it is derived. */
+export function passphraseLength(passphrase: string): number {
+  return [...passphrase.normalize('NFC')].length;
+}
 
 /** Throws `code` when `iterations` or the salt length fall outside this client's bounds. */
 export function checkPbkdf2Parameters(iterations: number, salt: Uint8Array, code: CryptoErrorCode): void {

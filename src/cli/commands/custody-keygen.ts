@@ -13,22 +13,15 @@
  * holds the server can try passphrases offline, at the cost of 600,000 PBKDF2 iterations per guess.
  */
 import type { Command } from 'commander';
-import {
-  derivePassphraseKey,
-  generateMemberKeys,
-  safetyNumber,
-  signStatement,
-  toBase64Url,
-  wrapPrivateKey,
-} from '../../crypto/index.js';
+import { MIN_MEMBER_PASSPHRASE_LENGTH, createMemberKeyFile, safetyNumber, toBase64Url } from '../../crypto/index.js';
 import type { RegisterKeysRequest } from '../../protocol/custody.js';
 import { AtomicFile } from '../atomic-file.js';
 import { jsonBytes } from '../io.js';
 import { contextField, idFlag, parseRole } from '../parse.js';
 import { PASSPHRASE_ENV, readPassphrase } from '../passphrase.js';
 
-/** The shortest passphrase for a member key: NIST SP 800-63B's minimum for a password used alone. */
-export const MIN_PASSPHRASE_LENGTH = 15;
+/** The shortest passphrase for a member key (src/crypto/passphrase.ts, shared with the web apps). */
+export const MIN_PASSPHRASE_LENGTH = MIN_MEMBER_PASSPHRASE_LENGTH;
 
 interface KeygenOptions {
   readonly institution: string;
@@ -49,28 +42,11 @@ async function keygen(options: KeygenOptions): Promise<void> {
       minLength: MIN_PASSPHRASE_LENGTH,
       what: `the new member key file '${options.out}'`,
     });
-    const keys = await generateMemberKeys();
-    const owner = { institution: options.institution, owner: options.member };
-    // One derivation for both keys (KEY-CUSTODY §5: one passphrase, one salt).
-    const passphraseKey = await derivePassphraseKey(passphrase);
-    const registration = await signStatement({
-      type: 'key-registration',
-      institution: options.institution,
-      timestamp: Date.now(),
-      reviewer: options.member,
-      hpkePublicKey: keys.hpkePublicKey,
-      signingPublicKey: keys.signingPublicKey,
-    }, keys.signing.privateKey);
-    const body: RegisterKeysRequest = {
-      registration: toBase64Url(registration),
-      wrappedKeys: {
-        [`${options.role}-hpke`]: await wrapPrivateKey(keys.hpke.privateKey, { purpose: `${options.role}-hpke`, ...owner }, [{ passphraseKey }]),
-        [`${options.role}-signing`]: await wrapPrivateKey(keys.signing.privateKey, { purpose: `${options.role}-signing`, ...owner }, [{ passphraseKey }]),
-      },
-    };
+    const made = await createMemberKeyFile({ institution: options.institution, member: options.member, role: options.role, passphrase });
+    const body: RegisterKeysRequest = { registration: toBase64Url(made.registration), wrappedKeys: made.wrappedKeys };
     await file.write(jsonBytes(body));
     await file.commit();
-    process.stdout.write(`${await safetyNumber({ institution: options.institution, member: options.member, keys })}\n`);
+    process.stdout.write(`${await safetyNumber({ institution: options.institution, member: options.member, keys: made.keys })}\n`);
     process.stderr.write(`wrote member key file ${options.out} (mode 0600): upload it as it is with PUT /v1/custody/me/keys, and keep it to unlock `
       + 'your keys here. Read the safety number above to your admin when they approve you; it is also what `custody safety-number` shows for this file.\n');
   } catch (e) {

@@ -64,3 +64,4 @@ export {
   deriveRecoveryKeys,
 } from './recovery-key.js';
 export * from './approval.js';
+export * from './member-key-file.js';

@@ -23,10 +23,12 @@ export interface CallOptions {
   readonly token?: string;
   readonly json?: unknown;
   readonly bytes?: Uint8Array;
+  /** Extra request headers, such as the staff session's CSRF token (staff-session.ts). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export async function call(path: string, options: CallOptions = {}): Promise<Response> {
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   let body: BodyInit | undefined;
   if (options.json !== undefined) {
