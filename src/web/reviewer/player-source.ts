@@ -7,15 +7,27 @@
  *
  * A few recent pieces stay cached (the one playing, the one fetched ahead, the one seeked away from);
  * an evicted piece's URL is revoked so its plaintext can be freed. `fetched` lists every segment
- * request made, which the tests read to show that a seek fetched only what it needed.
+ * request made.
+ *
+ * Every opened segment is announced as a DOM event, `examvault:opened`, with its recording, index and
+ * the SHA-256 of its plaintext: the counterpart of the recorder's `examvault:sealed`, which is what
+ * the end-to-end test compares them with (the page's CSP keeps a test from reading a blob: URL back).
  */
-import type { RecordingOpener } from '../../crypto/index.js';
+import { type RecordingOpener, toHex } from '../../crypto/index.js';
 import type { Piece } from './player-timeline.js';
 
 export interface OpenedRecording {
   readonly opener: RecordingOpener;
   /** The media type sealed in the header (`video/webm;codecs=vp8`, `image/jpeg`). */
   readonly mediaType: string;
+}
+
+export const OPENED_EVENT = 'examvault:opened';
+
+export interface OpenedEventDetail {
+  readonly recording: string;
+  readonly index: number;
+  readonly plaintextSha256: string;
 }
 
 /** GETs one sealed segment's bytes. */
@@ -57,7 +69,11 @@ export class PieceSource {
     for (const index of piece.segments) {
       this.fetched.push(`${piece.recording}/${index}`);
       const sealed = await this.fetchSegment(piece.recording, index);
-      parts.push((await r.opener.openSegment(index, sealed)).plaintext);
+      const { plaintext } = await r.opener.openSegment(index, sealed);
+      parts.push(plaintext);
+      const digest = toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', plaintext as Uint8Array<ArrayBuffer>)));
+      const detail: OpenedEventDetail = { recording: piece.recording, index, plaintextSha256: digest };
+      document.dispatchEvent(new CustomEvent(OPENED_EVENT, { detail }));
     }
     return URL.createObjectURL(new Blob(parts as Uint8Array<ArrayBuffer>[], { type: r.mediaType }));
   }

@@ -88,7 +88,7 @@ export function createPlayer(timeline: Timeline, source: PieceSource): PlayerVie
     }
   }, { root: strip });
   snapshots.forEach((piece, i) => {
-    const img = el('img', { alt: '', width: '120', height: '90', 'data-snapshot': String(i) });
+    const img = el('img', { alt: '', width: '160', height: '90', 'data-snapshot': String(i) });
     const go = el('button', { type: 'button', class: 'snapshot', 'aria-label': `Snapshot at ${clock(piece.start)}: go there` }, img, el('span', { 'aria-hidden': 'true' }, clock(piece.start)));
     go.addEventListener('click', () => void seek(piece.start));
     strip.append(el('li', {}, go));
