@@ -113,6 +113,12 @@ export const custodyPaths = {
       requestBody: body({ type: 'object', required: ['days'], properties: { days: { type: ['integer', 'null'], minimum: 1, maximum: 36500 } } }),
       responses: { '200': ok('Set'), ...denied, ...refused },
     },
+    get: {
+      summary: 'The retention period of recordings (admin)',
+      description: '`{ days }`: recordings older than this many days are deleted by the hourly sweep; `null` keeps them until deleted.',
+      security: session,
+      responses: { '200': ok('The retention period', { type: 'object', required: ['days'], properties: { days: { type: ['integer', 'null'] } } }), ...denied },
+    },
   },
   '/v1/custody/epoch': {
     get: {

@@ -89,6 +89,7 @@ export const expectations: Record<string, Row> = {
 
   // The browser apps (docs/WEB.md): public pages and assets; everything they do goes through the API.
   'GET /app/*': everyone,
+  'GET /staff/setup': everyone,
 
   // Staff sign-in (docs/STAFF.md): the passkey ceremonies need no session (Origin is checked).
   'POST /v1/staff/invites/redeem': everyone,
@@ -110,6 +111,7 @@ export const expectations: Record<string, Row> = {
   'POST /v1/custody/grants': adminOnly,
   'POST /v1/custody/revocations': adminOnly,
   'PUT /v1/custody/retention': adminOnly,
+  'GET /v1/custody/retention': adminOnly,
   'GET /v1/custody/epoch': {
     anonymous: 'deny', takerA: 'allow', takerB: 'allow', reviewerNoGrant: 'allow', approvedReviewer: 'allow', revokedReviewer: 'allow', admin: 'allow', otherInstitution: 'own',
   },

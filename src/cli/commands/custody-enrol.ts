@@ -11,7 +11,7 @@
  * granted afterwards with `custody approve`, which the server accepts for an enrolled admin.
  */
 import type { Command } from 'commander';
-import { createGrant, signStatement, toBase64Url } from '../../crypto/index.js';
+import { enrolAdminKeys, toBase64Url } from '../../crypto/index.js';
 import type { AdminEnrolmentRequest } from '../../protocol/custody.js';
 import { assertAbsent } from '../atomic-file.js';
 import { type AdminSignOptions, readAdminKeyFile, readComparedRegistration, writeBody } from '../custody-admin.js';
@@ -24,24 +24,23 @@ import { PASSPHRASE_ENV } from '../passphrase.js';
 async function enrol(options: AdminSignOptions): Promise<void> {
   if (options.out !== undefined && !options.force) await assertAbsent(options.out);
   const admin = await readAdminKeyFile(options.key, 'only an enrolled admin enrols another');
-  const { statement } = await readComparedRegistration(options.registration, admin, options.safetyNumber, 'enrol');
+  const { signed, statement } = await readComparedRegistration(options.registration, admin, options.safetyNumber, 'enrol');
   if (statement.reviewer === admin.member) {
     throw usageError(`the registration is your own ('${admin.member}'): an admin cannot enrol itself`,
       'another enrolled admin enrols you; if every admin is lost, the recovery key does (POST /v1/custody/recovery/admins)');
   }
   const signingKey = await unlockMemberKey(admin, 'signing', options.passphraseFile);
   const epochKey = await loadPrivateKey(options.epochKey, options.epochPassphraseFile, '--epoch-key');
-  const enrolment = await signStatement({
-    type: 'admin-enrolment',
+  const enrolled = await enrolAdminKeys({
+    registration: signed,
+    confirmedSafetyNumber: options.safetyNumber,
     institution: admin.institution,
-    timestamp: Date.now(),
-    admin: statement.reviewer,
-    hpkePublicKey: statement.hpkePublicKey,
-    signingPublicKey: statement.signingPublicKey,
-    enrolledBy: { kind: 'admin', admin: admin.member },
-  }, signingKey);
-  const grant = await createGrant(epochKey.privateKey, { institution: admin.institution, epoch: options.epoch }, { kind: 'member', member: statement.reviewer, keys: statement });
-  const body: AdminEnrolmentRequest = { enrolment: toBase64Url(enrolment), grants: [grant] };
+    epoch: options.epoch,
+    epochPrivateKey: epochKey.privateKey,
+    admin: admin.member,
+    adminSigningKey: signingKey,
+  });
+  const body: AdminEnrolmentRequest = { enrolment: toBase64Url(enrolled.enrolment), grants: [enrolled.grant] };
   await writeBody(body, options);
   process.stderr.write(`enrolled ${statement.reviewer}'s admin keys with epoch ${options.epoch}: upload ${options.out ?? 'this body'} with POST /v1/custody/admins\n`);
 }

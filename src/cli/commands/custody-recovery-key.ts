@@ -14,15 +14,7 @@
  * would be a key nobody can use.
  */
 import type { Command } from 'commander';
-import {
-  createGrant,
-  deriveRecoveryKeys,
-  formatRecoveryKey,
-  generateRecoverySecret,
-  memberFingerprint,
-  signStatement,
-  toBase64Url,
-} from '../../crypto/index.js';
+import { createInstitutionSetUp, formatRecoveryKey, generateRecoverySecret, setUpBody, toBase64Url } from '../../crypto/index.js';
 import type { SetUpRequest } from '../../protocol/custody.js';
 import { assertAbsent, writeAtomically } from '../atomic-file.js';
 import { readAdminKeyFile } from '../custody-admin.js';
@@ -49,29 +41,17 @@ async function recoveryKey(options: RecoveryKeyOptions): Promise<void> {
   const adminKeys = admin.statement;
   const signingKey = await unlockMemberKey(admin, 'signing', options.passphraseFile);
   const epochKey = await loadPrivateKey(options.epochKey, options.epochPassphraseFile, '--epoch-key');
-  const scope = { institution, epoch: options.epoch };
   const secret = generateRecoverySecret();
   try {
-    const recovery = await deriveRecoveryKeys(secret);
-    const timestamp = Date.now();
-    const body: SetUpRequest = {
-      institution: toBase64Url(await signStatement({
-        type: 'institution', institution, timestamp, hpkePublicKey: recovery.hpkePublicKey, signingPublicKey: recovery.signingPublicKey,
-      }, recovery.signing.privateKey)),
-      enrolment: toBase64Url(await signStatement({
-        type: 'admin-enrolment', institution, timestamp, admin: admin.member,
-        hpkePublicKey: adminKeys.hpkePublicKey, signingPublicKey: adminKeys.signingPublicKey, enrolledBy: { kind: 'recovery' },
-      }, recovery.signing.privateKey)),
-      epoch: toBase64Url(await signStatement({
-        type: 'epoch', institution, timestamp, admin: admin.member, epoch: options.epoch, epochPublicKey: epochKey.publicKey,
-      }, signingKey)),
-      recoveryGrant: await createGrant(epochKey.privateKey, scope, { kind: 'recovery', keys: recovery }),
-      grant: await createGrant(epochKey.privateKey, scope, { kind: 'member', member: admin.member, keys: adminKeys }),
-    };
+    const setUp = await createInstitutionSetUp({
+      institution, admin: admin.member, adminKeys, adminSigningKey: signingKey, epoch: options.epoch,
+      epochPrivateKey: epochKey.privateKey, epochPublicKey: epochKey.publicKey, recoverySecret: secret,
+    });
+    const body: SetUpRequest = setUpBody(setUp);
     await writeAtomically(options.out, { overwrite: options.force ?? false }, (file) => file.write(jsonBytes(body)));
     process.stdout.write(`${await formatRecoveryKey(secret)}\n`);
     process.stderr.write(`this is the institution's recovery key, shown only this once: print or write it down and keep it offline.\n`
-      + `recovery key fingerprint ${toBase64Url(await memberFingerprint(recovery))} (the server's answer names the same; keep it to check the recovery key `
+      + `recovery key fingerprint ${toBase64Url(setUp.recoveryFingerprint)} (the server's answer names the same; keep it to check the recovery key `
       + `\`custody revoke\` grants to); wrote ${options.out}: upload it with PUT /v1/custody/recovery, signed in as ${admin.member}\n`);
   } finally {
     secret.fill(0);

@@ -15,7 +15,7 @@
  * committed, or none is left.
  */
 import type { Command } from 'commander';
-import { createGrant, exportPublicKey, signStatement, toBase64Url } from '../../crypto/index.js';
+import { createRevocation, toBase64Url } from '../../crypto/index.js';
 import type { RevocationRequest } from '../../protocol/custody.js';
 import { AtomicFile, assertAbsent } from '../atomic-file.js';
 import { readAdminKeyFile } from '../custody-admin.js';
@@ -65,19 +65,11 @@ async function revoke(options: RevokeOptions): Promise<void> {
       passphraseFile: options.newEpochPassphraseFile,
       force: options.force ?? false,
       beforeCommit: async (keys) => {
-        const revocation = await signStatement({
-          type: 'revocation',
-          institution: admin.institution,
-          timestamp: Date.now(),
-          admin: admin.member,
-          reviewer: options.reviewer,
-          epoch: options.epoch,
-          epochPublicKey: await exportPublicKey(keys.publicKey),
-        }, signingKey);
-        const body: RevocationRequest = {
-          revocation: toBase64Url(revocation),
-          recoveryGrant: await createGrant(keys.privateKey, { institution: admin.institution, epoch: options.epoch }, { kind: 'recovery', keys: recovery.statement }),
-        };
+        const made = await createRevocation({
+          institution: admin.institution, admin: admin.member, adminSigningKey: signingKey, reviewer: options.reviewer,
+          epoch: options.epoch, newEpochKeys: keys, recovery: recovery.statement,
+        });
+        const body: RevocationRequest = { revocation: toBase64Url(made.revocation), recoveryGrant: made.recoveryGrant };
         await bodyFile.write(jsonBytes(body));
       },
     });

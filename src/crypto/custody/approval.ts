@@ -49,12 +49,18 @@ export async function reviewRegistration(registration: Uint8Array, institution: 
   return { statement, safetyNumber: await safetyNumber({ institution, member: statement.reviewer, keys: statement }) };
 }
 
-export async function approveReviewer(input: ApproveReviewerInput): Promise<ReviewerApproval> {
-  const epoch = checkEpoch(input.epoch);
+/** The registration, verified, once the safety number the admin confirmed is its own; before anything is made. */
+async function confirmedRegistration(input: { registration: Uint8Array; institution: string; confirmedSafetyNumber: string }): Promise<KeyRegistrationStatement> {
   const { statement, safetyNumber: expected } = await reviewRegistration(input.registration, input.institution);
   if (!safetyNumbersMatch(input.confirmedSafetyNumber, expected)) {
     throw new ExamVaultCryptoError('EV_ERR_CUSTODY_SAFETY_NUMBER_MISMATCH', "the confirmed safety number is not the registration's: its keys may have been substituted");
   }
+  return statement;
+}
+
+export async function approveReviewer(input: ApproveReviewerInput): Promise<ReviewerApproval> {
+  const epoch = checkEpoch(input.epoch);
+  const statement = await confirmedRegistration(input);
   const grant = await createGrant(input.epochPrivateKey, { institution: input.institution, epoch }, { kind: 'member', member: statement.reviewer, keys: statement });
   const approval = await signStatement({
     type: 'approval',
@@ -66,4 +72,38 @@ export async function approveReviewer(input: ApproveReviewerInput): Promise<Revi
     fingerprint: await memberFingerprint(statement),
   }, input.adminSigningKey);
   return { registration: statement, approval, grant };
+}
+
+export interface EnrolAdminInput extends Omit<ApproveReviewerInput, 'registration'> {
+  /** The new admin's signed key-registration statement, as the server served it. */
+  readonly registration: Uint8Array;
+}
+
+export interface AdminEnrolment {
+  readonly registration: KeyRegistrationStatement;
+  /** The signed admin-enrolment statement, to append to the log. */
+  readonly enrolment: Uint8Array;
+  readonly grant: EpochGrant;
+}
+
+/**
+ * An enrolled admin enrols another admin's keys (docs/KEY-CUSTODY.md §7; docs/CUSTODY-SERVER.md
+ * "Admins"): the same checks as an approval (a registration that verifies, of this institution, whose
+ * safety number the admin confirmed), then the admin-enrolment statement and the epoch key sealed to
+ * the new admin. An admin cannot enrol itself (the statement encoding refuses it).
+ */
+export async function enrolAdminKeys(input: EnrolAdminInput): Promise<AdminEnrolment> {
+  const epoch = checkEpoch(input.epoch);
+  const statement = await confirmedRegistration(input);
+  const enrolment = await signStatement({
+    type: 'admin-enrolment',
+    institution: input.institution,
+    timestamp: input.timestamp ?? Date.now(),
+    admin: statement.reviewer,
+    hpkePublicKey: statement.hpkePublicKey,
+    signingPublicKey: statement.signingPublicKey,
+    enrolledBy: { kind: 'admin', admin: input.admin },
+  }, input.adminSigningKey);
+  const grant = await createGrant(input.epochPrivateKey, { institution: input.institution, epoch }, { kind: 'member', member: statement.reviewer, keys: statement });
+  return { registration: statement, enrolment, grant };
 }

@@ -65,3 +65,5 @@ export {
 } from './recovery-key.js';
 export * from './approval.js';
 export * from './member-key-file.js';
+export * from './set-up.js';
+export * from './revocation.js';

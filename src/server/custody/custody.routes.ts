@@ -19,6 +19,7 @@ import {
   myGrants,
   myKeys,
   pendingRewraps,
+  readRetention,
   enrolAdmin,
   listAdmins,
   recoveryInfo,
@@ -65,6 +66,7 @@ export const custodyRoutes: FastifyPluginAsync<CustodyRoutesOptions> = async (ap
   app.post('/custody/grants', { preHandler: admin }, async (request, reply) => reply.code(201).send(await storeGrant(cellOf(request), staffOf(request), request.body, clock())));
   app.post('/custody/revocations', { preHandler: admin }, async (request, reply) => reply.code(201).send(await revoke(cellOf(request), staffOf(request), request.body, clock())));
   app.put('/custody/retention', { preHandler: admin }, async (request) => updateRetention(cellOf(request), staffOf(request), request.body, clock()));
+  app.get('/custody/retention', { preHandler: admin }, async (request) => readRetention(cellOf(request), staffOf(request)));
 
   // Recorders (attempt credential) and staff (session) both need the current epoch key.
   app.get('/custody/epoch', async (request) => {

@@ -51,6 +51,7 @@ import {
   listMembers,
   listStatements,
   setMemberStatus,
+  findRetention,
   setRetention,
   upsertGrant,
   upsertMember,
@@ -599,6 +600,11 @@ export async function deleteRecording(cell: Cell, institution: string, recording
 export async function deleteRecordingAsAdmin(cell: Cell, principal: StaffPrincipal, institution: string, recordingId: string): Promise<DeletionReceipt> {
   sameInstitution(principal, institution);
   return deleteRecording(cell, institution, recordingId, { reason: 'admin', admin: principal.staffId });
+}
+
+/** The institution's retention period: days, or null when recordings are kept until deleted. */
+export async function readRetention(cell: Cell, principal: StaffPrincipal): Promise<{ days: number | null }> {
+  return { days: await findRetention(cell.db, principal.institution) };
 }
 
 export async function updateRetention(cell: Cell, principal: StaffPrincipal, body: unknown, now: number): Promise<{ days: number | null; auditSeq: number }> {

@@ -40,6 +40,10 @@ export const webRoutes: FastifyPluginAsync<WebRoutesOptions> = async (app, { dir
   const assets = await loadWebAssets(dir, WEB_MOUNT);
   if (!assets) app.log.warn({ dir }, 'the web apps are not built (npm run build): /app/ answers 404');
 
+  // An invite's setup link (docs/STAFF.md) names this path, its token in the fragment, which browsers
+  // keep across a redirect and never send: the admin console redeems it (and sends a reviewer on).
+  app.get('/staff/setup', async (_request, reply) => reply.redirect(`${WEB_MOUNT}admin/`));
+
   app.get<{ Params: { '*': string } }>(`${WEB_MOUNT}*`, async (request, reply) => {
     const path = request.params['*'];
     const asset = assets?.get(path) ?? (path.endsWith('/') ? undefined : assets?.get(`${path}/`));

@@ -32,7 +32,7 @@ import {
   verifyStatement,
 } from '../../crypto/index.js';
 import type { CustodyMember, RegisterKeysRequest } from '../../protocol/custody.js';
-import { ApiCallError, callJson } from './api.js';
+import { callJson } from './api.js';
 import { type StaffMe, staffJson } from './staff-session.js';
 
 export { MIN_MEMBER_PASSPHRASE_LENGTH, type UnlockedMemberKeys };
@@ -132,13 +132,10 @@ export async function createStaffKeys(me: StaffMe, passphrase: string): Promise<
 export async function loadStaffKeys(me: StaffMe): Promise<StoredStaffKeys | null> {
   const local = await withStore<StoredStaffKeys | undefined>('readonly', (s) => s.get(keyOf(me)) as IDBRequest<StoredStaffKeys | undefined>);
   if (local) return local;
-  let served: CustodyMember & { wrappedKeys: Record<string, unknown> };
-  try {
-    served = await callJson('/v1/custody/me/keys');
-  } catch (e) {
-    if (e instanceof ApiCallError && e.code === 'EV_ERR_CUSTODY_NOT_REGISTERED') return null;
-    throw e;
-  }
+  // Asked first so that a member without keys costs no refused request (GET /me/keys answers 409 then).
+  const { status } = await callJson<{ status: string }>('/v1/custody/me/grant');
+  if (status === 'unregistered') return null;
+  const served = await callJson<CustodyMember & { wrappedKeys: Record<string, unknown> }>('/v1/custody/me/keys');
   const stored: StoredStaffKeys = { institution: me.institution, member: me.staffId, role: me.role, registration: served.registration, wrappedKeys: served.wrappedKeys };
   await withStore('readwrite', (s) => s.put(stored, keyOf(me)));
   return stored;

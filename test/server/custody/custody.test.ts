@@ -323,9 +323,12 @@ describe('custody: deletion by crypto-shredding and retention', () => {
 
   it('retention deletes expired recordings the same way, with receipts', async (t) => {
     const { s, inst, admin } = await scenario(t);
+    const read = async () => (await s.app.inject({ method: 'GET', url: '/v1/custody/retention', headers: admin.get })).json() as unknown;
+    assert.deepEqual(await read(), { days: null }, 'kept until deleted before any period is set');
     const set = await s.app.inject({ method: 'PUT', url: '/v1/custody/retention', headers: admin.send, payload: { days: 3 } });
     assert.equal(set.statusCode, 200, set.body);
     assert.equal((await s.app.inject({ method: 'PUT', url: '/v1/custody/retention', headers: admin.send, payload: { days: 0 } })).statusCode, 400);
+    assert.deepEqual(await read(), { days: 3 }, 'a refused change changes nothing');
     await upload(s, inst, 'old');
     s.now += 5 * 86_400_000;
     await upload(s, inst, 'new');

@@ -10,32 +10,17 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFile, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { chromium } from 'playwright-core';
 import { exportPublicKey, generateEpochKeyPair, toBase64Url } from '../../../src/crypto/index.js';
-import { buildApp } from '../../../src/server/app.js';
-import { loadConfig } from '../../../src/server/config.js';
 import { createInstitution } from '../../../src/server/institutions/institution.service.js';
-import { openServices } from '../../../src/server/services.js';
 import { issueStaffInvite } from '../../../src/server/staff/staff.service.js';
-import { ensureLocalCertificate } from '../../../src/server/tls/local-certificate.js';
-import { tlsOptions } from '../../../src/server/tls/tls-options.js';
 import { chromiumArgs } from '../../support/browser.js';
+import { startHttpsApp } from '../../support/https-app.js';
 import { chromiumTool, requireTool } from '../../support/system-tools.js';
 
 const bundle = new URL('../../../node_modules/@simplewebauthn/browser/dist/bundle/index.umd.min.js', import.meta.url);
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 interface Reply {
   status: number;
@@ -46,26 +31,16 @@ describe('staff passkeys in a real browser', () => {
   it('invite → passkey registration → session → me → sign-out → passkey sign-in, and no replay', { timeout: 60_000 }, async (t) => {
     const executablePath = requireTool(t, chromiumTool);
     if (!executablePath) return;
-    const dataDir = await mkdtemp(join(tmpdir(), 'examvault-staff-'));
-    t.after(() => rm(dataDir, { recursive: true, force: true }));
-    const port = await freePort();
-    const origin = `https://localhost:${port}`;
-    const config = loadConfig({
-      env: { EXAMVAULT_DATA_DIR: dataDir, EXAMVAULT_LOG_LEVEL: 'silent', EXAMVAULT_HOST: '127.0.0.1', EXAMVAULT_PORT: String(port), EXAMVAULT_PUBLIC_ORIGIN: origin },
-      cwd: dataDir,
-    });
-    const services = await openServices(config);
-    t.after(() => services.close());
-    const certificate = await ensureLocalCertificate(dataDir);
-    const app = buildApp(config, services, { https: tlsOptions(certificate) });
     const script = await readFile(bundle);
-    app.get('/', async (_request, reply) => reply
-      .header('content-security-policy', "default-src 'none'; script-src 'self'; connect-src 'self'")
-      .type('text/html; charset=utf-8')
-      .send('<!doctype html><meta charset="utf-8"><title>staff</title><script src="/swa.js"></script>'));
-    app.get('/swa.js', async (_request, reply) => reply.type('text/javascript; charset=utf-8').send(script));
-    await app.listen({ host: '127.0.0.1', port });
-    t.after(() => app.close());
+    const { origin, services, app } = await startHttpsApp(t, {
+      routes: (a) => {
+        a.get('/', async (_request, reply) => reply
+          .header('content-security-policy', "default-src 'none'; script-src 'self'; connect-src 'self'")
+          .type('text/html; charset=utf-8')
+          .send('<!doctype html><meta charset="utf-8"><title>staff</title><script src="/swa.js"></script>'));
+        a.get('/swa.js', async (_request, reply) => reply.type('text/javascript; charset=utf-8').send(script));
+      },
+    });
 
     const keys = await generateEpochKeyPair();
     const inst = await createInstitution(services.cells, services.directory, { name: 'Passkey U', region: 'eu', epochPublicKey: toBase64Url(await exportPublicKey(keys.publicKey)) }, Date.now());

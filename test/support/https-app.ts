@@ -1,0 +1,55 @@
+/**
+ * The real app listening on HTTPS at https://localhost:<a free port>, with that exact origin as its
+ * public origin: what a passkey ceremony needs (the relying party id is the host name, the only
+ * accepted origin is publicOrigin, and `__Host-` cookies need a secure origin). The certificate is the
+ * app's own self-signed localhost one; only a Chromium told to ignore certificate errors accepts it.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import type { TestContext } from 'node:test';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type ExamVaultApp, buildApp } from '../../src/server/app.js';
+import { loadConfig } from '../../src/server/config.js';
+import type { ServerConfig } from '../../src/server/config.types.js';
+import { type Services, openServices } from '../../src/server/services.js';
+import { ensureLocalCertificate } from '../../src/server/tls/local-certificate.js';
+import { tlsOptions } from '../../src/server/tls/tls-options.js';
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+export interface HttpsApp {
+  readonly origin: string;
+  readonly dataDir: string;
+  readonly config: ServerConfig;
+  readonly services: Services;
+  readonly app: ExamVaultApp;
+}
+
+/**
+ * Starts the app; `routes` may add test-only routes before it listens. Everything is closed and the
+ * data directory removed when the test ends.
+ */
+export async function startHttpsApp(t: TestContext, options: { webDir?: string; routes?: (app: ExamVaultApp) => void } = {}): Promise<HttpsApp> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'examvault-https-'));
+  t.after(() => rm(dataDir, { recursive: true, force: true }));
+  const port = await freePort();
+  const origin = `https://localhost:${port}`;
+  const config = loadConfig({
+    env: { EXAMVAULT_DATA_DIR: dataDir, EXAMVAULT_LOG_LEVEL: 'silent', EXAMVAULT_HOST: '127.0.0.1', EXAMVAULT_PORT: String(port), EXAMVAULT_PUBLIC_ORIGIN: origin },
+    cwd: dataDir,
+  });
+  const services = await openServices(config);
+  t.after(() => services.close());
+  const app = buildApp(config, services, { https: tlsOptions(await ensureLocalCertificate(dataDir)), ...(options.webDir ? { webDir: options.webDir } : {}) });
+  options.routes?.(app);
+  await app.listen({ host: '127.0.0.1', port });
+  t.after(() => app.close());
+  return { origin, dataDir, config, services, app };
+}

@@ -1,0 +1,377 @@
+/**
+ * The admin console end to end in real Chromium against the real server over HTTPS (its own
+ * localhost certificate), with Chromium's CDP virtual authenticator for the passkey:
+ *
+ * the operator's admin invite redeemed → passkey → the admin's keys made in the page → set-up with
+ * the operator's epoch key file (region stated as final, the recovery key shown once) → a reviewer
+ * registered through the API is approved by safety number (a wrong number typed is refused with
+ * nothing sent; the right one approves) → the reviewer's grant opens to the epoch key with the
+ * reviewer's own private key → revocation (epoch 2, granted to the recovery key and to the admin) →
+ * a second admin enrolled by safety number, its grant opening to the epoch-2 key →
+ * an exam, an assessment platform (its API key shown once, and working), an LTI registration,
+ * retention → sign-out and passkey sign-in, keys unlocked → the audit log verified in the page, and an
+ * entry altered in transit shown as not verified.
+ *
+ * Checked from outside the page: the server received only public keys, wrapped keys, grants and
+ * statements (no private scalar, no recovery secret, no epoch private key in any request), and the
+ * page's IndexedDB holds none of them either. axe-core passes on every screen, each saved under
+ * test-results/admin/.
+ */
+import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { chromium, type Page } from 'playwright-core';
+import {
+  createMemberKeyFile,
+  deriveRecoveryKeys,
+  exportPrivateKey,
+  exportPublicKey,
+  fromBase64Url,
+  generateEpochKeyPair,
+  keyPairMatches,
+  openGrant,
+  parseRecoveryKey,
+  protectPrivateKey,
+  safetyNumber,
+  toBase64Url,
+  toHex,
+  unlockMemberKeyFile,
+} from '../../src/crypto/index.js';
+import { createInstitution } from '../../src/server/institutions/institution.service.js';
+import { createStaffSession } from '../../src/server/staff/staff-auth.js';
+import { insertStaff } from '../../src/server/staff/staff.repository.js';
+import { issueStaffInvite } from '../../src/server/staff/staff.service.js';
+import { chromiumArgs } from '../support/browser.js';
+import { startHttpsApp } from '../support/https-app.js';
+import { chromiumTool, requireTool } from '../support/system-tools.js';
+import { builtWebApps } from '../support/web-build.js';
+import { axeCheck, heading, shotsDir } from './recorder-support.js';
+
+const shots = shotsDir('admin');
+const ADMIN_PASSPHRASE = 'tulip orbit canvas meadow';
+const OPERATOR_PASSPHRASE = 'operator epoch key passphrase';
+
+/**
+ * Every record of every IndexedDB database of the page, as JSON with bytes in base64url. A string,
+ * not a function: tsx would wrap a function's inner helpers in a `__name` the page does not have.
+ */
+const dumpIndexedDb = `(async () => {
+  const out = {};
+  const bytes = (v) => {
+    if (v instanceof Uint8Array || v instanceof ArrayBuffer) {
+      const b = new Uint8Array(v);
+      let s = '';
+      for (const x of b) s += String.fromCharCode(x);
+      return btoa(s).replace(/\\+/g, '-').replace(/\\//g, '_').replace(/=+$/, '');
+    }
+    return v;
+  };
+  for (const info of await indexedDB.databases()) {
+    const db = await new Promise((resolve, reject) => { const r = indexedDB.open(info.name); r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error); });
+    for (const store of db.objectStoreNames) {
+      const all = await new Promise((resolve) => { const r = db.transaction(store).objectStore(store).getAll(); r.onsuccess = () => resolve(r.result); });
+      out[info.name + '/' + store] = JSON.parse(JSON.stringify(all, (k, v) => bytes(v)));
+    }
+    db.close();
+  }
+  return JSON.stringify(out);
+})()`;
+
+/** The forms a 32-byte secret could take in a request or a store. */
+function encodings(secret: Uint8Array): string[] {
+  return [toBase64Url(secret), toHex(secret), Buffer.from(secret).toString('base64')];
+}
+
+async function nav(page: Page, section: string, title: string): Promise<void> {
+  await page.getByRole('navigation', { name: 'Console sections' }).getByRole('button', { name: section, exact: true }).click();
+  await heading(page, title);
+}
+
+describe('the admin console', () => {
+  it('invite → passkey → keys → set-up → approval by safety number → revocation → admin enrolment → exams, platforms, LTI, retention → audit log verified', { timeout: 180_000 }, async (t) => {
+    const executablePath = requireTool(t, chromiumTool);
+    if (!executablePath) return;
+    await mkdir(shots, { recursive: true });
+    const { origin, dataDir, services, app } = await startHttpsApp(t, { webDir: await builtWebApps() });
+
+    // The operator: the institution in its region with the epoch-1 key pair, the key file, the admin's invite.
+    const epoch1 = await generateEpochKeyPair();
+    const epoch1Public = await exportPublicKey(epoch1.publicKey);
+    const inst = await createInstitution(services.cells, services.directory, { name: 'Console U', region: 'eu', epochPublicKey: toBase64Url(epoch1Public) }, Date.now());
+    const keyFilePath = join(dataDir, 'console-u-epoch-1.key');
+    await writeFile(keyFilePath, JSON.stringify(await protectPrivateKey(epoch1.privateKey, epoch1.publicKey, OPERATOR_PASSPHRASE)));
+    const invite = await issueStaffInvite(services.cells, services.directory, { institution: inst.id, role: 'admin', ttlSeconds: 3600, createdBy: null, publicOrigin: origin }, Date.now());
+    const cell = services.cells.get('eu');
+    assert.ok(cell);
+
+    const browser = await chromium.launch({ executablePath, headless: true, args: [...chromiumArgs, '--ignore-certificate-errors'] });
+    t.after(() => browser.close());
+    const context = await browser.newContext({ ignoreHTTPSErrors: true });
+    const sent: { method: string; path: string; body: string }[] = [];
+    let tamperAudit = false;
+    await context.route('**/*', async (route) => {
+      const url = new URL(route.request().url());
+      if (url.origin !== origin) return route.abort('blockedbyclient');
+      sent.push({ method: route.request().method(), path: url.pathname, body: route.request().postData() ?? '' });
+      if (tamperAudit && url.pathname === '/v1/audit/entries') {
+        const response = await route.fetch();
+        const body = (await response.json()) as { entries: { type: string; payload: Record<string, unknown> }[] };
+        const victim = body.entries.find((e) => e.type === 'custody.retention-set');
+        assert.ok(victim);
+        victim.payload.days = 3650;
+        return route.fulfill({ response, json: body });
+      }
+      return route.continue();
+    });
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (e) => problems.push(e.message));
+    page.on('console', (m) => void (m.type() === 'error' && problems.push(m.text())));
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('WebAuthn.enable');
+    await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: { protocol: 'ctap2', ctap2Version: 'ctap2_1', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+    });
+    const started = Date.now();
+
+    // 1. The setup link as the operator sent it (/staff/setup#<token>) → the console → a passkey.
+    assert.ok(invite.setupUrl.startsWith(`${origin}/staff/setup#evi1.eu.`));
+    await page.goto(invite.setupUrl);
+    await heading(page, 'Set up your sign-in');
+    assert.equal(new URL(page.url()).pathname, '/app/admin/');
+    assert.equal(new URL(page.url()).hash, '', 'the token leaves the address bar at once');
+    await axeCheck(page, shots, '01-invite');
+    await page.getByRole('button', { name: 'Create a passkey' }).click();
+
+    // 2. The admin's keys: a short passphrase refused, then made in the page.
+    await heading(page, 'Create your keys');
+    await axeCheck(page, shots, '02-create-keys');
+    await page.getByLabel('New passphrase').fill('too short pass');
+    await page.getByLabel('Type the passphrase again').fill('too short pass');
+    await page.getByRole('button', { name: 'Create my keys' }).click();
+    await page.getByText('Use at least 15 characters (this one has 14)').first().waitFor();
+    await page.getByLabel('New passphrase').fill(ADMIN_PASSPHRASE);
+    await page.getByLabel('Type the passphrase again').fill(ADMIN_PASSPHRASE);
+    await page.getByRole('button', { name: 'Create my keys' }).click();
+    await heading(page, 'Your keys are ready');
+    const adminNumber = await page.locator('#own-safety-number').innerText();
+    await axeCheck(page, shots, '03-keys-ready');
+    const meAnswer = await page.evaluate(() => fetch('/v1/staff/me').then((r) => r.json())) as { staffId: string };
+    const adminId = meAnswer.staffId;
+
+    // What the server got: the registration and passphrase-wrapped keys at ≥ 600,000 iterations.
+    const keysPut = sent.find((r) => r.method === 'PUT' && r.path === '/v1/custody/me/keys');
+    assert.ok(keysPut);
+    const keysBody = JSON.parse(keysPut.body) as { registration: string; wrappedKeys: Record<string, { wrappings: { method: string; kdf: { iterations: number } }[] }> };
+    assert.deepEqual(Object.keys(keysBody).sort(), ['registration', 'wrappedKeys']);
+    assert.deepEqual(Object.keys(keysBody.wrappedKeys).sort(), ['admin-hpke', 'admin-signing']);
+    for (const doc of Object.values(keysBody.wrappedKeys)) {
+      assert.deepEqual(doc.wrappings.map((w) => w.method), ['passphrase']);
+      assert.ok((doc.wrappings[0]?.kdf.iterations ?? 0) >= 600_000);
+    }
+    const adminKeys = await unlockMemberKeyFile({ registration: fromBase64Url(keysBody.registration) as Uint8Array, wrappedKeys: keysBody.wrappedKeys },
+      { institution: inst.id, member: adminId, role: 'admin' }, ADMIN_PASSPHRASE);
+    assert.equal(adminNumber, await safetyNumber({ institution: inst.id, member: adminId, keys: adminKeys.registration }));
+    await page.getByRole('button', { name: 'Continue' }).click();
+
+    // 3. Set-up: the region stated as final, the operator's key file, the recovery key once.
+    await heading(page, 'Set up your institution');
+    assert.match(await page.locator('#region-statement').innerText(), /European Union \(region “eu”\).*final: it cannot be changed/);
+    await axeCheck(page, shots, '04-set-up');
+    await page.locator('#epoch-key-file').setInputFiles(keyFilePath);
+    await page.getByLabel('Passphrase of the epoch key file').fill(OPERATOR_PASSPHRASE);
+    await page.getByRole('button', { name: 'Set up the institution' }).click();
+    await heading(page, 'Your institution\'s recovery key');
+    const recoveryText = await page.locator('#recovery-key').innerText();
+    await axeCheck(page, shots, '05-recovery-key');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByText('Tick the box once the recovery key is printed').first().waitFor();
+    await page.getByLabel('I have printed or written down the recovery key').check();
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await heading(page, 'Admin console');
+    assert.ok(!(await page.content()).includes(recoveryText), 'the recovery key left the page');
+    await axeCheck(page, shots, '06-home');
+
+    // The recovery key shown is the institution's root: its grant opens to the epoch-1 key.
+    const recoverySecret = await parseRecoveryKey(recoveryText);
+    const recovery = await deriveRecoveryKeys(recoverySecret);
+    const adminCookie = (await context.cookies(origin)).find((c) => c.name === '__Host-ev_session');
+    assert.ok(adminCookie);
+    const asAdmin = { cookie: `__Host-ev_session=${adminCookie.value}` };
+    const served = (await app.inject({ method: 'GET', url: '/v1/custody/recovery', headers: asAdmin })).json() as { grants: { epoch: number; grant: unknown }[] };
+    const recoveryGrant1 = served.grants.find((g) => g.epoch === 1)?.grant;
+    const opened1 = await openGrant(recoveryGrant1, { institution: inst.id, epoch: 1, epochPublicKey: epoch1Public }, { kind: 'recovery', keys: recovery }, recovery.hpke.privateKey);
+    assert.ok(await keyPairMatches(opened1, epoch1Public));
+
+    // 4. A reviewer registers keys through the API; the admin approves by safety number.
+    const reviewerId = 'stf-reviewer-1';
+    await insertStaff(cell.db, { id: reviewerId, institution_id: inst.id, role: 'reviewer', label: null, created_at: Date.now(), disabled_at: null });
+    const reviewerSession = await createStaffSession(cell, reviewerId, Date.now());
+    const asReviewer = { cookie: reviewerSession.cookie, 'x-ev-csrf': reviewerSession.csrfToken, origin };
+    const reviewerFile = await createMemberKeyFile({ institution: inst.id, member: reviewerId, role: 'reviewer', passphrase: 'reviewer passphrase here' });
+    const registered = await app.inject({ method: 'PUT', url: '/v1/custody/me/keys', headers: asReviewer, payload: { registration: toBase64Url(reviewerFile.registration), wrappedKeys: reviewerFile.wrappedKeys } });
+    assert.equal(registered.statusCode, 200, registered.body);
+    const readOut = await safetyNumber({ institution: inst.id, member: reviewerId, keys: reviewerFile.keys });
+
+    await nav(page, 'Reviewers', 'Reviewers');
+    await axeCheck(page, shots, '07-reviewers');
+    await page.getByRole('button', { name: `Compare and approve ${reviewerId}` }).click();
+    await heading(page, `Approve reviewer ${reviewerId}`);
+    assert.equal(await page.locator('#expected-safety-number').innerText(), readOut, 'the page computes the number the reviewer reads out');
+    await axeCheck(page, shots, '08-approve');
+    const wrong = readOut.replace(/\d$/, (d) => String((Number(d) + 1) % 10));
+    await page.getByLabel(`Safety number ${reviewerId} reads out`).fill(wrong);
+    await page.getByRole('button', { name: 'Approve' }).click();
+    await page.locator('form .error', { hasText: 'EV_ERR_CUSTODY_SAFETY_NUMBER_MISMATCH' }).waitFor();
+    await axeCheck(page, shots, '09-approve-refused');
+    assert.equal(sent.filter((r) => r.path === '/v1/custody/grants').length, 0, 'a wrong number sends nothing');
+    await page.getByLabel(`Safety number ${reviewerId} reads out`).fill(readOut.replace(/ /g, ''));
+    await page.getByRole('button', { name: 'Approve' }).click();
+    await heading(page, 'Reviewers');
+    await page.getByRole('cell', { name: 'Approved (epoch 1)' }).waitFor();
+    assert.match(await page.locator('#live').innerText(), new RegExp(`Reviewer ${reviewerId} is approved for epoch 1`));
+
+    // The reviewer's grant opens, with the reviewer's own private key, to the epoch-1 key.
+    const reviewerGrants = (await app.inject({ method: 'GET', url: '/v1/custody/me/grant', headers: asReviewer })).json() as { status: string; grants: { epoch: number; grant: unknown }[] };
+    assert.equal(reviewerGrants.status, 'approved');
+    const reviewerEpoch1 = await openGrant(reviewerGrants.grants[0]?.grant, { institution: inst.id, epoch: 1, epochPublicKey: epoch1Public },
+      { kind: 'member', member: reviewerId, keys: reviewerFile.keys }, reviewerFile.keys.hpke.privateKey);
+    assert.ok(await keyPairMatches(reviewerEpoch1, epoch1Public));
+
+    // 5. Revocation: epoch 2, whose key the reviewer never gets; the recovery key and the admin do.
+    await page.getByRole('button', { name: `Revoke ${reviewerId}` }).click();
+    await heading(page, `Revoke reviewer ${reviewerId}`);
+    await axeCheck(page, shots, '10-revoke');
+    await page.getByRole('button', { name: `Revoke ${reviewerId}` }).click();
+    await heading(page, 'Reviewers');
+    await page.getByRole('cell', { name: 'Revoked' }).waitFor();
+    const epochNow = (await app.inject({ method: 'GET', url: '/v1/custody/epoch', headers: asAdmin })).json() as { epoch: number; publicKey: string };
+    assert.equal(epochNow.epoch, 2);
+    const epoch2Public = fromBase64Url(epochNow.publicKey) as Uint8Array;
+    assert.equal((await app.inject({ method: 'GET', url: '/v1/custody/me/grant', headers: asReviewer })).json().error.code, 'EV_ERR_CUSTODY_REVOKED');
+    const adminGrants = (await app.inject({ method: 'GET', url: '/v1/custody/me/grant', headers: asAdmin })).json() as { grants: { epoch: number; grant: unknown }[] };
+    assert.deepEqual(adminGrants.grants.map((g) => g.epoch).sort(), [1, 2]);
+    const adminEpoch2 = await openGrant(adminGrants.grants.find((g) => g.epoch === 2)?.grant, { institution: inst.id, epoch: 2, epochPublicKey: epoch2Public },
+      { kind: 'member', member: adminId, keys: adminKeys.registration }, adminKeys.hpkePrivateKey);
+    const recoveryGrants = (await app.inject({ method: 'GET', url: '/v1/custody/recovery', headers: asAdmin })).json() as { grants: { epoch: number; grant: unknown }[] };
+    const recoveryEpoch2 = await openGrant(recoveryGrants.grants.find((g) => g.epoch === 2)?.grant, { institution: inst.id, epoch: 2, epochPublicKey: epoch2Public },
+      { kind: 'recovery', keys: recovery }, recovery.hpke.privateKey);
+    assert.ok(await keyPairMatches(adminEpoch2, epoch2Public));
+    assert.ok(await keyPairMatches(recoveryEpoch2, epoch2Public));
+
+    // A second admin (invited by the operator, keys registered through the API) is enrolled the same way.
+    const admin2Id = 'stf-admin-2';
+    await insertStaff(cell.db, { id: admin2Id, institution_id: inst.id, role: 'admin', label: null, created_at: Date.now(), disabled_at: null });
+    const admin2Session = await createStaffSession(cell, admin2Id, Date.now());
+    const asAdmin2 = { cookie: admin2Session.cookie, 'x-ev-csrf': admin2Session.csrfToken, origin };
+    const admin2File = await createMemberKeyFile({ institution: inst.id, member: admin2Id, role: 'admin', passphrase: 'second admin passphrase' });
+    const admin2Put = await app.inject({ method: 'PUT', url: '/v1/custody/me/keys', headers: asAdmin2, payload: { registration: toBase64Url(admin2File.registration), wrappedKeys: admin2File.wrappedKeys } });
+    assert.equal(admin2Put.statusCode, 200, admin2Put.body);
+    await nav(page, 'Admins', 'Admins');
+    await axeCheck(page, shots, '11-admins');
+    await page.getByRole('button', { name: `Compare and enrol ${admin2Id}` }).click();
+    await heading(page, `Enrol admin ${admin2Id}`);
+    await page.getByLabel(`Safety number ${admin2Id} reads out`).fill(await safetyNumber({ institution: inst.id, member: admin2Id, keys: admin2File.keys }));
+    await page.getByRole('button', { name: 'Enrol', exact: true }).click();
+    await heading(page, 'Admins');
+    await page.getByRole('row', { name: new RegExp(`${admin2Id} Enrolled`) }).waitFor();
+    const admin2Grants = (await app.inject({ method: 'GET', url: '/v1/custody/me/grant', headers: asAdmin2 })).json() as { status: string; grants: { epoch: number; grant: unknown }[] };
+    assert.equal(admin2Grants.status, 'approved');
+    const admin2Epoch2 = await openGrant(admin2Grants.grants.find((g) => g.epoch === 2)?.grant, { institution: inst.id, epoch: 2, epochPublicKey: epoch2Public },
+      { kind: 'member', member: admin2Id, keys: admin2File.keys }, admin2File.keys.hpke.privateKey);
+    assert.ok(await keyPairMatches(admin2Epoch2, epoch2Public));
+
+    // 6. Exams, an assessment platform (its key works), an LTI registration, retention.
+    await nav(page, 'Exams', 'Exams');
+    await page.getByLabel('Exam title').fill('Organic chemistry final');
+    await page.getByLabel('Exam id (optional)').fill('chem-final');
+    await page.getByRole('button', { name: 'Create the exam' }).click();
+    await page.getByRole('cell', { name: 'Organic chemistry final' }).waitFor();
+    await axeCheck(page, shots, '12-exams');
+
+    await nav(page, 'Assessment platforms', 'Assessment platforms');
+    await page.getByLabel('Platform name').fill('Quizmaster');
+    await page.getByLabel('Webhook URL').fill('https://quizmaster.example/examvault/webhook');
+    await page.getByRole('button', { name: 'Register the platform' }).click();
+    const apiKey = await page.locator('#platform-api-key').innerText();
+    assert.match(apiKey, /^evp1\.eu\./);
+    await axeCheck(page, shots, '13-platforms');
+    const platformExam = await app.inject({ method: 'POST', url: '/v1/platform/exams', headers: { authorization: `Bearer ${apiKey}` }, payload: { title: 'Quiz 1' } });
+    assert.equal(platformExam.statusCode, 201, platformExam.body);
+
+    await nav(page, 'LTI platforms', 'LTI platforms');
+    await page.getByLabel('Issuer').fill('https://lms.example');
+    await page.getByLabel('Client id').fill('examvault-tool');
+    await page.getByLabel('Deployment ids').fill('dep-1, dep-2');
+    await page.getByLabel('Authentication request URL').fill('https://lms.example/auth');
+    await page.getByLabel('Access token URL').fill('https://lms.example/token');
+    await page.getByLabel('Public keyset URL').fill('https://lms.example/jwks');
+    await page.getByRole('button', { name: 'Register the LTI platform' }).click();
+    await page.getByRole('cell', { name: 'dep-1, dep-2' }).waitFor();
+    await axeCheck(page, shots, '14-lti');
+
+    await nav(page, 'Retention', 'Retention');
+    assert.equal(await page.locator('#retention-result').innerText(), 'Recordings are kept until someone deletes them.');
+    await page.getByLabel('Keep recordings for (days)').fill('365');
+    await page.getByRole('button', { name: 'Save retention' }).click();
+    await page.locator('#retention-result', { hasText: 'deleted 365 days after' }).waitFor();
+    await axeCheck(page, shots, '15-retention');
+    const retention = await cell.db.selectFrom('audit_log').select('payload').where('type', '=', 'custody.retention-set').executeTakeFirst();
+    assert.deepEqual(JSON.parse(Buffer.from(retention?.payload ?? []).toString('utf8')), { admin: adminId, days: 365 });
+    await nav(page, 'Retention', 'Retention');
+    assert.equal(await page.getByLabel('Keep recordings for (days)').inputValue(), '365', 'the period set is read back');
+
+    // 7. Sign out, sign in again with the passkey, unlock the keys.
+    await page.getByRole('navigation', { name: 'Console sections' }).getByRole('button', { name: 'Sign out' }).click();
+    await heading(page, 'Sign in');
+    await axeCheck(page, shots, '16-sign-in');
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await heading(page, 'Unlock your keys');
+    await axeCheck(page, shots, '17-unlock');
+    await page.getByLabel('Passphrase').fill(`${ADMIN_PASSPHRASE}x`);
+    await page.getByRole('button', { name: 'Unlock' }).click();
+    await page.getByText('That passphrase does not open these keys').first().waitFor();
+    await page.getByLabel('Passphrase').fill(ADMIN_PASSPHRASE);
+    await page.getByRole('button', { name: 'Unlock' }).click();
+    await heading(page, 'Admin console');
+
+    // 8. The audit log, every entry verified in the page; then one altered in transit is not.
+    await nav(page, 'Audit log', 'Audit log');
+    const summary = await page.locator('#audit-summary').innerText();
+    assert.match(summary, /^All \d+ entries shown are verified/);
+    assert.equal(await page.locator('#audit-summary.ok').count(), 1);
+    for (const type of ['staff.invite-redeemed', 'custody.recovery-set', 'custody.approved', 'custody.revoked', 'custody.admin-enrolled', 'custody.retention-set', 'staff.signed-in']) {
+      assert.ok(await page.getByRole('cell', { name: type, exact: true }).count() > 0, `${type} is listed`);
+    }
+    await axeCheck(page, shots, '18-audit');
+    tamperAudit = true;
+    await nav(page, 'Audit log', 'Audit log');
+    assert.match(await page.locator('#audit-summary.error').innerText(), /^1 of \d+ entries could NOT be verified/);
+    assert.equal(await page.locator('td .error', { hasText: /^Not verified: .*EV_ERR_AUDIT_ENTRY_MODIFIED/ }).count(), 1);
+    await axeCheck(page, shots, '19-audit-tampered');
+    tamperAudit = false;
+
+    // No private key, no epoch key and no recovery secret left the page or stayed in its storage. (The
+    // admin's signing scalar cannot be exported from the unwrapped key, which WebCrypto holds as
+    // non-extractable; the HPKE scalar, wrapped the same way under the same passphrase key, stands for both.)
+    const secrets = [
+      ...encodings(await exportPrivateKey(adminKeys.hpkePrivateKey)),
+      ...encodings(await exportPrivateKey(epoch1.privateKey)),
+      ...encodings(await exportPrivateKey(adminEpoch2)),
+      ...encodings(recoverySecret),
+      recoveryText,
+      recoveryText.replace(/-/g, ''),
+    ];
+    const stored = (await page.evaluate(dumpIndexedDb)) as string;
+    assert.match(stored, /examvault-staff\/keys/);
+    assert.ok(stored.includes(keysBody.registration), 'the key file is what IndexedDB holds');
+    for (const s of secrets) {
+      assert.ok(!stored.includes(s), 'no unwrapped key or recovery secret in IndexedDB');
+      assert.ok(!sent.some((r) => r.body.includes(s) || r.path.includes(s)), 'no unwrapped key or recovery secret sent to the server');
+    }
+    // Chromium logs the 401 of GET /v1/staff/me after sign-out (no session yet): nothing else.
+    assert.deepEqual(problems.filter((p) => !/status of 401/.test(p)), []);
+    t.diagnostic(`admin console run: ${((Date.now() - started) / 1000).toFixed(1)} s in Chromium, ${sent.filter((r) => r.path.startsWith('/v1/')).length} API requests`);
+  });
+});
