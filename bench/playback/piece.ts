@@ -53,7 +53,11 @@ const script = `(async () => {
 export async function recordPieces(executablePath: string, report: (m: string) => void): Promise<RecordedPieces> {
   const opened = await startBrowserPage(executablePath, { args: ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--autoplay-policy=no-user-gesture-required'] }, report);
   try {
-    const [video, audio, jpeg] = (await opened.page.evaluate(script) as string[]).map((b) => new Uint8Array(Buffer.from(b, 'base64')));
+    // A fake device that never starts would otherwise hold the caller forever: page.evaluate has no timeout.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stalled = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('recording the fake devices took over 60 s')), 60_000); });
+    const recorded = await Promise.race([opened.page.evaluate(script) as Promise<string[]>, stalled]).finally(() => clearTimeout(timer));
+    const [video, audio, jpeg] = recorded.map((b) => new Uint8Array(Buffer.from(b, 'base64')));
     return { video: video as Uint8Array, audio: audio as Uint8Array, jpeg: jpeg as Uint8Array };
   } finally {
     await opened.close();

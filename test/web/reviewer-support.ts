@@ -8,11 +8,11 @@
 import assert from 'node:assert/strict';
 import { type Agent, request } from 'node:https';
 import type { BrowserContext, Page } from 'playwright-core';
-import { type MemberKeys, type Track, approveReviewer, createRecordingSealer, deriveRecoveryKeys, fromBase64Url, generateMemberKeys, generateRecoverySecret, toBase64Url } from '../../src/crypto/index.js';
+import { type MemberKeys, type Track, approveReviewer, createMemberKeyFile, createRecordingSealer, deriveRecoveryKeys, fromBase64Url, generateRecoverySecret, toBase64Url } from '../../src/crypto/index.js';
 import { issueAttemptCredential } from '../../src/server/attempts/attempt.service.js';
 import { createStaffSession } from '../../src/server/staff/staff-auth.js';
 import { insertStaff } from '../../src/server/staff/staff.repository.js';
-import { type Staff, registrationBody, setUpBody } from '../server/custody/support.js';
+import { type Staff, setUpBody } from '../server/custody/support.js';
 import { EXAM, type LtiScenario } from '../server/lti/support.js';
 import type { TestInstitution } from '../server/support/test-server.js';
 import { heading } from './recorder-support.js';
@@ -36,19 +36,26 @@ export function https(s: Pick<LtiScenario, 'origin' | 'agent'>, method: string, 
   });
 }
 
-/** The institution's first admin (the scenario's `stf-lti-admin`) registers keys and sets the institution up. */
+/** The passphrase of the admin's key file made by `setUpInstitution`, which its console unlocks with. */
+export const ADMIN_PASSPHRASE = 'tulip orbit canvas meadow';
+
+/**
+ * The institution's first admin (the scenario's `stf-lti-admin`) makes its member key file as the
+ * admin console does (createMemberKeyFile), registers it and sets the institution up.
+ */
 export async function setUpInstitution(s: LtiScenario): Promise<Staff> {
-  const admin = { id: 'stf-lti-admin', role: 'admin', institution: { id: s.institution, region: 'eu', keys: s.epochKeys } as unknown as TestInstitution, keys: await generateMemberKeys(), get: {}, send: {} } as Staff;
-  const registered = await s.api('PUT', '/v1/custody/me/keys', await registrationBody(admin));
+  const file = await createMemberKeyFile({ institution: s.institution, member: 'stf-lti-admin', role: 'admin', passphrase: ADMIN_PASSPHRASE });
+  const admin = { id: 'stf-lti-admin', role: 'admin', institution: { id: s.institution, region: 'eu', keys: s.epochKeys } as unknown as TestInstitution, keys: file.keys, get: {}, send: {} } as Staff;
+  const registered = await s.api('PUT', '/v1/custody/me/keys', { registration: toBase64Url(file.registration), wrappedKeys: file.wrappedKeys });
   assert.equal(registered.status, 200, registered.body);
   const setUp = await s.api('PUT', '/v1/custody/recovery', await setUpBody(admin, await deriveRecoveryKeys(generateRecoverySecret())));
   assert.equal(setUp.status, 201, setUp.body);
   return admin;
 }
 
-/** A new reviewer with a staff session, signed in in `context` (the session cookie the passkey sign-in would set). */
-export async function signedInReviewer(s: LtiScenario, context: BrowserContext, id: string): Promise<void> {
-  await insertStaff(s.cell.db, { id, institution_id: s.institution, role: 'reviewer', label: null, created_at: Date.now(), disabled_at: null });
+/** A staff member's session in `context` (the cookie the passkey sign-in would set); a new reviewer unless `existing`. */
+export async function signedIn(s: LtiScenario, context: BrowserContext, id: string, existing = false): Promise<void> {
+  if (!existing) await insertStaff(s.cell.db, { id, institution_id: s.institution, role: 'reviewer', label: null, created_at: Date.now(), disabled_at: null });
   const session = await createStaffSession(s.cell, id, Date.now());
   await context.addCookies([{ name: '__Host-ev_session', value: session.token, url: `${s.origin}/`, secure: true, httpOnly: true, sameSite: 'Strict' }]);
 }
@@ -127,21 +134,21 @@ export async function uploadRecording(s: LtiScenario, attempt: { token: string; 
 
 /**
  * The reviewer's page from sign-in to the player, as a reviewer does it for the first time: makes
- * their key with a passphrase, reads out the safety number the page shows, which the admin's client
- * confirms to approve them; then "Check again" → exams → the exam's attempts → play `attempt`.
+ * their key with a passphrase, reads out the safety number the page shows to an admin, whose client
+ * `approve`s with it; then "Check again" → exams → the exam's attempts → play `attempt`.
  * `screen(name)` is called on each screen once it shows (axe-core and a screenshot, in the tests).
  */
 export async function reviewerOpensAttempt(o: {
   s: LtiScenario;
   page: Page;
-  admin: { id: string; keys: MemberKeys };
+  approve: (readOut: string) => Promise<void>;
   reviewer: string;
   attempt: string;
   screen?: (name: string) => Promise<void>;
 }): Promise<void> {
   const { page } = o;
   const screen = o.screen ?? (async () => undefined);
-  await signedInReviewer(o.s, page.context(), o.reviewer);
+  await signedIn(o.s, page.context(), o.reviewer);
   await page.goto(`${o.s.origin}/app/reviewer/`);
   await heading(page, 'Create your key');
   await page.getByLabel('New passphrase').fill('correct horse battery staple');
@@ -152,7 +159,7 @@ export async function reviewerOpensAttempt(o: {
   await screen('waiting-for-approval');
   const readOut = await page.locator('#safety-number').innerText();
   assert.match(readOut.replace(/\s+/g, ' ').trim(), /^(\d{5} ){7}\d{5}$/, 'eight groups of five digits');
-  await approveBySafetyNumber(o.s, o.admin, o.reviewer, readOut);
+  await o.approve(readOut);
   await page.getByRole('button', { name: 'Check again' }).click();
   await heading(page, 'Exams');
   await screen('exams');
