@@ -176,22 +176,34 @@ async function openEpoch(me: StaffMe, unlocked: UnlockedMemberKeys, answer: Gran
     const grant = answer.grants.find((g) => g.epoch === check.epoch);
     if (!grant) throw new Error(`Your approval does not cover the institution's current key (epoch ${check.epoch}) yet. Ask an admin to approve you again.`);
     const key = await openOwnGrant(unlocked, grant.grant, { epoch: check.epoch, epochPublicKey: check.publicKeyBytes });
-    const keys = new Map([[check.epoch, key]]);
     live.announce('Your key is unlocked.');
-    await showExams(me, keys);
+    await showExams({ me, unlocked, epoch: check.epoch, epochPublicKey: check.publicKey, epochKeys: new Map([[check.epoch, key]]) });
   } catch (e) {
     showError('The recordings cannot be opened', e, () => void openEpoch(me, unlocked, answer));
   }
 }
 
-type EpochKeys = ReadonlyMap<number, CryptoKey>;
+/**
+ * What the screens after unlocking share: who is signed in, their unlocked keys (the signing key
+ * signs review revisions), and the epoch keys proven and opened. Held in this page's memory only.
+ */
+interface ReviewerSession {
+  readonly me: StaffMe;
+  readonly unlocked: UnlockedMemberKeys;
+  /** The current epoch and its public key, checked along the served chain. */
+  readonly epoch: number;
+  readonly epochPublicKey: CryptoKey;
+  /** Epoch → private key, opened from this reviewer's grants. */
+  readonly epochKeys: ReadonlyMap<number, CryptoKey>;
+}
 
-async function showExams(me: StaffMe, keys: EpochKeys): Promise<void> {
+async function showExams(session: ReviewerSession): Promise<void> {
+  const { me } = session;
   let exams: readonly Exam[];
   try {
     exams = (await staffJson<{ exams: Exam[] }>(me, '/v1/exams')).exams;
   } catch (e) {
-    showError('Exams cannot be listed', e, () => void showExams(me, keys));
+    showError('Exams cannot be listed', e, () => void showExams(session));
     return;
   }
   screen('Exams',
@@ -201,18 +213,19 @@ async function showExams(me: StaffMe, keys: EpochKeys): Promise<void> {
       el('tbody', {}, ...exams.map((x) => el('tr', {},
         el('td', {}, x.title),
         el('td', {}, x.createdAt.slice(0, 10)),
-        el('td', {}, button('Attempts', () => void showAttempts(me, keys, x), { 'aria-label': `Attempts of ${x.title}` })),
+        el('td', {}, button('Attempts', () => void showAttempts(session, x), { 'aria-label': `Attempts of ${x.title}` })),
       ))),
     ),
   );
 }
 
-async function showAttempts(me: StaffMe, keys: EpochKeys, exam: Exam): Promise<void> {
+async function showAttempts(session: ReviewerSession, exam: Exam): Promise<void> {
+  const { me } = session;
   let list: AttemptListResponse;
   try {
     list = await staffJson<AttemptListResponse>(me, `/v1/custody/exams/${encodeURIComponent(exam.exam)}/attempts`);
   } catch (e) {
-    showError('Attempts cannot be listed', e, () => void showAttempts(me, keys, exam));
+    showError('Attempts cannot be listed', e, () => void showAttempts(session, exam));
     return;
   }
   screen(`Attempts: ${exam.title}`,
@@ -222,16 +235,17 @@ async function showAttempts(me: StaffMe, keys: EpochKeys, exam: Exam): Promise<v
       el('tbody', {}, ...list.attempts.map((a) => el('tr', {},
         el('td', {}, el('code', {}, a.attempt)),
         el('td', {}, String(a.recordings)),
-        el('td', {}, button('Play', () => void showAttempt(me, keys, exam, a.attempt), { 'aria-label': `Play attempt ${a.attempt}`, disabled: a.recordings === 0 })),
+        el('td', {}, button('Play', () => void showAttempt(session, exam, a.attempt), { 'aria-label': `Play attempt ${a.attempt}`, disabled: a.recordings === 0 })),
       ))),
     ),
-    el('div', { class: 'actions' }, button('Back to exams', () => void showExams(me, keys), { class: 'secondary' })),
+    el('div', { class: 'actions' }, button('Back to exams', () => void showExams(session), { class: 'secondary' })),
   );
 }
 
 let player: PlayerView | null = null;
 
-async function showAttempt(me: StaffMe, keys: EpochKeys, exam: Exam, attempt: string): Promise<void> {
+async function showAttempt(session: ReviewerSession, exam: Exam, attempt: string): Promise<void> {
+  const { me } = session;
   player?.close();
   player = null;
   screen(`Attempt ${attempt}`, el('p', {}, 'Unlocking the recordings…'));
@@ -242,7 +256,7 @@ async function showAttempt(me: StaffMe, keys: EpochKeys, exam: Exam, attempt: st
       institution: listed.institution,
       attempt,
       listed: listed.recordings,
-      epochKey: (epoch) => keys.get(epoch) ?? null,
+      epochKey: (epoch) => session.epochKeys.get(epoch) ?? null,
       unlock: (recording) => staffJson<UnlockResponse>(me, `${base}/${encodeURIComponent(recording)}/unlock`, { method: 'POST' }),
     });
     const source = new PieceSource(unlocked.recordings, async (recording, index) =>
@@ -252,12 +266,13 @@ async function showAttempt(me: StaffMe, keys: EpochKeys, exam: Exam, attempt: st
       el('p', {}, `${exam.title}: ${unlocked.recordings.size} recordings unlocked (each unlock is written to the audit log).`),
       unlocked.unopened.length > 0 ? el('ul', { class: 'warn' }, ...unlocked.unopened.map((u) => el('li', {}, `${u.recording}: ${u.reason}`))) : null,
       player.root,
-      // The notes and verdict panel (src/web/reviewer/review-panel.ts) is mounted here.
+      // The notes and verdict panel (review-panel.ts) mounts here, from the session: member me.staffId,
+      // signing key unlocked.signingPrivateKey, current epoch and key, epoch private keys by epoch.
       el('div', { id: 'review-panel' }),
-      el('div', { class: 'actions' }, button('Back to attempts', () => { player?.close(); player = null; void showAttempts(me, keys, exam); }, { class: 'secondary' })),
+      el('div', { class: 'actions' }, button('Back to attempts', () => { player?.close(); player = null; void showAttempts(session, exam); }, { class: 'secondary' })),
     );
   } catch (e) {
-    showError('This attempt cannot be played', e, () => void showAttempt(me, keys, exam, attempt));
+    showError('This attempt cannot be played', e, () => void showAttempt(session, exam, attempt));
   }
 }
 
