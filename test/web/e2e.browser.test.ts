@@ -18,7 +18,7 @@
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { describe, it } from 'node:test';
-import { type BrowserContext, type Page, chromium } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { PIECE_SECONDS } from '../../src/protocol/recording-timing.js';
 import type { SealedEventDetail } from '../../src/web/recorder/sealed-track.js';
 import type { OpenedEventDetail } from '../../src/web/reviewer/player-source.js';
@@ -27,7 +27,7 @@ import { chromiumArgs } from '../support/browser.js';
 import { chromiumTool, requireTool } from '../support/system-tools.js';
 import { builtWebApps } from '../support/web-build.js';
 import { type StoredListing, axeCheck, checkStored, heading, passDeviceCheck, readVault, shotsDir, sleep } from './recorder-support.js';
-import { ADMIN_PASSPHRASE, reviewerOpensAttempt, setUpInstitution, signedIn } from './reviewer-support.js';
+import { ADMIN_PASSPHRASE, launchChromium, reviewerOpensAttempt, setUpInstitution, signedIn } from './reviewer-support.js';
 
 const shots = shotsDir('e2e');
 const REVIEWER = 'stf-e2e-reviewer';
@@ -56,8 +56,7 @@ describe('end to end', () => {
     await mkdir(shots, { recursive: true });
     const s = await ltiScenario(t, { webDir: await builtWebApps() });
     await setUpInstitution(s);
-    const browser = await chromium.launch({ executablePath, headless: true, args: [...chromiumArgs, '--host-resolver-rules=MAP localhost 127.0.0.1', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--autoplay-policy=no-user-gesture-required'] });
-    t.after(() => browser.close());
+    const browser = await launchChromium((fn) => t.after(fn), executablePath, [...chromiumArgs, '--host-resolver-rules=MAP localhost 127.0.0.1', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--autoplay-policy=no-user-gesture-required']);
     const problems: string[] = [];
     const newContext = () => browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 1000 } });
 

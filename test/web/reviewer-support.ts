@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { type Agent, request } from 'node:https';
-import type { BrowserContext, Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
 import { type MemberKeys, type Track, approveReviewer, createMemberKeyFile, createRecordingSealer, deriveRecoveryKeys, fromBase64Url, generateRecoverySecret, toBase64Url } from '../../src/crypto/index.js';
 import { issueAttemptCredential } from '../../src/server/attempts/attempt.service.js';
 import { createStaffSession } from '../../src/server/staff/staff-auth.js';
@@ -168,4 +168,19 @@ export async function reviewerOpensAttempt(o: {
   await screen('attempts');
   await page.getByRole('button', { name: `Play attempt ${o.attempt}` }).click();
   await heading(page, `Attempt ${o.attempt}`);
+}
+
+/**
+ * Chromium for the reviewer's tests, closed for certain afterwards: a headless Chromium that played
+ * audio sometimes never finishes closing, which would hold the test process open forever. So it is
+ * launched as a server process, asked to close, and killed if it has not within 15 s.
+ */
+export async function launchChromium(after: (fn: () => Promise<void>) => void, executablePath: string, args: readonly string[]): Promise<Browser> {
+  const server = await chromium.launchServer({ executablePath, headless: true, args: [...args] });
+  after(async () => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([server.close(), new Promise((r) => { timer = setTimeout(r, 15_000); })]).finally(() => clearTimeout(timer));
+    await server.kill();
+  });
+  return chromium.connect(server.wsEndpoint());
 }

@@ -15,7 +15,6 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { describe, it } from 'node:test';
-import { chromium } from 'playwright-core';
 import { PIECE_SECONDS, SNAPSHOT_SECONDS } from '../../src/protocol/recording-timing.js';
 import { recordPieces } from '../../bench/playback/piece.js';
 import type { OpenedEventDetail } from '../../src/web/reviewer/player-source.js';
@@ -24,7 +23,7 @@ import { chromiumArgs } from '../support/browser.js';
 import { chromiumTool, requireTool } from '../support/system-tools.js';
 import { builtWebApps } from '../support/web-build.js';
 import { axeCheck, heading, shotsDir } from './recorder-support.js';
-import { approveBySafetyNumber, newAttempt, reviewerOpensAttempt, setUpInstitution, uploadRecording } from './reviewer-support.js';
+import { approveBySafetyNumber, launchChromium, newAttempt, reviewerOpensAttempt, setUpInstitution, uploadRecording } from './reviewer-support.js';
 
 const shots = shotsDir('reviewer');
 const PIECES = 15;
@@ -60,8 +59,7 @@ describe('the reviewer app', () => {
     const sealedSha = new Map<string, string>();
     for (const r of tracks) (await uploadRecording(s, attempt, r)).forEach((p, i) => sealedSha.set(`${r.recording}/${i}`, sha(p)));
 
-    const browser = await chromium.launch({ executablePath, headless: true, args: [...chromiumArgs, '--host-resolver-rules=MAP localhost 127.0.0.1', '--autoplay-policy=no-user-gesture-required'] });
-    t.after(() => browser.close());
+    const browser = await launchChromium((fn) => t.after(fn), executablePath, [...chromiumArgs, '--host-resolver-rules=MAP localhost 127.0.0.1', '--autoplay-policy=no-user-gesture-required']);
     const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 1000 } });
     const problems: string[] = [];
     const requests: string[] = [];
