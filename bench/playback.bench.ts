@@ -22,13 +22,12 @@
  * track (default 1800: two hours).
  */
 import { performance } from 'node:perf_hooks';
-import { chromium } from 'playwright-core';
 import { PIECE_SECONDS } from '../src/protocol/recording-timing.js';
 import { ltiScenario } from '../test/server/lti/support.js';
 import { chromiumArgs } from '../test/support/browser.js';
 import { chromiumTool, findTool } from '../test/support/system-tools.js';
 import { builtWebApps } from '../test/support/web-build.js';
-import { approveBySafetyNumber, newAttempt, reviewerOpensAttempt, setUpInstitution, uploadRecording } from '../test/web/reviewer-support.js';
+import { approveBySafetyNumber, launchChromium, newAttempt, reviewerOpensAttempt, setUpInstitution, uploadRecording } from '../test/web/reviewer-support.js';
 import { hardwareLine } from './hardware.js';
 import { stats } from './stats.js';
 import { recordPieces } from './playback/piece.js';
@@ -84,7 +83,8 @@ let met: boolean;
 try {
   const s = await ltiScenario({ after: (fn) => void cleanups.unshift(fn) }, { webDir: await builtWebApps() });
   const admin = await setUpInstitution(s);
-  const piece = await recordPieces(executablePath, (m) => console.error(m));
+  const { browser } = await launchChromium((fn) => void cleanups.unshift(fn), executablePath, [...chromiumArgs, '--host-resolver-rules=MAP localhost 127.0.0.1', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream']);
+  const piece = await recordPieces(browser, `${s.origin}/app/recorder/`);
   const attempt = await newAttempt(s);
   const started = performance.now();
   const video = 'video/webm;codecs=vp8';
@@ -94,8 +94,6 @@ try {
   const hours = (PIECES * PIECE_SECONDS) / 3600;
   console.log(`sealed and uploaded ${PIECES} pieces × 2 tracks (camera, screen) of ${piece.video.length} bytes (${hours.toFixed(2)} h each) over HTTPS in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
-  const browser = await chromium.launch({ executablePath, headless: true, args: [...chromiumArgs, '--host-resolver-rules=MAP localhost 127.0.0.1'] });
-  cleanups.unshift(() => browser.close());
   const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 900 } });
   const requests: string[] = [];
   context.on('request', (r) => requests.push(new URL(r.url()).pathname));

@@ -2,11 +2,12 @@
  * Real recorder pieces for the reviewer's tests and `npm run bench:playback`: PIECE_SECONDS of
  * Chromium's fake camera and microphone, each recorded by its own MediaRecorder as the recorder
  * records them (standalone WebM: VP8 video, Opus audio), and one JPEG snapshot of the camera, made
- * in a blank page served from loopback. Longer synthetic recordings repeat these, each copy sealed
- * on its own.
+ * in a page of the recorder's origin (whose Permissions-Policy allows the camera and microphone), in
+ * a context of its own. The browser must run with Chromium's fake devices; the caller closes it.
+ * Longer synthetic recordings repeat these pieces, each copy sealed on its own.
  */
+import type { Browser } from 'playwright-core';
 import { PIECE_SECONDS } from '../../src/protocol/recording-timing.js';
-import { startBrowserPage } from '../../test/support/browser.js';
 
 export interface RecordedPieces {
   readonly video: Uint8Array;
@@ -50,16 +51,19 @@ const script = `(async () => {
   return Promise.all(blobs.map(b64));
 })()`;
 
-export async function recordPieces(executablePath: string, report: (m: string) => void): Promise<RecordedPieces> {
-  const opened = await startBrowserPage(executablePath, { args: ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--autoplay-policy=no-user-gesture-required'] }, report);
+/** `pageUrl`: a page whose origin may use the camera and microphone (the recorder's). */
+export async function recordPieces(browser: Browser, pageUrl: string): Promise<RecordedPieces> {
+  const context = await browser.newContext({ ignoreHTTPSErrors: true });
   try {
+    const page = await context.newPage();
+    await page.goto(pageUrl);
     // A fake device that never starts would otherwise hold the caller forever: page.evaluate has no timeout.
     let timer: ReturnType<typeof setTimeout> | undefined;
     const stalled = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('recording the fake devices took over 60 s')), 60_000); });
-    const recorded = await Promise.race([opened.page.evaluate(script) as Promise<string[]>, stalled]).finally(() => clearTimeout(timer));
+    const recorded = await Promise.race([page.evaluate(script) as Promise<string[]>, stalled]).finally(() => clearTimeout(timer));
     const [video, audio, jpeg] = recorded.map((b) => new Uint8Array(Buffer.from(b, 'base64')));
     return { video: video as Uint8Array, audio: audio as Uint8Array, jpeg: jpeg as Uint8Array };
   } finally {
-    await opened.close();
+    await context.close();
   }
 }

@@ -54,9 +54,10 @@ describe('end to end', () => {
     const executablePath = requireTool(t, chromiumTool);
     if (!executablePath) return;
     await mkdir(shots, { recursive: true });
+    // Launched first so that, should the test fail, it closes before the server (which waits for its connections).
+    const { browser, close } = await launchChromium((fn) => t.after(fn), executablePath, [...chromiumArgs, '--host-resolver-rules=MAP localhost 127.0.0.1', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--autoplay-policy=no-user-gesture-required']);
     const s = await ltiScenario(t, { webDir: await builtWebApps() });
     await setUpInstitution(s);
-    const browser = await launchChromium((fn) => t.after(fn), executablePath, [...chromiumArgs, '--host-resolver-rules=MAP localhost 127.0.0.1', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--autoplay-policy=no-user-gesture-required']);
     const problems: string[] = [];
     const newContext = () => browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 1000 } });
 
@@ -172,5 +173,6 @@ describe('end to end', () => {
     for (const o of opened) assert.equal(o.plaintextSha256, sealedSha.get(`${o.recording}/${o.index}`), `${o.recording} segment ${o.index} opens to what the recorder sealed`);
     t.diagnostic(`sealed ${sealed.length} segments (${mediaSeconds} s of camera); the reviewer opened ${opened.length}; timeline ${duration} s`);
     assert.deepEqual(problems, [], 'no console error, blocked request or CSP violation');
+    await close();
   });
 });

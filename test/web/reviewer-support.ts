@@ -171,16 +171,22 @@ export async function reviewerOpensAttempt(o: {
 }
 
 /**
- * Chromium for the reviewer's tests, closed for certain afterwards: a headless Chromium that played
- * audio sometimes never finishes closing, which would hold the test process open forever. So it is
- * launched as a server process, asked to close, and killed if it has not within 15 s.
+ * Chromium for the reviewer's tests, closed for certain: a headless Chromium that played audio
+ * sometimes never finishes closing, which would hold the test process open forever. So it is
+ * launched as a server process, asked to close, and killed if it has not within 15 s. Call `close`
+ * before the HTTPS server closes (which waits for the browser's connections); `after` also gets it.
  */
-export async function launchChromium(after: (fn: () => Promise<void>) => void, executablePath: string, args: readonly string[]): Promise<Browser> {
+export async function launchChromium(after: (fn: () => Promise<void>) => void, executablePath: string, args: readonly string[]): Promise<{ browser: Browser; close(): Promise<void> }> {
   const server = await chromium.launchServer({ executablePath, headless: true, args: [...args] });
-  after(async () => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([server.close(), new Promise((r) => { timer = setTimeout(r, 15_000); })]).finally(() => clearTimeout(timer));
-    await server.kill();
-  });
-  return chromium.connect(server.wsEndpoint());
+  let closing: Promise<void> | null = null;
+  const close = () => {
+    closing ??= (async () => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([server.close(), new Promise((r) => { timer = setTimeout(r, 15_000); })]).finally(() => clearTimeout(timer));
+      await server.kill();
+    })();
+    return closing;
+  };
+  after(close);
+  return { browser: await chromium.connect(server.wsEndpoint()), close };
 }

@@ -42,11 +42,13 @@ describe('the reviewer app', () => {
     const executablePath = requireTool(t, chromiumTool);
     if (!executablePath) return;
     await mkdir(shots, { recursive: true });
+    // Launched first so that, should the test fail, it closes before the server (which waits for its connections).
+    const { browser, close } = await launchChromium((fn) => t.after(fn), executablePath, [...chromiumArgs, '--host-resolver-rules=MAP localhost 127.0.0.1', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--autoplay-policy=no-user-gesture-required']);
     const s = await ltiScenario(t, { webDir: await builtWebApps() });
     const admin = await setUpInstitution(s);
 
     // One attempt: PIECES pieces of camera, screen and microphone, a snapshot every SNAPSHOT_SECONDS.
-    const made = await recordPieces(executablePath, (m) => t.diagnostic(m));
+    const made = await recordPieces(browser, `${s.origin}/app/recorder/`);
     const attempt = await newAttempt(s);
     const video = 'video/webm;codecs=vp8';
     const tracks = [
@@ -59,7 +61,6 @@ describe('the reviewer app', () => {
     const sealedSha = new Map<string, string>();
     for (const r of tracks) (await uploadRecording(s, attempt, r)).forEach((p, i) => sealedSha.set(`${r.recording}/${i}`, sha(p)));
 
-    const browser = await launchChromium((fn) => t.after(fn), executablePath, [...chromiumArgs, '--host-resolver-rules=MAP localhost 127.0.0.1', '--autoplay-policy=no-user-gesture-required']);
     const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 1000 } });
     const problems: string[] = [];
     const requests: string[] = [];
@@ -141,5 +142,6 @@ describe('the reviewer app', () => {
     t.diagnostic(`${requests.filter((r) => r.includes('/segments/')).length} segment fetches in all, of ${tracks.reduce((n, r) => n + r.pieces.length, 0)} pieces`);
     assert.deepEqual(refused, ['GET /v1/staff/me 401'], 'only "not signed in" was refused');
     assert.deepEqual(problems, [], 'no console error, blocked request or CSP violation');
+    await close();
   });
 });
