@@ -27,6 +27,7 @@ import { performance } from 'node:perf_hooks';
 import { fromBase64Url, exportPublicKey, openGrant, openRecording, unwrapPrivateKey } from '../src/crypto/index.js';
 import { serverProcess } from '../test/server/support/server-process.js';
 import { hardwareLine } from './hardware.js';
+import { stats } from './stats.js';
 import { provisionUnlock } from './unlock/provision.js';
 
 const args = process.argv.slice(2);
@@ -41,14 +42,6 @@ const WARMUP = 5;
 const TARGET_MS = 50;
 const PASSPHRASE = 'correct horse battery staple'; // the one test/server/custody/support.ts wraps with
 
-function quantile(sorted: readonly number[], q: number): number {
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[i] as number;
-}
-function stats(xs: readonly number[]): { median: number; p95: number; min: number; max: number } {
-  const s = [...xs].sort((a, b) => a - b);
-  return { median: quantile(s, 0.5), p95: quantile(s, 0.95), min: s[0] as number, max: s[s.length - 1] as number };
-}
 const ms = (x: number) => `${x.toFixed(2).padStart(7)} ms`;
 
 console.log(`ExamVault unlock benchmark — ${hardwareLine()}`);
