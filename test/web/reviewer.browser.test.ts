@@ -18,6 +18,7 @@ import { describe, it } from 'node:test';
 import { PIECE_SECONDS, SNAPSHOT_SECONDS } from '../../src/protocol/recording-timing.js';
 import { recordPieces } from '../../bench/playback/piece.js';
 import type { OpenedEventDetail } from '../../src/web/reviewer/player-source.js';
+import { cellOf } from '../server/custody/support.js';
 import { ltiScenario } from '../server/lti/support.js';
 import { chromiumArgs } from '../support/browser.js';
 import { chromiumTool, requireTool } from '../support/system-tools.js';
@@ -140,6 +141,19 @@ describe('the reviewer app', () => {
     await page.getByRole('button', { name: 'Pause' }).click();
     await axeCheck(page, shots, '7-player-after-seek');
     t.diagnostic(`${requests.filter((r) => r.includes('/segments/')).length} segment fetches in all, of ${tracks.reduce((n, r) => n + r.pieces.length, 0)} pieces`);
+
+    // The verdict and notes panel and the case export are mounted from the unlocked session.
+    const note = 'Looked away from the screen twice near the middle.';
+    await page.getByRole('radio', { name: 'Concern', exact: true }).check();
+    await page.getByRole('textbox', { name: 'Notes' }).fill(note);
+    await page.getByRole('button', { name: 'Save verdict and notes' }).click();
+    await page.locator('#live').getByText('Saved as version 1.').waitFor();
+    const rows = await cellOf(s).db.selectFrom('review_records').selectAll().execute();
+    assert.deepEqual(rows.map((r) => [Number(r.revision), r.author_id, r.attempt_id]), [[1, 'stf-reviewer-1', attempt.attempt]]);
+    assert.ok(!Buffer.from(rows[0]?.record ?? '').toString('latin1').includes('Looked away'), 'the stored record holds no notes text');
+    await page.getByRole('button', { name: 'Export case' }).click();
+    await page.getByRole('link', { name: new RegExp(`^Save ${attempt.attempt}\\.evcase`) }).waitFor();
+    await axeCheck(page, shots, '8-review-and-export');
     assert.deepEqual(refused, ['GET /v1/staff/me 401'], 'only "not signed in" was refused');
     assert.deepEqual(problems, [], 'no console error, blocked request or CSP violation');
     await close();

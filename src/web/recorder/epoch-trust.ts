@@ -58,6 +58,8 @@ export type EpochCheck =
       readonly publicKey: CryptoKey;
       readonly publicKeyBytes: Uint8Array;
       readonly announcedBy: string;
+      /** Admin id → signing public key, for every admin still trusted at the end of the chain. */
+      readonly admins: ReadonlyMap<string, Uint8Array>;
       /** The fingerprint of the recovery keys the chain started from, when it started from an institution statement. */
       readonly rootFingerprint?: string;
     }
@@ -121,7 +123,7 @@ export async function checkEpochKey(served: Pick<EpochResponse, 'institution' | 
   if (served.epoch !== newest) return { ok: false, reason: `the server says epoch ${served.epoch} is current, but the newest trusted statement announces epoch ${newest}` };
   if (!sameBytes(proof.key, servedKey)) return { ok: false, reason: `the served key for epoch ${newest} is not the one its statement announces` };
   return {
-    ok: true, epoch: newest, publicKey: await importPublicKey(servedKey), publicKeyBytes: servedKey, announcedBy: proof.admin,
+    ok: true, epoch: newest, publicKey: await importPublicKey(servedKey), publicKeyBytes: servedKey, announcedBy: proof.admin, admins,
     ...(rootFingerprint ? { rootFingerprint } : {}),
   };
 }

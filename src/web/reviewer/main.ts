@@ -30,6 +30,8 @@ import { type StaffMe, currentStaff, signIn, staffCall, staffJson } from '../sha
 import { checkEpochKey } from '../recorder/epoch-trust.js';
 import { PieceSource } from './player-source.js';
 import { unlockAttempt } from './player-unlock.js';
+import { mountCaseExport } from './case-export.js';
+import { type StaffApi, mountReviewPanel } from './review-panel.js';
 import { createPlayer, type PlayerView } from './player.js';
 
 const APP = 'ExamVault';
@@ -177,7 +179,7 @@ async function openEpoch(me: StaffMe, unlocked: UnlockedMemberKeys, answer: Gran
     if (!grant) throw new Error(`Your approval does not cover the institution's current key (epoch ${check.epoch}) yet. Ask an admin to approve you again.`);
     const key = await openOwnGrant(unlocked, grant.grant, { epoch: check.epoch, epochPublicKey: check.publicKeyBytes });
     live.announce('Your key is unlocked.');
-    await showExams({ me, unlocked, epoch: check.epoch, epochPublicKey: check.publicKey, epochKeys: new Map([[check.epoch, key]]) });
+    await showExams({ me, unlocked, epoch: check.epoch, epochPublicKey: check.publicKey, epochKeys: new Map([[check.epoch, key]]), authors: check.admins });
   } catch (e) {
     showError('The recordings cannot be opened', e, () => void openEpoch(me, unlocked, answer));
   }
@@ -195,6 +197,35 @@ interface ReviewerSession {
   readonly epochPublicKey: CryptoKey;
   /** Epoch → private key, opened from this reviewer's grants. */
   readonly epochKeys: ReadonlyMap<number, CryptoKey>;
+  /** Admin id → signing public key, from the admin enrolments of the checked chain: whose review revisions verify besides this member's own. */
+  readonly authors: ReadonlyMap<string, Uint8Array>;
+}
+
+/** The review panel's and case export's view of the API, with this session's CSRF token. */
+function staffApi(me: StaffMe): StaffApi {
+  return {
+    json: (path, init) => staffJson(me, path, { ...init }),
+    bytes: async (path) => new Uint8Array(await (await staffCall(me, path)).arrayBuffer()),
+  };
+}
+
+/** The verdict and notes panel and the case export of one attempt, from the unlocked session. */
+function mountReview(session: ReviewerSession, institution: string, attempt: string, panel: HTMLElement, exporter: HTMLElement): void {
+  const { me, unlocked } = session;
+  const own = unlocked.registration;
+  const epochKey = (epoch: number) => Promise.resolve(session.epochKeys.get(epoch) ?? null);
+  const api = staffApi(me);
+  mountReviewPanel(panel, {
+    api, institution, attempt, member: me.staffId, signingKey: unlocked.signingPrivateKey, status: live, epochKey,
+    // The epoch this page proved at unlock; a revocation since then answers 409 STALE_EPOCH, and a new unlock proves the next one.
+    currentEpoch: () => Promise.resolve({ epoch: session.epoch, publicKey: session.epochPublicKey }),
+    // Only keys this page verified: its own registration and the admins the checked chain enrolled.
+    authorKey: (author) => Promise.resolve(author === me.staffId ? own.signingPublicKey : session.authors.get(author) ?? null),
+  });
+  mountCaseExport(exporter, {
+    api, institution, attempt, member: me.staffId, signingKey: unlocked.signingPrivateKey, status: live, epochKey,
+    memberKeys: { hpkePublicKey: own.hpkePublicKey, signingPublicKey: own.signingPublicKey },
+  });
 }
 
 async function showExams(session: ReviewerSession): Promise<void> {
@@ -262,15 +293,17 @@ async function showAttempt(session: ReviewerSession, exam: Exam, attempt: string
     const source = new PieceSource(unlocked.recordings, async (recording, index) =>
       new Uint8Array(await (await staffCall(me, `${base}/${encodeURIComponent(recording)}/segments/${index}`)).arrayBuffer()));
     player = createPlayer(unlocked.timeline, source);
+    const panel = el('div', { id: 'review-panel' });
+    const exporter = el('div', { id: 'case-export' });
     screen(`Attempt ${attempt}`,
       el('p', {}, `${exam.title}: ${unlocked.recordings.size} recordings unlocked (each unlock is written to the audit log).`),
       unlocked.unopened.length > 0 ? el('ul', { class: 'warn' }, ...unlocked.unopened.map((u) => el('li', {}, `${u.recording}: ${u.reason}`))) : null,
       player.root,
-      // The notes and verdict panel (review-panel.ts) mounts here, from the session: member me.staffId,
-      // signing key unlocked.signingPrivateKey, current epoch and key, epoch private keys by epoch.
-      el('div', { id: 'review-panel' }),
+      panel,
+      exporter,
       el('div', { class: 'actions' }, button('Back to attempts', () => { player?.close(); player = null; void showAttempts(session, exam); }, { class: 'secondary' })),
     );
+    mountReview(session, listed.institution, attempt, panel, exporter);
   } catch (e) {
     showError('This attempt cannot be played', e, () => void showAttempt(session, exam, attempt));
   }
