@@ -7,8 +7,8 @@
  * one. Snapshot j is a JPEG taken (j + 1) × SNAPSHOT_SECONDS after the start (the first one comes
  * after one interval, not at once).
  *
- * These are the recorder's constants (src/web/recorder/main.ts PIECE_MS and SNAPSHOT_MS); a change
- * there must change them here, or the player seeks to the wrong piece.
+ * The recorder (src/web/recorder/main.ts) records with these same constants, so the player and the
+ * recorder cannot disagree.
  */
 
 /** Seconds of media in each camera, microphone and screen piece. */

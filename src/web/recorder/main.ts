@@ -22,12 +22,13 @@ import { type SealedTrack, isResumable, openSealedTrack, resumeSealedTrack } fro
 import { type UploadState, type Uploader, startUploader } from './uploader.js';
 import { type StoredAttempt, type StoredRecording, type Vault, openVault } from './vault.js';
 import { pieces, regionName, size, trackNames } from './words.js';
+import { PIECE_SECONDS, SNAPSHOT_SECONDS } from '../../protocol/recording-timing.js';
 
 const APP = 'ExamVault';
-/** Each piece is a standalone file this long; a reviewer can start playing at any piece. */
-const PIECE_MS = 4000;
+/** Each piece is a standalone file this long; the reviewer's player finds a time's piece from it. */
+const PIECE_MS = PIECE_SECONDS * 1000;
 /** Until exams carry their own setting: one still picture from the camera this often. */
-const SNAPSHOT_MS = 10_000;
+const SNAPSHOT_MS = SNAPSHOT_SECONDS * 1000;
 
 const main = document.getElementById('main') as HTMLElement;
 const live = liveRegion(document.getElementById('live') as HTMLElement);
