@@ -328,27 +328,35 @@ describe('the admin console', () => {
       { kind: 'member', member: admin2Id, keys: admin2File.keys }, admin2File.keys.hpke.privateKey);
     assert.ok(await keyPairMatches(admin2Epoch2, epoch2Public));
 
+    /**
+     * An admin of `institution` with its own session and keys registered elsewhere (through the API),
+     * in a browser of its own whose console it opens and unlocks its keys in.
+     */
+    const adminElsewhere = async (institution: string, id: string, passphrase: string, problemsSeen: string[]) => {
+      await insertStaff(cell.db, { id, institution_id: institution, role: 'admin', label: null, created_at: Date.now(), disabled_at: null });
+      const session = await createStaffSession(cell, id, Date.now());
+      const file = await createMemberKeyFile({ institution, member: id, role: 'admin', passphrase });
+      const put = await app.inject({ method: 'PUT', url: '/v1/custody/me/keys', headers: { cookie: session.cookie, 'x-ev-csrf': session.csrfToken, origin },
+        payload: { registration: toBase64Url(file.registration), wrappedKeys: file.wrappedKeys } });
+      assert.equal(put.statusCode, 200, put.body);
+      const own = await browser.newContext({ ignoreHTTPSErrors: true });
+      await own.route('**/*', (route) => (new URL(route.request().url()).origin === origin ? route.continue() : route.abort('blockedbyclient')));
+      await own.addCookies([{ name: '__Host-ev_session', value: session.token, url: origin, secure: true, httpOnly: true, sameSite: 'Strict' }]);
+      const opened = await own.newPage();
+      opened.on('pageerror', (e) => problemsSeen.push(e.message));
+      opened.on('console', (m) => void (m.type() === 'error' && problemsSeen.push(m.text())));
+      await opened.goto(`${origin}/app/admin/`);
+      await heading(opened, 'Unlock your keys');
+      await opened.getByLabel('Passphrase').fill(passphrase);
+      await opened.getByLabel('Passphrase').press('Enter');
+      return { session, file, context: own, page: opened };
+    };
+
     // A third admin, in a second browser with its own session and keys registered elsewhere, finds no
     // admin to enrol it: the recovery key (a typo refused by its checksum) enrols it from its own console.
     const admin3Id = 'stf-admin-3';
-    const admin3Passphrase = 'third admin passphrase';
-    await insertStaff(cell.db, { id: admin3Id, institution_id: inst.id, role: 'admin', label: null, created_at: Date.now(), disabled_at: null });
-    const admin3Session = await createStaffSession(cell, admin3Id, Date.now());
-    const admin3File = await createMemberKeyFile({ institution: inst.id, member: admin3Id, role: 'admin', passphrase: admin3Passphrase });
-    const admin3Put = await app.inject({ method: 'PUT', url: '/v1/custody/me/keys', headers: { cookie: admin3Session.cookie, 'x-ev-csrf': admin3Session.csrfToken, origin },
-      payload: { registration: toBase64Url(admin3File.registration), wrappedKeys: admin3File.wrappedKeys } });
-    assert.equal(admin3Put.statusCode, 200, admin3Put.body);
-    const second = await browser.newContext({ ignoreHTTPSErrors: true });
-    await second.route('**/*', (route) => (new URL(route.request().url()).origin === origin ? route.continue() : route.abort('blockedbyclient')));
-    await second.addCookies([{ name: '__Host-ev_session', value: admin3Session.token, url: origin, secure: true, httpOnly: true, sameSite: 'Strict' }]);
-    const page3 = await second.newPage();
     const problems3: string[] = [];
-    page3.on('pageerror', (e) => problems3.push(e.message));
-    page3.on('console', (m) => void (m.type() === 'error' && problems3.push(m.text())));
-    await page3.goto(`${origin}/app/admin/`);
-    await heading(page3, 'Unlock your keys');
-    await page3.getByLabel('Passphrase').fill(admin3Passphrase);
-    await page3.getByLabel('Passphrase').press('Enter');
+    const { session: admin3Session, file: admin3File, context: second, page: page3 } = await adminElsewhere(inst.id, admin3Id, 'third admin passphrase', problems3);
     await heading(page3, 'Waiting for enrolment');
     assert.equal(await page3.locator('#own-safety-number').innerText(), await safetyNumber({ institution: inst.id, member: admin3Id, keys: admin3File.keys }));
     await axeCheck(page3, shots, '11c-waiting-for-enrolment');
@@ -483,22 +491,8 @@ describe('the admin console', () => {
     const old = await createInstitution(services.cells, services.directory, { name: 'Key File U', region: 'eu', epochPublicKey: toBase64Url(operatorPublic) }, Date.now());
     const keyFilePath = join(dataDir, 'key-file-u-epoch-1.key');
     await writeFile(keyFilePath, JSON.stringify(await protectPrivateKey(operatorKey.privateKey, operatorKey.publicKey, OPERATOR_PASSPHRASE)));
-    const oldAdminId = 'stf-key-file-admin';
-    await insertStaff(cell.db, { id: oldAdminId, institution_id: old.id, role: 'admin', label: null, created_at: Date.now(), disabled_at: null });
-    const oldSession = await createStaffSession(cell, oldAdminId, Date.now());
-    const oldFile = await createMemberKeyFile({ institution: old.id, member: oldAdminId, role: 'admin', passphrase: admin3Passphrase });
-    const oldPut = await app.inject({ method: 'PUT', url: '/v1/custody/me/keys', headers: { cookie: oldSession.cookie, 'x-ev-csrf': oldSession.csrfToken, origin },
-      payload: { registration: toBase64Url(oldFile.registration), wrappedKeys: oldFile.wrappedKeys } });
-    assert.equal(oldPut.statusCode, 200, oldPut.body);
-    const third = await browser.newContext({ ignoreHTTPSErrors: true });
-    t.after(() => third.close());
-    await third.route('**/*', (route) => (new URL(route.request().url()).origin === origin ? route.continue() : route.abort('blockedbyclient')));
-    await third.addCookies([{ name: '__Host-ev_session', value: oldSession.token, url: origin, secure: true, httpOnly: true, sameSite: 'Strict' }]);
-    const page4 = await third.newPage();
-    await page4.goto(`${origin}/app/admin/`);
-    await heading(page4, 'Unlock your keys');
-    await page4.getByLabel('Passphrase').fill(admin3Passphrase);
-    await page4.getByLabel('Passphrase').press('Enter');
+    const problems4: string[] = [];
+    const { session: oldSession, page: page4 } = await adminElsewhere(old.id, 'stf-key-file-admin', 'key file admin passphrase', problems4);
     await heading(page4, 'Set up your institution');
     await page4.locator('#epoch-key-file').setInputFiles(keyFilePath);
     await page4.getByLabel('Passphrase of the epoch key file').fill(OPERATOR_PASSPHRASE);
@@ -508,5 +502,6 @@ describe('the admin console', () => {
     const oldServed = (await app.inject({ method: 'GET', url: '/v1/custody/recovery', headers: { cookie: oldSession.cookie } })).json() as { grants: { epoch: number; grant: unknown }[] };
     const oldOpened = await openGrant(oldServed.grants[0]?.grant, { institution: old.id, epoch: 1, epochPublicKey: operatorPublic }, { kind: 'recovery', keys: oldRecovery }, oldRecovery.hpke.privateKey);
     assert.ok(await keyPairMatches(oldOpened, operatorPublic), 'the operator\'s key is kept and granted to the recovery key');
+    assert.deepEqual(problems4, []);
   });
 });

@@ -52,51 +52,48 @@ interface SetUpEpochKey {
  */
 export function setUpScreen(admin: Admin, served: EpochResponse | null, done: () => void): void {
   const { me, live, main } = admin;
-  const region = el('p', { id: 'region-statement' }, `Your institution's recordings and records are kept in ${regionName(me.region)} (region “${me.region}”). `
-    + 'This was chosen when your operator created the institution, and it is final: it cannot be changed later.');
   const finish = (epochKey: SetUpEpochKey) => setUp(admin, epochKey, done);
+  const screen = (aboutKey: string, form: HTMLElement) => showScreen(main, 'Set up your institution', APP,
+    el('h2', {}, 'Where your data is kept'),
+    el('p', { id: 'region-statement' }, `Your institution's recordings and records are kept in ${regionName(me.region)} (region “${me.region}”). `
+      + 'This was chosen when your operator created the institution, and it is final: it cannot be changed later.'),
+    el('h2', {}, 'The institution\'s key'),
+    el('p', {}, `Recordings are locked to the institution's key. ${aboutKey}`),
+    form);
   if (served === null) {
-    showScreen(main, 'Set up your institution', APP,
-      el('h2', {}, 'Where your data is kept'), region,
-      el('h2', {}, 'The institution\'s key'),
-      el('p', {}, 'Recordings are locked to the institution\'s key. Setting up creates it now, in this page: '
-        + 'you and a new recovery key get your own sealed copies, and the server is given only its public half. No one else ever holds it.'),
-      actionForm(live, 'Setting up the institution…', async () => {
-        const pair = await generateEpochKeyPair();
-        return finish({ epoch: 1, privateKey: pair.privateKey, publicKey: await exportPublicKey(pair.publicKey) });
-      }, el('div', { class: 'actions' }, submit('Set up the institution'))),
-    );
+    const generate = actionForm(live, 'Setting up the institution…', async () => {
+      const pair = await generateEpochKeyPair();
+      return finish({ epoch: 1, privateKey: pair.privateKey, publicKey: await exportPublicKey(pair.publicKey) });
+    }, el('div', { class: 'actions' }, submit('Set up the institution')));
+    screen('Setting up creates it now, in this page: you and a new recovery key get your own sealed copies, '
+      + 'and the server is given only its public half. No one else ever holds it.', generate);
     return;
   }
   const keyFile = el('input', { id: 'epoch-key-file', name: 'epoch-key-file', type: 'file', accept: '.key,.json,application/json', 'aria-describedby': 'epoch-key-file-hint' });
   const passphrase = field('epoch-key-passphrase', 'Passphrase of the epoch key file', { type: 'password', autocomplete: 'off' });
-  showScreen(main, 'Set up your institution', APP,
-    el('h2', {}, 'Where your data is kept'), region,
-    el('h2', {}, 'The institution\'s key'),
-    el('p', {}, 'Recordings are locked to the institution\'s key. Your operator created it with the institution and gave you its key file and passphrase. '
-      + 'Setting up gives you, and a new recovery key, your own copies; the key file is then no longer needed here.'),
-    actionForm(live, 'Setting up the institution…', async () => {
-      const file = keyFile.files?.[0];
-      if (!file) throw new Error('Choose the epoch key file your operator gave you.');
-      let json: unknown;
-      try {
-        json = JSON.parse(await file.text());
-      } catch {
-        throw new Error('This file is not an ExamVault key file.');
-      }
-      const epochKey = await unlockPrivateKey(json, passphrase.input.value);
-      const servedKey = fromBase64Url(served.publicKey);
-      if (!servedKey || !sameBytes(servedKey, epochKey.publicKey)) {
-        throw new Error(`This key file does not hold the key the server has for epoch ${served.epoch}. Ask your operator for the right file.`);
-      }
-      return finish({ epoch: served.epoch, privateKey: epochKey.privateKey, publicKey: epochKey.publicKey });
-    },
-    el('label', { for: 'epoch-key-file' }, 'Epoch key file'),
-    el('p', { id: 'epoch-key-file-hint', class: 'hint' }, 'The file whose name ends in .key that your operator gave you.'),
-    keyFile,
-    passphrase.wrap,
-    el('div', { class: 'actions' }, submit('Set up the institution'))),
-  );
+  const fromFile = actionForm(live, 'Setting up the institution…', async () => {
+    const file = keyFile.files?.[0];
+    if (!file) throw new Error('Choose the epoch key file your operator gave you.');
+    let json: unknown;
+    try {
+      json = JSON.parse(await file.text());
+    } catch {
+      throw new Error('This file is not an ExamVault key file.');
+    }
+    const epochKey = await unlockPrivateKey(json, passphrase.input.value);
+    const servedKey = fromBase64Url(served.publicKey);
+    if (!servedKey || !sameBytes(servedKey, epochKey.publicKey)) {
+      throw new Error(`This key file does not hold the key the server has for epoch ${served.epoch}. Ask your operator for the right file.`);
+    }
+    return finish({ epoch: served.epoch, privateKey: epochKey.privateKey, publicKey: epochKey.publicKey });
+  },
+  el('label', { for: 'epoch-key-file' }, 'Epoch key file'),
+  el('p', { id: 'epoch-key-file-hint', class: 'hint' }, 'The file whose name ends in .key that your operator gave you.'),
+  keyFile,
+  passphrase.wrap,
+  el('div', { class: 'actions' }, submit('Set up the institution')));
+  screen('Your operator created it with the institution and gave you its key file and passphrase. '
+    + 'Setting up gives you, and a new recovery key, your own copies; the key file is then no longer needed here.', fromFile);
 }
 
 /** Makes and sends the set-up with a new recovery secret; on success shows the recovery key once. */
