@@ -15,6 +15,7 @@ import {
   generateRecoverySecret,
   keyPairMatches,
   openGrant,
+  signStatement,
   toBase64Url,
 } from '../../../src/crypto/index.js';
 import { createInstitution } from '../../../src/server/institutions/institution.service.js';
@@ -111,7 +112,7 @@ describe('custody: an institution awaiting set-up', () => {
     assert.deepEqual(await storedKeys(s, keyed.id), [toBase64Url(await exportPublicKey(keyed.keys.publicKey))]);
   });
 
-  it('refuses an epoch statement the enrolled admin did not sign, for another epoch, or grants of another key, and stores nothing', async (t) => {
+  it('refuses an epoch statement the enrolled admin did not sign, for another epoch or of no curve point, or grants of another key, and stores nothing', async (t) => {
     const s = await startTestServer(t);
     const inst = await awaiting(s);
     const admin = await addStaff(s, inst, 'adm-1', 'admin');
@@ -126,6 +127,13 @@ describe('custody: an institution awaiting set-up', () => {
     // A key-less institution's first key is epoch 1's.
     const epoch2 = await setUpBody(admin, recovery, inst.keys, 2);
     assert.equal(code(await put(s, admin, { ...body, epoch: epoch2.epoch })), '422 EV_ERR_CUSTODY_STATEMENT_REJECTED');
+    // A statement naming 65 bytes that are no point of the curve.
+    const offCurve = new Uint8Array(65);
+    offCurve[0] = 4;
+    const notAPoint = await signStatement({ type: 'epoch', institution: inst.id, timestamp: Date.now(), admin: admin.id, epoch: 1, epochPublicKey: offCurve }, admin.keys.signing.privateKey);
+    const refused = await put(s, admin, { ...body, epoch: toBase64Url(notAPoint) });
+    assert.equal(code(refused), '422 EV_ERR_CUSTODY_STATEMENT_REJECTED');
+    assert.match(refused.body, /not a valid P-256 point/);
     // Grants of another key than the statement names.
     const other = await setUpBody(admin, recovery, await generateEpochKeyPair());
     assert.equal(code(await put(s, admin, { ...body, recoveryGrant: other.recoveryGrant })), '422 EV_ERR_CUSTODY_STATEMENT_REJECTED');
