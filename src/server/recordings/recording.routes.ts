@@ -27,12 +27,24 @@ export interface RecordingRoutesOptions {
   readonly clock?: () => number;
   /** Runs after a completion (first or repeated) and before it is acknowledged: the platforms' webhook. */
   readonly onComplete?: (cell: Cell, scope: AttemptScope, status: RecordingStatus) => Promise<void>;
-  /** Segment body bytes handled at once; past it a PUT answers 503 (admission.ts). */
+  /** Segment body bytes handled at once; past it a PUT waits its turn with its body unread (admission.ts). */
   readonly maxSegmentBytesInFlight?: number;
+  /** How long a PUT waits for its turn before it is answered 503. */
+  readonly segmentAdmissionWaitMs?: number;
+  /** PUTs waiting at once; past it a PUT is answered 503 at once. */
+  readonly maxSegmentsWaiting?: number;
 }
 
-/** About three times what a thousand test takers keep in flight (some 10 MB at 1,500 segments a second): overload shows as 503s, not as memory. */
-export const DEFAULT_SEGMENT_BYTES_IN_FLIGHT = 32 * 1024 * 1024;
+/** About three times what a thousand test takers keep in flight (some 10 MB at 1,500 segments a second): overload shows as waiting, not as memory. */
+export const DEFAULT_SEGMENT_BYTES_IN_FLIGHT = 16 * 1024 * 1024;
+/**
+ * A waiting PUT holds a connection and a few kilobytes of its body, not the body: ten seconds is five
+ * of a recorder's segments, long enough to ride out a burst (a thousand takers joining at once) and
+ * short enough that a recorder behind a server that cannot keep up is told so.
+ */
+export const DEFAULT_SEGMENT_ADMISSION_WAIT_MS = 10_000;
+/** Waiting PUTs, a few kilobytes each: three connections for each of several thousand takers. */
+export const DEFAULT_SEGMENTS_WAITING = 8192;
 /** Seconds a refused uploader waits before sending again. */
 export const BUSY_RETRY_AFTER_SECONDS = 1;
 
@@ -61,18 +73,23 @@ function declaredBytes(request: FastifyRequest): number {
   return Number.isSafeInteger(n) && n >= 0 && n <= MAX_SEGMENT_BODY ? n : MAX_SEGMENT_BODY;
 }
 
-export const recordingRoutes: FastifyPluginAsync<RecordingRoutesOptions> = async (app, { cells, clock = Date.now, onComplete, maxSegmentBytesInFlight = DEFAULT_SEGMENT_BYTES_IN_FLIGHT }) => {
+export const recordingRoutes: FastifyPluginAsync<RecordingRoutesOptions> = async (app, options) => {
+  const { cells, clock = Date.now, onComplete } = options;
   const auth = (request: Parameters<typeof authenticateAttempt>[0]) => authenticateAttempt(request, cells, clock());
-  const admission = new Admission(maxSegmentBytesInFlight);
-  // Before the body is read: a refused body is never buffered.
+  const admission = new Admission(
+    options.maxSegmentBytesInFlight ?? DEFAULT_SEGMENT_BYTES_IN_FLIGHT,
+    options.segmentAdmissionWaitMs ?? DEFAULT_SEGMENT_ADMISSION_WAIT_MS,
+    options.maxSegmentsWaiting ?? DEFAULT_SEGMENTS_WAITING,
+  );
+  // Before the body is read: while this waits, the body stays in the client (admission.ts).
   const admit = async (request: FastifyRequest, reply: FastifyReply) => {
-    const bytes = declaredBytes(request);
-    if (!admission.tryEnter(bytes)) {
+    const ticket = admission.enter(declaredBytes(request));
+    // 'close' comes once the response is sent or the connection is gone, whichever happens.
+    reply.raw.once('close', () => ticket.release());
+    if (!(await ticket.admitted)) {
       void reply.header('retry-after', String(BUSY_RETRY_AFTER_SECONDS));
       throw uploadError('EV_ERR_UPLOAD_BUSY', 'the server is receiving as many segments as it holds at once: send this one again after Retry-After seconds');
     }
-    // 'close' comes once the response is sent or the connection is gone, whichever happens.
-    reply.raw.once('close', () => admission.leave(bytes));
   };
 
   app.post('/recordings', { bodyLimit: MAX_HEADER_BODY }, async (request, reply) => {

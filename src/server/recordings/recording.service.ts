@@ -12,7 +12,9 @@ import type { AttemptScope } from '../attempts/credential.js';
 import type { RecordingTable } from '../db/schema.js';
 import { findEpochKey, findInstitution } from '../institutions/institution.repository.js';
 import type { Cell } from '../regions/cell.types.js';
+import { takesRows } from '../storage/blob-store.js';
 import { completeRecording, findRecording, findSegment, insertRecording, storedIndexes } from './recording.repository.js';
+import type { IndexOutcome } from './segment-index.js';
 
 export const MAX_SEGMENT_INDEX = 0xffffffff;
 /** Largest body a segment PUT can carry: the format's maximum plaintext plus its tag. */
@@ -171,15 +173,16 @@ export async function putSegment(cell: Cell, scope: AttemptScope, recordingId: s
   // The blob key holds the content hash, so a racing upload of other bytes never overwrites ours;
   // the index row decides which one the recording keeps.
   const key = segmentBlobKey(scope.institution, recordingId, idx, sha);
-  await cell.blobs.put(key, body);
-  const outcome = await cell.segmentIndex.insert({
-    institution_id: scope.institution,
-    recording_id: recordingId,
-    idx,
-    size: body.length,
-    sha256: sha,
-    created_at: now,
-  });
+  const row = { institution_id: scope.institution, recording_id: recordingId, idx, size: body.length, sha256: sha, created_at: now };
+  const { blobs } = cell;
+  let outcome: IndexOutcome;
+  if (takesRows(blobs)) {
+    // The index row commits with the object: one commit before the acknowledgement instead of two.
+    outcome = await cell.segmentIndex.insertThrough(row, (queries) => blobs.putWith(key, body, queries));
+  } else {
+    await blobs.put(key, body);
+    outcome = await cell.segmentIndex.insert(row);
+  }
   if (outcome.inserted) return receipt(true);
   if (outcome.existing.sha256 === sha) return receipt(false);
   await cell.blobs.delete(key);

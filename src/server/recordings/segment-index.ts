@@ -6,8 +6,8 @@
  * A row whose (institution, recording, index) already exists is not overwritten; the caller learns the
  * stored row and decides (same bytes: idempotent success; other bytes: conflict).
  */
-import type { Kysely } from 'kysely';
-import type { GroupCommit } from '../db/group-commit.js';
+import type { CompiledQuery, Kysely } from 'kysely';
+import type { GroupCommit, QueryResult } from '../db/group-commit.js';
 import { queryTemplate } from '../db/query-template.js';
 import type { CellDatabase, SegmentTable } from '../db/schema.js';
 import { findSegment } from './recording.repository.js';
@@ -24,7 +24,16 @@ export class SegmentIndexWriter {
   ) {}
 
   async insert(row: SegmentTable): Promise<IndexOutcome> {
-    const [result] = await this.commits.run([insertNew(this.db, row.institution_id, row.recording_id, row.idx, row.size, row.sha256, row.created_at)]);
+    return this.insertThrough(row, (queries) => this.commits.run(queries));
+  }
+
+  /**
+   * `insert`, with the row's query committed by `commit`: a blob store's put that commits it in the
+   * same write as the segment's object (storage/blob-store.ts RowsBlobStore), so the row exists
+   * exactly when the object does, at the cost of one commit instead of two in a row.
+   */
+  async insertThrough(row: SegmentTable, commit: (queries: readonly CompiledQuery[]) => Promise<readonly QueryResult[]>): Promise<IndexOutcome> {
+    const [result] = await commit([insertNew(this.db, row.institution_id, row.recording_id, row.idx, row.size, row.sha256, row.created_at)]);
     if (result?.changes === 1) return { inserted: true };
     // Rows are never changed once written, so the one that won can be read after the commit.
     const existing = await findSegment(this.db, row.institution_id, row.recording_id, row.idx);

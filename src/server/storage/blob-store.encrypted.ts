@@ -33,7 +33,11 @@
  * from two processes at once are not supported (run `rewrapAll` in the server, or with it stopped).
  */
 import type { KeyObject } from 'node:crypto';
-import { type BlobStore, assertBlobKey, takesParts } from './blob-store.js';
+import type { CompiledQuery } from 'kysely';
+import type { QueryResult } from '../db/group-commit.js';
+import { type BlobStore, type RowsBlobStore, assertBlobKey, takesParts } from './blob-store.js';
+import { LogBlobStore } from './blob-store.log.js';
+import { SqlBlobStore } from './blob-store.sql.js';
 import { InFlight, KeyedQueue } from './concurrency.js';
 import { decodeKeyRecord, encodeKeyRecord, importDataKey, keyRecordAad, newDataKey, openObject, sealObjectParts } from './at-rest.js';
 import { AtRestIntegrityError, StorageError, assertNotClosed } from './errors.js';
@@ -65,7 +69,11 @@ export interface SweepResult {
   readonly records: number;
 }
 
-export class EncryptedBlobStore implements BlobStore {
+export class EncryptedBlobStore implements RowsBlobStore {
+  /** True when objects and key records are rows of one database through one group commit (the cells' layout). */
+  readonly rowsAlongside: boolean;
+  /** Set when `rowsAlongside`: the inner stores, seen as what they are. */
+  private readonly rows: { readonly objects: LogBlobStore; readonly records: SqlBlobStore } | null = null;
   private readonly objects: BlobStore;
   private readonly records: BlobStore;
   private readonly keyring: KeyEncryptionKeyring;
@@ -79,30 +87,51 @@ export class EncryptedBlobStore implements BlobStore {
     this.records = options.keyRecords;
     this.keyring = options.keyring;
     this.rewrapConcurrency = options.rewrapConcurrency ?? 16;
+    const { objects, keyRecords } = options;
+    if (objects instanceof LogBlobStore && keyRecords instanceof SqlBlobStore && objects.commits === keyRecords.commits) this.rows = { objects, records: keyRecords };
+    this.rowsAlongside = this.rows !== null;
   }
 
   async put(key: string, data: Uint8Array): Promise<void> {
     this.check(key);
-    return this.inFlight.track(
-      this.order.run(key, async () => {
-        const existing = await this.records.get(key);
-        let dataKey: KeyObject;
-        let record: Uint8Array | null = null;
-        if (existing) {
-          dataKey = await this.openRecord(key, existing);
-        } else {
-          const fresh = newDataKey();
-          record = encodeKeyRecord(await this.keyring.wrapKey(fresh.raw, keyRecordAad(key)));
-          fresh.raw.fill(0);
-          dataKey = fresh.key;
-        }
-        const parts = sealObjectParts(dataKey, key, data);
-        const object = takesParts(this.objects) ? this.objects.putParts(key, parts) : this.objects.put(key, Buffer.concat(parts));
-        // A first put writes both at once: either may land alone in a crash, and each alone reads as
-        // null (see the recovery rule above), so waiting for one before the other buys nothing.
-        await Promise.all([object, record ? this.records.put(key, record) : null]);
-      }),
-    );
+    await this.inFlight.track(this.order.run(key, () => this.write(key, data, null)));
+  }
+
+  /**
+   * `put`, with `alongside` committed in the same write as the sealed object's location and, on a
+   * first put, its key record: the three exist together or not at all. Only when `rowsAlongside`.
+   */
+  async putWith(key: string, data: Uint8Array, alongside: readonly CompiledQuery[]): Promise<readonly QueryResult[]> {
+    this.check(key);
+    if (!this.rows) throw new Error('this store cannot commit rows alongside its objects: check rowsAlongside');
+    return this.inFlight.track(this.order.run(key, () => this.write(key, data, alongside)));
+  }
+
+  /** In the key's turn. `alongside` null: a plain put. */
+  private async write(key: string, data: Uint8Array, alongside: readonly CompiledQuery[] | null): Promise<readonly QueryResult[]> {
+    const existing = await this.records.get(key);
+    let dataKey: KeyObject;
+    let record: Uint8Array | null = null;
+    if (existing) {
+      dataKey = await this.openRecord(key, existing);
+    } else {
+      const fresh = newDataKey();
+      record = encodeKeyRecord(await this.keyring.wrapKey(fresh.raw, keyRecordAad(key)));
+      fresh.raw.fill(0);
+      dataKey = fresh.key;
+    }
+    const parts = sealObjectParts(dataKey, key, data);
+    if (this.rows) {
+      // One write: the record, the object's location and the caller's rows commit together.
+      const queries = record ? [this.rows.records.putQuery(key, record), ...(alongside ?? [])] : (alongside ?? []);
+      const results = await this.rows.objects.putPartsWith(key, parts, queries);
+      return results.slice(record ? 1 : 0);
+    }
+    const object = takesParts(this.objects) ? this.objects.putParts(key, parts) : this.objects.put(key, Buffer.concat(parts));
+    // A first put writes both at once: either may land alone in a crash, and each alone reads as
+    // null (see the recovery rule above), so waiting for one before the other buys nothing.
+    await Promise.all([object, record ? this.records.put(key, record) : null]);
+    return [];
   }
 
   async get(key: string): Promise<Uint8Array | null> {

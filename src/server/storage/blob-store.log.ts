@@ -28,11 +28,11 @@
  */
 import { type FileHandle, open, readdir, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { Kysely } from 'kysely';
-import { GroupCommit, kyselyExecutor } from '../db/group-commit.js';
+import type { CompiledQuery, Kysely } from 'kysely';
+import { GroupCommit, type QueryResult, kyselyExecutor } from '../db/group-commit.js';
 import { queryTemplate, rowsOf } from '../db/query-template.js';
 import type { CellDatabase } from '../db/schema.js';
-import { type PartsBlobStore, assertBlobKey, assertBlobPrefix } from './blob-store.js';
+import { type PartsBlobStore, type RowsBlobStore, assertBlobKey, assertBlobPrefix } from './blob-store.js';
 import { InFlight, KeyedQueue } from './concurrency.js';
 import { StorageError, assertNotClosed, isErrno } from './errors.js';
 import { DirSyncer, DurableDirs, FILE_MODE, syncDir } from './fs-durable.js';
@@ -77,7 +77,9 @@ interface Append {
   readonly key: string;
   readonly parts: readonly Uint8Array[];
   readonly length: number;
-  resolve(): void;
+  /** Queries committed in the same write as the object's location (RowsBlobStore). */
+  readonly alongside: readonly CompiledQuery[];
+  resolve(results: readonly QueryResult[]): void;
   reject(error: unknown): void;
 }
 
@@ -109,9 +111,11 @@ function fileHeader(): Buffer {
   return header;
 }
 
-export class LogBlobStore implements PartsBlobStore {
+export class LogBlobStore implements PartsBlobStore, RowsBlobStore {
+  readonly rowsAlongside = true;
   private readonly db: Kysely<CellDatabase>;
-  private readonly commits: GroupCommit;
+  /** Where the locations commit; queries passed alongside a put must be for the same database. */
+  readonly commits: GroupCommit;
   private readonly maxFileBytes: number;
   private readonly maxBatchBytes: number;
   private readonly reclaimDelayMs: number | null;
@@ -179,15 +183,24 @@ export class LogBlobStore implements PartsBlobStore {
   // The methods are async so that a bad key or a closed store reject rather than throw; the part
   // before the first await (taking the key's turn) still runs at the call.
   async put(key: string, data: Uint8Array): Promise<void> {
-    return this.putParts(key, [data]);
+    await this.putParts(key, [data]);
   }
 
   /** `put` of the parts' concatenation, without making it: they are written as they are. */
   async putParts(key: string, parts: readonly Uint8Array[]): Promise<void> {
+    await this.putPartsWith(key, parts, []);
+  }
+
+  async putWith(key: string, data: Uint8Array, alongside: readonly CompiledQuery[]): Promise<readonly QueryResult[]> {
+    return this.putPartsWith(key, [data], alongside);
+  }
+
+  /** `putParts` and `putWith` in one. */
+  async putPartsWith(key: string, parts: readonly Uint8Array[], alongside: readonly CompiledQuery[]): Promise<readonly QueryResult[]> {
     this.check(key);
     const length = parts.reduce((n, p) => n + p.byteLength, 0);
     if (length > 0xffffffff) throw new RangeError('LogBlobStore holds objects up to 4 GiB');
-    return this.inFlight.track(this.order.run(key, () => this.append(key, parts, length)));
+    return this.inFlight.track(this.order.run(key, () => this.append(key, parts, length, alongside)));
   }
 
   async get(key: string): Promise<Uint8Array | null> {
@@ -240,9 +253,9 @@ export class LogBlobStore implements PartsBlobStore {
     assertNotClosed(this.closing);
   }
 
-  private append(key: string, parts: readonly Uint8Array[], length: number): Promise<void> {
+  private append(key: string, parts: readonly Uint8Array[], length: number, alongside: readonly CompiledQuery[] = []): Promise<readonly QueryResult[]> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ key, parts, length, resolve, reject });
+      this.queue.push({ key, parts, length, alongside, resolve, reject });
       this.writing ??= this.drain();
     });
   }
@@ -292,18 +305,36 @@ export class LogBlobStore implements PartsBlobStore {
     this.stats.syncs++;
     this.stats.puts += batch.length;
     this.uncommitted.set(w.file, (this.uncommitted.get(w.file) ?? 0) + 1);
-    // Not awaited: the next batch is written while these rows commit.
-    this.commits
-      .run(rows.map((row) => upsert(this.db, row.key, row.file, row.offset, row.length)))
-      .then(
-        () => batch.forEach((a) => a.resolve()),
-        (error: unknown) => batch.forEach((a) => a.reject(error)),
-      )
-      .finally(() => {
-        const left = (this.uncommitted.get(w.file) ?? 1) - 1;
-        if (left > 0) this.uncommitted.set(w.file, left);
-        else this.uncommitted.delete(w.file);
-      });
+    // Not awaited: the next batch is written while these rows commit. The plain locations share one
+    // write; a put with queries alongside has a write of its own, so that a failing query undoes its
+    // own put only.
+    type Row = (typeof rows)[number];
+    const location = (i: number) => {
+      const row = rows[i] as Row;
+      return upsert(this.db, row.key, row.file, row.offset, row.length);
+    };
+    const plain = batch.flatMap((a, i) => (a.alongside.length === 0 ? [i] : []));
+    const writes: Promise<unknown>[] = [];
+    if (plain.length > 0) {
+      writes.push(
+        this.commits.run(plain.map(location)).then(
+          () => plain.forEach((i) => (batch[i] as Append).resolve([])),
+          (error: unknown) => plain.forEach((i) => (batch[i] as Append).reject(error)),
+        ),
+      );
+    }
+    batch.forEach((a, i) => {
+      if (a.alongside.length === 0) return;
+      writes.push(this.commits.run([location(i), ...a.alongside]).then(
+        (results) => a.resolve(results.slice(1)),
+        (error: unknown) => a.reject(error),
+      ));
+    });
+    void Promise.allSettled(writes).finally(() => {
+      const left = (this.uncommitted.get(w.file) ?? 1) - 1;
+      if (left > 0) this.uncommitted.set(w.file, left);
+      else this.uncommitted.delete(w.file);
+    });
   }
 
   /** Starts the next log file; the previous one is closed once its queued work is done. */

@@ -33,14 +33,24 @@ export class SqlBlobStore implements BlobStore {
   /** `commits`: the cell's shared group commit; by default one of the store's own. */
   constructor(
     private readonly db: Kysely<CellDatabase>,
-    private readonly commits: GroupCommit = new GroupCommit(kyselyExecutor(db)),
+    readonly commits: GroupCommit = new GroupCommit(kyselyExecutor(db)),
   ) {}
 
   async put(key: string, data: Uint8Array): Promise<void> {
+    return this.write(key, this.putQuery(key, data));
+  }
+
+  /**
+   * The query that `put` commits, for a caller committing it itself in a write of its own through
+   * `commits` (blob-store.encrypted.ts: a key record in the same write as its object). Reads of the
+   * key do not wait for such a write: the caller orders its own operations on the key.
+   */
+  putQuery(key: string, data: Uint8Array): CompiledQuery {
     assertBlobKey(key);
     if (data.byteLength > MAX_SMALL_OBJECT) throw new RangeError(`SqlBlobStore holds objects up to ${MAX_SMALL_OBJECT} bytes`);
+    this.assertOpen();
     // Copied now: the caller may reuse its buffer once put resolves, and the row is written later.
-    return this.write(key, upsert(this.db, key, Uint8Array.from(data)));
+    return upsert(this.db, key, Uint8Array.from(data));
   }
 
   async delete(key: string): Promise<void> {

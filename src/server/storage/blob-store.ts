@@ -20,6 +20,8 @@
  * - `close` waits for the operations under way; it is idempotent. Afterwards every method rejects
  *   with a `StorageError` of code `EV_ERR_STORAGE_CLOSED` (errors.ts).
  */
+import type { CompiledQuery } from 'kysely';
+import type { QueryResult } from '../db/group-commit.js';
 
 export interface BlobStore {
   put(key: string, data: Uint8Array): Promise<void>;
@@ -40,6 +42,22 @@ export interface PartsBlobStore extends BlobStore {
 
 export function takesParts(store: BlobStore): store is PartsBlobStore {
   return typeof (store as Partial<PartsBlobStore>).putParts === 'function';
+}
+
+/**
+ * A store whose objects exist by rows of a SQL database written through a group commit
+ * (db/group-commit.ts): a put can carry more queries of that database, committed in the same write as
+ * the object's own rows, so that what they record exists exactly when the object does, and the put
+ * costs one commit instead of two in a row. `rowsAlongside` says whether this instance can.
+ */
+export interface RowsBlobStore extends BlobStore {
+  readonly rowsAlongside: boolean;
+  /** `put`, with `alongside` committed in the same write; resolves with their results once committed. */
+  putWith(key: string, data: Uint8Array, alongside: readonly CompiledQuery[]): Promise<readonly QueryResult[]>;
+}
+
+export function takesRows(store: BlobStore): store is RowsBlobStore {
+  return (store as Partial<RowsBlobStore>).rowsAlongside === true;
 }
 
 export class BlobKeyError extends Error {

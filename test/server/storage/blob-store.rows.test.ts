@@ -1,0 +1,65 @@
+/**
+ * Rows committed alongside an object (blob-store.ts RowsBlobStore): in the cells' layout, a put can
+ * carry queries of the cell's database that commit in the same write as the sealed object's location
+ * and its key record, so the three exist together or not at all. Real SQLite files, the real worker
+ * group commit, the real keyring.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { CompiledQuery } from 'kysely';
+import { EncryptedBlobStore } from '../../../src/server/storage/blob-store.encrypted.js';
+import { SqlBlobStore } from '../../../src/server/storage/blob-store.sql.js';
+import { takesRows } from '../../../src/server/storage/blob-store.js';
+import { FileKeyring } from '../../../src/server/storage/keyring.js';
+import { assertBytes } from './blob-store.contract.js';
+import { openCellStore, openLog, tempDir } from './support.js';
+
+const insertSide = (key: string) => CompiledQuery.raw('insert into small_objects (key, data) values (?, ?)', [key, Buffer.from('side')]);
+
+describe('rows committed alongside an object', () => {
+  it('commits them with the object and its key record; a failing one undoes its own put only', async (t) => {
+    const dir = await tempDir('rows');
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const cell = await openCellStore(dir);
+    t.after(() => cell.close());
+    assert.ok(takesRows(cell.store));
+
+    const data = randomBytes(50_000);
+    const results = await cell.store.putWith('seg/1', data, [insertSide('side/1')]);
+    assert.deepEqual(results.map((r) => r.changes), [1]);
+    assertBytes(await cell.store.get('seg/1'), data);
+    assert.ok(await cell.db.selectFrom('small_objects').select('key').where('key', '=', 'side/1').executeTakeFirst());
+
+    // side/1 exists: this insert fails, and with it the object's location and key record. The plain
+    // put beside it, likely in the same batch and transaction, is not affected.
+    const [failed, plain] = await Promise.allSettled([cell.store.putWith('seg/2', randomBytes(50_000), [insertSide('side/1')]), cell.store.put('seg/3', data)]);
+    assert.equal(failed.status, 'rejected');
+    assert.match(String((failed as PromiseRejectedResult).reason), /UNIQUE/);
+    assert.equal(plain.status, 'fulfilled');
+    assert.equal(await cell.store.get('seg/2'), null);
+    assert.equal(await cell.db.selectFrom('log_objects').select('key').where('key', '=', 'seg/2').executeTakeFirst(), undefined);
+    assert.equal(await cell.db.selectFrom('small_objects').select('key').where('key', '=', 'seg/2').executeTakeFirst(), undefined);
+    assertBytes(await cell.store.get('seg/3'), data);
+
+    // A second put of a key reuses its key record: the results are still only the caller's.
+    const again = await cell.store.putWith('seg/1', data, [insertSide('side/2')]);
+    assert.deepEqual(again.map((r) => r.changes), [1]);
+    assertBytes(await cell.store.get('seg/1'), data);
+  });
+
+  it('is not offered when objects and key records do not share one group commit', async (t) => {
+    const dir = await tempDir('rows-apart');
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const log = await openLog(dir);
+    t.after(() => log.close());
+    const keyring = await FileKeyring.open({ dir: join(dir, 'keyring'), keyId: 'eu-kek' });
+    // The log store's locations go through its own group commit, the key records through another.
+    const apart = new EncryptedBlobStore({ objects: log.store, keyRecords: new SqlBlobStore(log.db), keyring });
+    assert.equal(apart.rowsAlongside, false);
+    assert.equal(takesRows(apart), false);
+    await assert.rejects(apart.putWith('seg/1', randomBytes(10), [insertSide('side/1')]), /rowsAlongside/);
+  });
+});
