@@ -1,6 +1,6 @@
 /** OpenAPI description of assessment platforms and passcodes (docs/INTEGRATION.md, Part 2), merged into openapi.ts's document. */
 import { examPaths } from './openapi.exams.js';
-import { CREDENTIAL_TTL_MAX_SECONDS, CREDENTIAL_TTL_MIN_SECONDS, PASSCODE_TTL_MAX_SECONDS, PASSCODE_TTL_MIN_SECONDS, PLATFORM_NAME_MAX_LENGTH, WEBHOOK_URL_MAX_LENGTH } from './passcodes.js';
+import { CREDENTIAL_TTL_MAX_SECONDS, CREDENTIAL_TTL_MIN_SECONDS, PASSCODE_BATCH_MAX, PASSCODE_TTL_MAX_SECONDS, PASSCODE_TTL_MIN_SECONDS, PLATFORM_NAME_MAX_LENGTH, WEBHOOK_URL_MAX_LENGTH } from './passcodes.js';
 
 const json = (schema: object) => ({ 'application/json': { schema } });
 const err = (description: string) => ({ description, content: json({ $ref: '#/components/schemas/Error' }) });
@@ -121,6 +121,34 @@ export const passcodePaths = {
         }),
       },
       responses: { '201': { description: 'The passcode', content: json({ $ref: '#/components/schemas/IssuedPasscode' }) }, '400': err('EV_ERR_PLATFORM_INVALID_REQUEST'), ...keyDenied, '404': err('No such exam in the institution (EV_ERR_EXAM_NOT_FOUND)') },
+    },
+  },
+  '/v1/exams/{exam}/passcodes': {
+    post: {
+      summary: 'Issue passcodes for an exam (admin): one per attempt, each attempt a new random id',
+      description: 'The same passcodes as a platform\'s (stored as keyed hashes, single-use, expiring), issued by no platform: their attempts send no webhooks. Written to the audit log (`passcodes.issued`, with the admin) first. Shown once.',
+      security: session,
+      parameters: [{ name: 'exam', in: 'path', required: true, schema: id }],
+      requestBody: {
+        required: true,
+        content: json({
+          type: 'object',
+          required: ['count'],
+          additionalProperties: false,
+          properties: {
+            count: { type: 'integer', minimum: 1, maximum: PASSCODE_BATCH_MAX },
+            ttlSeconds: { type: 'integer', minimum: PASSCODE_TTL_MIN_SECONDS, maximum: PASSCODE_TTL_MAX_SECONDS, description: 'How long the passcodes can be redeemed. Default 7 days' },
+            credentialTtlSeconds: { type: 'integer', minimum: CREDENTIAL_TTL_MIN_SECONDS, maximum: CREDENTIAL_TTL_MAX_SECONDS, description: 'Lifetime of the attempt credential each yields. Default 8 hours' },
+          },
+        }),
+      },
+      responses: {
+        '201': { description: 'The passcodes', content: json({ type: 'object', required: ['passcodes'], properties: { passcodes: { type: 'array', items: { $ref: '#/components/schemas/IssuedPasscode' } } } }) },
+        '400': err('EV_ERR_PASSCODE_ISSUE_INVALID_REQUEST'),
+        ...adminDenied,
+        '404': err('No such exam in my institution (EV_ERR_EXAM_NOT_FOUND)'),
+        '503': err('The audit log could not record it (EV_ERR_STAFF_AUDIT_UNAVAILABLE)'),
+      },
     },
   },
   '/v1/passcodes/redeem': {

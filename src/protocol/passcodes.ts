@@ -7,6 +7,7 @@
  *   DELETE /v1/platforms/{id}                     (admin session)  → revoked: its key and unredeemed passcodes stop working
  *   POST   /v1/platform/exams                     (platform key)   → an exam of the platform's institution
  *   POST   /v1/platform/exams/{exam}/passcodes    (platform key)   → a passcode for one attempt
+ *   POST   /v1/exams/{exam}/passcodes             (admin session)  { count } → that many passcodes, one attempt each
  *   POST   /v1/passcodes/redeem                   (no credential)  { passcode } → the attempt credential
  */
 import type { AttemptInfo } from './attempt.js';
@@ -39,6 +40,8 @@ export const passcodeErrors = {
   EV_ERR_PASSCODE_EXPIRED: 410,
   /** Too many wrong passcodes from this address or for this exam: try again after Retry-After seconds. */
   EV_ERR_PASSCODE_THROTTLED: 429,
+  /** An admin's issue request is not `{ count, ttlSeconds?, credentialTtlSeconds? }` within the documented bounds. */
+  EV_ERR_PASSCODE_ISSUE_INVALID_REQUEST: 400,
 } as const;
 
 export type PlatformErrorCode = keyof typeof platformErrors;
@@ -51,6 +54,8 @@ export const WEBHOOK_URL_MAX_LENGTH = 2048;
 export const PASSCODE_TTL_MIN_SECONDS = 300;
 export const PASSCODE_TTL_MAX_SECONDS = 30 * 24 * 3600;
 export const PASSCODE_TTL_DEFAULT_SECONDS = 7 * 24 * 3600;
+/** An admin issues 1-500 passcodes at once (a sitting's worth, printed and handed out). */
+export const PASSCODE_BATCH_MAX = 500;
 /** The attempt credential a redeemed passcode yields lives 1 minute to 7 days; default 8 hours. */
 export const CREDENTIAL_TTL_MIN_SECONDS = 60;
 export const CREDENTIAL_TTL_MAX_SECONDS = 7 * 24 * 3600;
@@ -98,6 +103,19 @@ export interface IssuedPasscode {
   readonly attempt: string;
   /** ISO 8601, UTC. */
   readonly expiresAt: string;
+}
+
+/** POST /v1/exams/{exam}/passcodes (admin session): one passcode per attempt, each attempt a new random id. */
+export interface IssuePasscodesRequest {
+  /** 1-500. */
+  readonly count: number;
+  readonly ttlSeconds?: number;
+  readonly credentialTtlSeconds?: number;
+}
+
+export interface IssuedPasscodes {
+  /** Shown once: only keyed hashes are stored. */
+  readonly passcodes: readonly IssuedPasscode[];
 }
 
 /** POST /v1/passcodes/redeem: the attempt credential the upload API takes (docs/UPLOAD.md). */

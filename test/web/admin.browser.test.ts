@@ -12,7 +12,8 @@
  * recording made at epoch 1 moved to epoch 2 and opening with its key) →
  * a second admin enrolled by safety number, its grant opening to the epoch-2 key → a third admin, in a
  * second browser, enrolled with the recovery key typed into its own console (a typo refused first) →
- * an exam, an assessment platform (its API key shown once, working, then revoked and refused), an
+ * an exam and three passcodes issued for it (shown once, one redeemed once through the API), an
+ * assessment platform (its API key shown once, working, then revoked and refused), an
  * LTI registration (then removed),
  * retention → sign-out and passkey sign-in, keys unlocked → the audit log verified in the page, and an
  * entry altered in transit shown as not verified. Then, briefly, the set-up of an institution the
@@ -381,8 +382,28 @@ describe('the admin console', () => {
     await page.getByLabel('Exam title').fill('Organic chemistry final');
     await page.getByLabel('Exam id (optional)').fill('chem-final');
     await page.getByRole('button', { name: 'Create the exam' }).click();
-    await page.getByRole('cell', { name: 'Organic chemistry final' }).waitFor();
+    await page.getByRole('cell', { name: 'Organic chemistry final', exact: true }).waitFor();
     await axeCheck(page, shots, '12-exams');
+    // Passcodes issued from the console: shown once, printable, each redeeming once.
+    await page.getByRole('button', { name: 'Issue passcodes for Organic chemistry final' }).click();
+    await heading(page, 'Issue passcodes for Organic chemistry final');
+    await page.getByLabel('Number of passcodes').fill('3');
+    await page.getByRole('button', { name: 'Issue the passcodes' }).click();
+    await page.locator('#passcodes-heading').waitFor();
+    await page.waitForFunction(() => document.activeElement?.id === 'passcodes-heading');
+    const passcodes = await page.locator('ol.passcodes code').allInnerTexts();
+    assert.equal(passcodes.length, 3);
+    for (const p of passcodes) assert.match(p, /^[0-9A-HJKMNP-TV-Z]{5}(-[0-9A-HJKMNP-TV-Z]{5}){4}$/);
+    assert.match(await page.locator('#live').innerText(), /3 passcodes issued/);
+    await axeCheck(page, shots, '12b-passcodes');
+    const redeemed = await app.inject({ method: 'POST', url: '/v1/passcodes/redeem', payload: { passcode: passcodes[0] } });
+    assert.equal(redeemed.statusCode, 200, redeemed.body);
+    const reused = await app.inject({ method: 'POST', url: '/v1/passcodes/redeem', payload: { passcode: passcodes[0] } });
+    assert.equal(reused.statusCode, 410, reused.body);
+    await page.getByRole('button', { name: 'Back to exams' }).click();
+    await heading(page, 'Exams');
+    const left = await page.evaluate(() => document.documentElement.outerHTML + JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }));
+    assert.ok(passcodes.every((p) => !left.includes(p)), 'the passcodes are gone from the page once it leaves the screen');
 
     await nav(page, 'Assessment platforms', 'Assessment platforms');
     await page.getByLabel('Platform name').fill('Quizmaster');

@@ -264,6 +264,7 @@ export interface PasscodeTable {
   institution_id: string;
   exam_id: string;
   attempt_id: string;
+  /** The issuing platform; '' when an admin issued it (who: the `passcodes.issued` audit event). */
   platform_id: string;
   credential_ttl_seconds: number;
   expires_at: number;

@@ -1,6 +1,6 @@
 /**
- * Per-attempt passcodes (docs/INTEGRATION.md, Part 2): issued by an assessment platform, redeemed by a
- * test taker for the attempt credential the upload API takes.
+ * Per-attempt passcodes (docs/INTEGRATION.md, Part 2): issued by an assessment platform or by an
+ * institution's admin, redeemed by a test taker for the attempt credential the upload API takes.
  *
  * - Issue: the exam gets a random locator on its first passcode (reserved in the directory, so a
  *   redemption goes to one cell); each passcode is the locator, 85 random bits and a check character
@@ -24,6 +24,8 @@ import {
   CREDENTIAL_TTL_MAX_SECONDS,
   CREDENTIAL_TTL_MIN_SECONDS,
   type IssuedPasscode,
+  type IssuedPasscodes,
+  PASSCODE_BATCH_MAX,
   PASSCODE_TTL_DEFAULT_SECONDS,
   PASSCODE_TTL_MAX_SECONDS,
   PASSCODE_TTL_MIN_SECONDS,
@@ -39,6 +41,7 @@ import { findExam } from '../exams/exam.repository.js';
 import { examOf } from '../exams/exam.service.js';
 import { newId } from '../ids.js';
 import type { Cell, Cells } from '../regions/cell.types.js';
+import { auditStaffEvent } from '../staff/staff-auth.js';
 import type { PasscodeKeys } from './passcode-key.js';
 import { type AuthenticatedPlatform, platformError } from './platform.service.js';
 import {
@@ -82,9 +85,9 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function seconds(value: unknown, field: string, min: number, max: number, fallback: number): number {
+function seconds(value: unknown, field: string, min: number, max: number, fallback: number, invalid: (message: string) => ApiError): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) throw platformError('EV_ERR_PLATFORM_INVALID_REQUEST', `${field} must be an integer ${min}-${max}`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) throw invalid(`${field} must be an integer ${min}-${max}`);
   return value;
 }
 
@@ -101,38 +104,85 @@ async function locatorOf(cell: Cell, directory: Kysely<DirectoryDatabase>, insti
   throw new Error('could not assign a passcode locator');
 }
 
+/** Who issues: a platform, or an institution's admin (`platform` is then '': no platform, so no webhooks). */
+interface PasscodeIssuer {
+  readonly cell: Cell;
+  readonly institution: string;
+  readonly platform: string;
+}
+
+interface Lifetimes {
+  readonly ttl: number;
+  readonly credentialTtl: number;
+}
+
+function lifetimesOf(input: Record<string, unknown>, invalid: (message: string) => ApiError): Lifetimes {
+  return {
+    ttl: seconds(input.ttlSeconds, 'ttlSeconds', PASSCODE_TTL_MIN_SECONDS, PASSCODE_TTL_MAX_SECONDS, PASSCODE_TTL_DEFAULT_SECONDS, invalid),
+    credentialTtl: seconds(input.credentialTtlSeconds, 'credentialTtlSeconds', CREDENTIAL_TTL_MIN_SECONDS, CREDENTIAL_TTL_MAX_SECONDS, CREDENTIAL_TTL_DEFAULT_SECONDS, invalid),
+  };
+}
+
+/** Makes and stores (as keyed hashes, in one transaction) one passcode per attempt of an existing exam. */
+async function issueFor(context: PasscodeContext, issuer: PasscodeIssuer, exam: string, attempts: readonly string[], lifetimes: Lifetimes, now: number): Promise<IssuedPasscode[]> {
+  const { cell, institution } = issuer;
+  const key = context.keys.get(cell.region);
+  if (!key) throw new Error(`no passcode key for region ${cell.region}`);
+  const locator = await locatorOf(cell, context.directory, institution, exam, now);
+  const expiresAt = now + lifetimes.ttl * 1000;
+  const minted = attempts.map((attempt) => ({ attempt, passcode: composePasscode(locator, randomBytes(SECRET_LENGTH)) }));
+  await cell.db.transaction().execute(async (trx) => {
+    for (const { attempt, passcode } of minted) {
+      await insertPasscode(trx, {
+        id: newId('pc'),
+        code_hash: key.passcodeHash(passcode),
+        institution_id: institution,
+        exam_id: exam,
+        attempt_id: attempt,
+        platform_id: issuer.platform,
+        credential_ttl_seconds: lifetimes.credentialTtl,
+        expires_at: expiresAt,
+        used_at: null,
+        created_at: now,
+      });
+    }
+  });
+  return minted.map(({ attempt, passcode }) => ({ passcode: formatPasscode(passcode), institution, exam, attempt, expiresAt: new Date(expiresAt).toISOString() }));
+}
+
 /** Issues a passcode for one attempt of an exam of the platform's institution. */
 export async function issuePasscode(context: PasscodeContext, platform: AuthenticatedPlatform, examId: string, body: unknown): Promise<IssuedPasscode> {
   const now = context.clock();
-  const { cell, institution } = platform;
-  const exam = await examOf(cell, institution, examId);
+  const exam = await examOf(platform.cell, platform.institution, examId);
   const input = body === undefined || body === null ? {} : body;
-  if (!isPlainObject(input)) throw platformError('EV_ERR_PLATFORM_INVALID_REQUEST', 'the body must be a JSON object');
+  const invalid = (message: string): ApiError => platformError('EV_ERR_PLATFORM_INVALID_REQUEST', message);
+  if (!isPlainObject(input)) throw invalid('the body must be a JSON object');
   const unknown = Object.keys(input).filter((k) => !['attempt', 'ttlSeconds', 'credentialTtlSeconds'].includes(k));
-  if (unknown.length > 0) throw platformError('EV_ERR_PLATFORM_INVALID_REQUEST', `unknown field ${JSON.stringify(unknown[0])}`);
+  if (unknown.length > 0) throw invalid(`unknown field ${JSON.stringify(unknown[0])}`);
   const attempt = input.attempt ?? newId('att');
-  if (typeof attempt !== 'string' || !idPattern.test(attempt)) throw platformError('EV_ERR_PLATFORM_INVALID_REQUEST', 'attempt must be 1-64 characters of [A-Za-z0-9._:-]');
-  const ttl = seconds(input.ttlSeconds, 'ttlSeconds', PASSCODE_TTL_MIN_SECONDS, PASSCODE_TTL_MAX_SECONDS, PASSCODE_TTL_DEFAULT_SECONDS);
-  const credentialTtl = seconds(input.credentialTtlSeconds, 'credentialTtlSeconds', CREDENTIAL_TTL_MIN_SECONDS, CREDENTIAL_TTL_MAX_SECONDS, CREDENTIAL_TTL_DEFAULT_SECONDS);
-  const key = context.keys.get(cell.region);
-  if (!key) throw new Error(`no passcode key for region ${cell.region}`);
+  if (typeof attempt !== 'string' || !idPattern.test(attempt)) throw invalid('attempt must be 1-64 characters of [A-Za-z0-9._:-]');
+  const [issued] = await issueFor(context, platform, exam.exam, [attempt], lifetimesOf(input, invalid), now);
+  return issued as IssuedPasscode;
+}
 
-  const locator = await locatorOf(cell, context.directory, institution, exam.exam, now);
-  const passcode = composePasscode(locator, randomBytes(SECRET_LENGTH));
-  const expiresAt = now + ttl * 1000;
-  await insertPasscode(cell.db, {
-    id: newId('pc'),
-    code_hash: key.passcodeHash(passcode),
-    institution_id: institution,
-    exam_id: exam.exam,
-    attempt_id: attempt,
-    platform_id: platform.platform,
-    credential_ttl_seconds: credentialTtl,
-    expires_at: expiresAt,
-    used_at: null,
-    created_at: now,
-  });
-  return { passcode: formatPasscode(passcode), institution, exam: exam.exam, attempt, expiresAt: new Date(expiresAt).toISOString() };
+/**
+ * Issues `count` passcodes, each for a new attempt, at an admin's request: the same passcodes as a
+ * platform's, issued by no platform (so their attempts send no webhooks). The issue is written to the
+ * audit log, with the admin as `by`, before any passcode exists; if the log cannot take it, none is issued.
+ */
+export async function issuePasscodesByStaff(context: PasscodeContext, staff: { readonly cell: Cell; readonly institution: string; readonly staffId: string }, examId: string, body: unknown): Promise<IssuedPasscodes> {
+  const now = context.clock();
+  const exam = await examOf(staff.cell, staff.institution, examId);
+  const invalid = (message: string): ApiError => passcodeError('EV_ERR_PASSCODE_ISSUE_INVALID_REQUEST', message);
+  if (!isPlainObject(body)) throw invalid('send { "count": 1-500 }');
+  const unknown = Object.keys(body).filter((k) => !['count', 'ttlSeconds', 'credentialTtlSeconds'].includes(k));
+  if (unknown.length > 0) throw invalid(`unknown field ${JSON.stringify(unknown[0])}`);
+  const { count } = body;
+  if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > PASSCODE_BATCH_MAX) throw invalid(`count must be an integer 1-${PASSCODE_BATCH_MAX}`);
+  const lifetimes = lifetimesOf(body, invalid);
+  await auditStaffEvent(staff.cell, staff.institution, 'passcodes.issued', { exam: exam.exam, count, by: staff.staffId, expiresAt: now + lifetimes.ttl * 1000 });
+  const attempts = Array.from({ length: count }, () => newId('att'));
+  return { passcodes: await issueFor(context, { cell: staff.cell, institution: staff.institution, platform: '' }, exam.exam, attempts, lifetimes, now) };
 }
 
 /** Redeems passcodes, with the guessing limits of one server process and the lockouts kept in the cells. */
@@ -183,13 +233,16 @@ export class PasscodeRedeemer {
       if (!(await consumePasscode(trx, row.id, now))) return null;
       const issued = newAttemptToken(cell.region);
       await insertCredential(trx, { token_hash: tokenHash(issued), institution_id: row.institution_id, exam_id: row.exam_id, attempt_id: row.attempt_id, expires_at: expiresAt, created_at: now });
-      await enqueueWebhook(trx, {
-        institution: row.institution_id,
-        platform: row.platform_id,
-        type: 'attempt.started',
-        dedupeKey: `attempt.started:${row.id}`,
-        data: { institution: row.institution_id, exam: row.exam_id, attempt: row.attempt_id },
-      }, now);
+      // An admin's passcode ('' for platform) has no platform to tell.
+      if (row.platform_id !== '') {
+        await enqueueWebhook(trx, {
+          institution: row.institution_id,
+          platform: row.platform_id,
+          type: 'attempt.started',
+          dedupeKey: `attempt.started:${row.id}`,
+          data: { institution: row.institution_id, exam: row.exam_id, attempt: row.attempt_id },
+        }, now);
+      }
       return issued;
     });
     // Another request consumed it first.

@@ -53,7 +53,8 @@ export async function insertPasscode(db: Kysely<CellDatabase>, row: PasscodeTabl
 export async function findPasscode(db: Kysely<CellDatabase>, codeHash: string): Promise<(PasscodeTable & { revoked_at: number | null }) | undefined> {
   return db
     .selectFrom('passcodes')
-    .innerJoin('platforms', 'platforms.id', 'passcodes.platform_id')
+    // Left: an admin's passcodes name no platform (platform_id ''), so nothing revokes them but expiry and use.
+    .leftJoin('platforms', 'platforms.id', 'passcodes.platform_id')
     .selectAll('passcodes')
     .select('platforms.revoked_at')
     .where('passcodes.code_hash', '=', codeHash)

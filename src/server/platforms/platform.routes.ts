@@ -2,6 +2,7 @@
  * HTTP routes of assessment platforms and passcodes (docs/INTEGRATION.md, Part 2):
  * - admins register, list and revoke their institution's platforms (staff session);
  * - a platform, with its API key, creates exams and per-attempt passcodes of its institution;
+ * - an admin issues a batch of passcodes for an exam of their institution (staff session);
  * - a test taker redeems a passcode, with no other credential, for the attempt credential.
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
@@ -12,7 +13,7 @@ import type { Cell } from '../regions/cell.types.js';
 import { requireStaff, staffCellOf, staffOf } from '../staff/staff-auth.js';
 import type { StaffAuthContext } from '../staff/staff.types.js';
 import type { PasscodeKeys } from './passcode-key.js';
-import { PasscodeRedeemer, ThrottledError, issuePasscode } from './passcode.service.js';
+import { PasscodeRedeemer, ThrottledError, issuePasscode, issuePasscodesByStaff } from './passcode.service.js';
 import { authenticatePlatform, platformsOf, registerPlatform, revokePlatformOf } from './platform.service.js';
 
 export interface PlatformRoutesOptions {
@@ -50,6 +51,11 @@ export const platformRoutes: FastifyPluginAsync<PlatformRoutesOptions> = async (
   app.post<{ Params: { exam: string } }>('/platform/exams/:exam/passcodes', async (request, reply) => {
     const platform = await authenticatePlatform(request, cells);
     const issued = await issuePasscode(passcodes, platform, request.params.exam, request.body);
+    return reply.code(201).header('cache-control', 'no-store').send(issued);
+  });
+  app.post<{ Params: { exam: string } }>('/exams/:exam/passcodes', { preHandler: admin }, async (request, reply) => {
+    const staff = staffOf(request);
+    const issued = await issuePasscodesByStaff(passcodes, { cell: cellOf(request), institution: staff.institution, staffId: staff.staffId }, request.params.exam, request.body);
     return reply.code(201).header('cache-control', 'no-store').send(issued);
   });
 

@@ -12,6 +12,7 @@ import { callJson } from '../shared/api.js';
 import { button, el, showScreen } from '../shared/dom.js';
 import { staffCall, staffJson } from '../shared/staff-session.js';
 import type { Admin } from './custody.js';
+import { passcodesScreen } from './passcodes.js';
 import { APP, actionForm, field, submit, table, when } from './ui.js';
 
 /** A destructive step asks first, on its own screen, with a way back. */
@@ -29,7 +30,8 @@ export async function examsScreen(admin: Admin): Promise<void> {
   showScreen(admin.main, 'Exams', APP,
     exams.length === 0
       ? el('p', {}, 'No exam yet.')
-      : table('Exams of your institution', ['Exam id', 'Title', 'Created'], exams.map((e) => [e.exam, e.title, when(e.createdAt)])),
+      : table('Exams of your institution', ['Exam id', 'Title', 'Created', 'Passcodes'], exams.map((e) => [e.exam, e.title, when(e.createdAt),
+        button(`Issue passcodes for ${e.title}`, () => passcodesScreen(admin, e, () => examsScreen(admin)), { class: 'secondary' })])),
     el('h2', {}, 'Create an exam'),
     actionForm(admin.live, 'Creating the exam…', async () => {
       const body = { title: title.input.value, ...(id.input.value.trim() ? { exam: id.input.value.trim() } : {}) };
@@ -46,7 +48,7 @@ export async function platformsScreen(admin: Admin): Promise<void> {
   const webhook = field('platform-webhook', 'Webhook URL', { type: 'url' }, 'Where ExamVault sends signed notices. Must start with https://.');
   const shown = el('div', { id: 'platform-secrets' });
   showScreen(admin.main, 'Assessment platforms', APP,
-    el('p', {}, 'An assessment platform uses its API key to create exams and one-time passcodes for test takers. ExamVault issues passcodes only to platforms, never through this console.'),
+    el('p', {}, 'An assessment platform uses its API key to create exams and one-time passcodes for test takers. Admins can also issue passcodes themselves, on the Exams screen.'),
     platforms.length === 0
       ? el('p', {}, 'No platform yet.')
       : table('Registered assessment platforms', ['Platform id', 'Name', 'Webhook URL', 'Created', 'Revocation'],
