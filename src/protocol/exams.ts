@@ -17,6 +17,8 @@ export type ExamErrorCode = keyof typeof examErrors;
 /** Snapshot intervals a recorder accepts: none (0), or every 10 s to every hour. */
 export const SNAPSHOT_INTERVAL_MIN_SECONDS = 10;
 export const SNAPSHOT_INTERVAL_MAX_SECONDS = 3600;
+/** An exam's interval when its creator gives none, and an attempt's whose exam has no record. */
+export const DEFAULT_SNAPSHOT_INTERVAL_SECONDS = 60;
 export const EXAM_TITLE_MAX_LENGTH = 200;
 
 /** POST /v1/exams */

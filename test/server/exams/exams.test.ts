@@ -75,6 +75,9 @@ describe('exams', () => {
       ['snapshot interval below 10', { title: 't', snapshotIntervalSeconds: 5 }],
       ['snapshot interval above an hour', { title: 't', snapshotIntervalSeconds: 3601 }],
       ['snapshot interval not an integer', { title: 't', snapshotIntervalSeconds: 12.5 }],
+      ['snapshot interval negative', { title: 't', snapshotIntervalSeconds: -10 }],
+      ['snapshot interval a string', { title: 't', snapshotIntervalSeconds: '30' }],
+      ['snapshot interval null', { title: 't', snapshotIntervalSeconds: null }],
       ['unknown field', { title: 't', owner: 'someone' }],
     ];
     for (const [what, payload] of bad) {
