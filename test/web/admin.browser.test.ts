@@ -360,8 +360,10 @@ describe('the admin console', () => {
     await nav(page, 'Exams', 'Exams');
     await page.getByLabel('Exam title').fill('Organic chemistry final');
     await page.getByLabel('Exam id (optional)').fill('chem-final');
+    await page.getByLabel('Seconds between snapshots').fill('15');
     await page.getByRole('button', { name: 'Create the exam' }).click();
     await page.getByRole('cell', { name: 'Organic chemistry final' }).waitFor();
+    await page.getByRole('cell', { name: 'Every 15 s' }).waitFor();
     await axeCheck(page, shots, '12-exams');
 
     await nav(page, 'Assessment platforms', 'Assessment platforms');
