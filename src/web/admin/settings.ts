@@ -31,7 +31,7 @@ export async function examsScreen(admin: Admin): Promise<void> {
   showScreen(admin.main, 'Exams', APP,
     exams.length === 0
       ? el('p', {}, 'No exam yet.')
-      : table('Exams of your institution', ['Exam id', 'Title', 'Snapshots', 'Created'], exams.map((e) => [e.exam, e.title, e.snapshotIntervalSeconds === 0 ? 'None' : `Every ${e.snapshotIntervalSeconds} s`, when(e.createdAt)])),
+      : table('Exams of your institution', ['Exam id', 'Title', 'Created'], exams.map((e) => [e.exam, e.title, when(e.createdAt)])),
     el('h2', {}, 'Create an exam'),
     actionForm(admin.live, 'Creating the exam…', async () => {
       // Sent as typed (an empty field: the server's default); the server says what it refuses.
