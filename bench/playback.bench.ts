@@ -31,6 +31,7 @@ import { approveBySafetyNumber, launchChromium, newAttempt, reviewerOpensAttempt
 import { hardwareLine } from './hardware.js';
 import { stats } from './stats.js';
 import { recordPieces } from './playback/piece.js';
+import { measureRecorderSealing, reportRecorderSealing } from './recorder-sealing.js';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number): number => {
@@ -146,4 +147,7 @@ try {
 } finally {
   for (const fn of cleanups) await fn().catch((e: unknown) => console.error(e));
 }
-process.exitCode = met ? 0 : 1;
+// The other half of the figure: what sealing costs the recorder while it records.
+console.log('');
+const sealingMet = reportRecorderSealing(await measureRecorderSealing());
+process.exitCode = met && sealingMet ? 0 : 1;

@@ -36,6 +36,8 @@ export const custodyErrors = {
   EV_ERR_CUSTODY_ADMIN_NOT_ENROLLED: 403,
   /** A revocation came without the new epoch key granted to the institution's recovery key. */
   EV_ERR_CUSTODY_RECOVERY_GRANT_REQUIRED: 422,
+  /** The institution has no epoch key yet: it awaits set-up by its first admin, whose console generates the key (PUT /v1/custody/recovery). */
+  EV_ERR_CUSTODY_NOT_SET_UP: 409,
 } as const;
 
 export type CustodyErrorCode = keyof typeof custodyErrors;
@@ -83,7 +85,11 @@ export interface SetUpRequest {
   readonly institution: string;
   /** base64url of the `admin-enrolment` of the requesting admin's registered keys, signed by the recovery key. */
   readonly enrolment: string;
-  /** base64url of the `epoch` statement of the current epoch's public key, signed by the requesting admin. */
+  /**
+   * base64url of the `epoch` statement of the current epoch's public key, signed by the requesting
+   * admin: the stored key, or, for an institution created without one, the epoch-1 key the admin's
+   * client just generated, which the server then stores.
+   */
   readonly epoch: string;
   /** The current epoch key granted to the recovery key. */
   readonly recoveryGrant: unknown;

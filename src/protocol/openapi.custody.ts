@@ -125,7 +125,11 @@ export const custodyPaths = {
       summary: "The institution's current epoch public key, with the signed statements that justify it",
       description: '`statements` holds, in log order, the self-signed `institution` statement, every `admin-enrolment`, and every `epoch` and `revocation` statement: the chain from the recovery key to the current epoch key that a recorder checks before sealing. `auditSeqs` gives, for each statement, the seq of the audit log entry that recorded it, where the recorder checks it is in the log.',
       security: [{ attemptCredential: [] }, { staffSession: [] }],
-      responses: { '200': ok('The current epoch'), '401': err('No valid attempt credential or staff session') },
+      responses: {
+        '200': ok('The current epoch'),
+        '401': err('No valid attempt credential or staff session'),
+        '409': err('The institution was created without an epoch key and is not set up yet: nothing can be sealed to it (EV_ERR_CUSTODY_NOT_SET_UP)'),
+      },
     },
   },
   '/v1/custody/exams/{exam}/attempts': {
@@ -258,7 +262,7 @@ export const custodyPaths = {
         properties: {
           institution: { ...b64, description: 'The institution statement (KEY-CUSTODY §7), signed by the recovery signing key it carries' },
           enrolment: { ...b64, description: "The admin-enrolment of the requesting admin's registered keys, signed by that recovery key" },
-          epoch: { ...b64, description: "The epoch statement of the current epoch and its stored public key, signed by the requesting admin's registered signing key" },
+          epoch: { ...b64, description: "The epoch statement of the current epoch and its stored public key, signed by the requesting admin's registered signing key. For an institution created without an epoch key, it names the epoch-1 public key the admin's client generated, which is stored with the set-up; a stored key is never replaced" },
           recoveryGrant: { type: 'object', description: 'The current epoch key granted to the recovery key (KEY-CUSTODY §6, recipient kind "recovery")' },
           grant: { type: 'object', description: 'The current epoch key granted to the requesting admin (recipient kind "member")' },
         },

@@ -140,7 +140,7 @@ export const openApiDocument = {
         summary: 'Create a recording from its sealed header',
         description: 'The header context must match the credential (institution, region, exam, attempt) and its epoch must be the institution\'s current one. Posting the same header again returns 200.',
         requestBody: octetBody('The sealed header (SPEC §5), nothing after it'),
-        responses: { '201': status, '200': status, ...commonErrors, '403': errorResponse('Header context does not match the credential'), '409': errorResponse('Another recording has this id, or the epoch is not current') },
+        responses: { '201': status, '200': status, ...commonErrors, '403': errorResponse('Header context does not match the credential'), '409': errorResponse('Another recording has this id, the epoch is not current, or the institution has no epoch key yet (EV_ERR_UPLOAD_NOT_SET_UP)') },
       },
     },
     '/v1/recordings/{id}': {

@@ -58,6 +58,8 @@ export const uploadErrors = {
   EV_ERR_UPLOAD_SEGMENT_NOT_FOUND: 404,
   EV_ERR_UPLOAD_RECORDING_COMPLETE: 409,
   EV_ERR_UPLOAD_INCOMPLETE: 409,
+  /** The institution has no epoch key yet (awaiting its first admin's set-up): there is nothing a recording could be sealed to. */
+  EV_ERR_UPLOAD_NOT_SET_UP: 409,
   /** The server holds as many segment bodies as it takes at once: retry after the Retry-After seconds. */
   EV_ERR_UPLOAD_BUSY: 503,
 } as const;

@@ -219,6 +219,46 @@ describe('examvault institutions create and attempts issue', () => {
   });
 });
 
+describe('examvault institutions create --no-epoch-key', () => {
+  it('makes no key: the institution awaits set-up, with no epoch key stored and no key file written, and its admin can be invited', async () => {
+    const dataDir = newDataDir('keyless');
+    const before = new Set(readdirSync(dir));
+    const run = await operator(dataDir, ['institutions', 'create', '--name', 'Keyless University', '--region', 'eu', '--no-epoch-key']);
+    assertSuccess(run);
+    const created = json<{ institution: string; region: string; epoch: number; fingerprint: string | null }>(run);
+    assert.deepEqual(Object.keys(created), ['institution', 'region', 'epoch', 'fingerprint']);
+    assert.match(created.institution, /^inst-[0-9a-z]{20}$/);
+    assert.deepEqual({ ...created, institution: undefined }, { institution: undefined, region: 'eu', epoch: 1, fingerprint: null });
+    assert.match(run.stderr, /awaits set-up by its first admin/);
+    assert.deepEqual(readdirSync(dir).filter((n) => !before.has(n)), [], 'no file written beside the data directory');
+    const db = openSqlite<CellDatabase>(join(dataDir, 'cells/eu/metadata.db'));
+    try {
+      assert.equal((await db.selectFrom('institutions').select('id').where('id', '=', created.institution).execute()).length, 1);
+      assert.deepEqual(await db.selectFrom('epoch_keys').selectAll().where('institution_id', '=', created.institution).execute(), []);
+    } finally {
+      await db.destroy();
+    }
+    const invite = await operator(dataDir, ['admins', 'invite', '--institution', created.institution], { EXAMVAULT_PUBLIC_ORIGIN: 'https://examvault.example' });
+    assertSuccess(invite);
+    assert.match(invite.stdout.toString('utf8'), /https:\/\/examvault\.example\/staff\/setup#evi1\.eu\./);
+  });
+
+  it('takes either --no-epoch-key or --key-out: both, or neither, is a usage error and registers nothing', async () => {
+    const dataDir = newDataDir('keyless-usage');
+    for (const [args, hint] of [
+      [['--no-epoch-key', '--key-out', join(dir, 'never.key')], /hint: drop --key-out and --passphrase-file, or --no-epoch-key/],
+      [['--no-epoch-key', '--passphrase-file', passFile], /hint: drop --key-out/],
+      [[], /hint: pass --no-epoch-key to let the first admin's console generate it at set-up, or --key-out <file>/],
+    ] as const) {
+      const run = await operator(dataDir, ['institutions', 'create', '--name', 'Usage U', '--region', 'eu', ...args]);
+      assertFailure(run, 'EV_ERR_CLI_USAGE', 2);
+      assert.match(run.stderr, hint);
+    }
+    assert.ok(!existsSync(join(dir, 'never.key')));
+    assert.deepEqual(where(await readAllFiles(dataDir), 'Usage U'), [], 'nothing registered');
+  });
+});
+
 describe('examvault keys rotate and keys status', () => {
   const objects = new Map<string, Uint8Array>([
     ['inst-a/rec-1/header', randomBytes(300)],

@@ -2,8 +2,10 @@
  * The admin console end to end in real Chromium against the real server over HTTPS (its own
  * localhost certificate), with Chromium's CDP virtual authenticator for the passkey:
  *
- * the operator's admin invite redeemed → passkey → the admin's keys made in the page → set-up with
- * the operator's epoch key file (region stated as final, the recovery key shown once) → a reviewer
+ * the operator's admin invite for an institution created without an epoch key (it seals nothing yet)
+ * redeemed → passkey → the admin's keys made in the page → set-up, the epoch-1 key pair generated in
+ * the page (region stated as final, the recovery key shown once, whose grant opens to the epoch key
+ * the server now serves) → a reviewer
  * registered through the API is approved by safety number (a wrong number typed is refused with
  * nothing sent; the right one approves) → the reviewer's grant opens to the epoch key with the
  * reviewer's own private key → revocation (epoch 2, granted to the recovery key and to the admin; a
@@ -13,7 +15,8 @@
  * an exam, an assessment platform (its API key shown once, working, then revoked and refused), an
  * LTI registration (then removed),
  * retention → sign-out and passkey sign-in, keys unlocked → the audit log verified in the page, and an
- * entry altered in transit shown as not verified.
+ * entry altered in transit shown as not verified. Then, briefly, the set-up of an institution the
+ * operator created with its epoch key, from the operator's key file.
  *
  * Checked from outside the page: the server received only public keys, wrapped keys, grants and
  * statements (no private scalar, no recovery secret, no epoch private key in any request), and the
@@ -26,12 +29,14 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { chromium, type Page } from 'playwright-core';
 import {
+  type EpochKeyPair,
   createMemberKeyFile,
   deriveRecoveryKeys,
   exportPrivateKey,
   exportPublicKey,
   fromBase64Url,
   generateEpochKeyPair,
+  importPublicKey,
   keyPairMatches,
   openGrant,
   openRecording,
@@ -98,18 +103,14 @@ async function nav(page: Page, section: string, title: string): Promise<void> {
 }
 
 describe('the admin console', () => {
-  it('invite → passkey → keys → set-up → approval by safety number → revocation → admin enrolment → exams, platforms, LTI, retention → audit log verified', { timeout: 180_000 }, async (t) => {
+  it('invite → passkey → keys → set-up with a key made in the page → approval by safety number → revocation → admin enrolment → exams, platforms, LTI, retention → audit log verified', { timeout: 180_000 }, async (t) => {
     const executablePath = requireTool(t, chromiumTool);
     if (!executablePath) return;
     await mkdir(shots, { recursive: true });
     const { origin, dataDir, services, app } = await startHttpsApp(t, { webDir: await builtWebApps() });
 
-    // The operator: the institution in its region with the epoch-1 key pair, the key file, the admin's invite.
-    const epoch1 = await generateEpochKeyPair();
-    const epoch1Public = await exportPublicKey(epoch1.publicKey);
-    const inst = await createInstitution(services.cells, services.directory, { name: 'Console U', region: 'eu', epochPublicKey: toBase64Url(epoch1Public) }, Date.now());
-    const keyFilePath = join(dataDir, 'console-u-epoch-1.key');
-    await writeFile(keyFilePath, JSON.stringify(await protectPrivateKey(epoch1.privateKey, epoch1.publicKey, OPERATOR_PASSPHRASE)));
+    // The operator: the institution in its region, with no epoch key (awaiting set-up), and the admin's invite.
+    const inst = await createInstitution(services.cells, services.directory, { name: 'Console U', region: 'eu' }, Date.now());
     const invite = await issueStaffInvite(services.cells, services.directory, { institution: inst.id, role: 'admin', ttlSeconds: 3600, createdBy: null, publicOrigin: origin }, Date.now());
     const cell = services.cells.get('eu');
     assert.ok(cell);
@@ -136,7 +137,7 @@ describe('the admin console', () => {
     const page = await context.newPage();
     const problems: string[] = [];
     page.on('pageerror', (e) => problems.push(e.message));
-    page.on('console', (m) => void (m.type() === 'error' && problems.push(m.text())));
+    page.on('console', (m) => void (m.type() === 'error' && problems.push(`${m.text()} ${m.location().url}`)));
     const cdp = await context.newCDPSession(page);
     await cdp.send('WebAuthn.enable');
     await cdp.send('WebAuthn.addVirtualAuthenticator', {
@@ -184,12 +185,11 @@ describe('the admin console', () => {
     assert.equal(adminNumber, await safetyNumber({ institution: inst.id, member: adminId, keys: adminKeys.registration }));
     await page.getByRole('button', { name: 'Continue' }).click();
 
-    // 3. Set-up: the region stated as final, the operator's key file, the recovery key once.
+    // 3. Set-up: the region stated as final, the epoch-1 key pair made in the page, the recovery key once.
     await heading(page, 'Set up your institution');
     assert.match(await page.locator('#region-statement').innerText(), /European Union \(region “eu”\).*final: it cannot be changed/);
+    assert.equal(await page.locator('#epoch-key-file').count(), 0, 'no key file is asked for');
     await axeCheck(page, shots, '04-set-up');
-    await page.locator('#epoch-key-file').setInputFiles(keyFilePath);
-    await page.getByLabel('Passphrase of the epoch key file').fill(OPERATOR_PASSPHRASE);
     await page.getByRole('button', { name: 'Set up the institution' }).click();
     await heading(page, 'Your institution\'s recovery key');
     const recoveryText = await page.locator('#recovery-key').innerText();
@@ -202,16 +202,28 @@ describe('the admin console', () => {
     assert.ok(!(await page.content()).includes(recoveryText), 'the recovery key left the page');
     await axeCheck(page, shots, '06-home');
 
-    // The recovery key shown is the institution's root: its grant opens to the epoch-1 key.
-    const recoverySecret = await parseRecoveryKey(recoveryText);
-    const recovery = await deriveRecoveryKeys(recoverySecret);
+    // The set-up request carried the key's public half in its epoch statement and the private half
+    // only sealed in the two grants; the server stored that public key and now serves it.
+    const setUpPut = sent.filter((r) => r.method === 'PUT' && r.path === '/v1/custody/recovery');
+    assert.equal(setUpPut.length, 1);
+    assert.deepEqual(Object.keys(JSON.parse(setUpPut[0]?.body ?? '{}') as object).sort(), ['enrolment', 'epoch', 'grant', 'institution', 'recoveryGrant']);
     const adminCookie = (await context.cookies(origin)).find((c) => c.name === '__Host-ev_session');
     assert.ok(adminCookie);
     const asAdmin = { cookie: `__Host-ev_session=${adminCookie.value}` };
+    const epoch1Served = (await app.inject({ method: 'GET', url: '/v1/custody/epoch', headers: asAdmin })).json() as { epoch: number; publicKey: string };
+    assert.equal(epoch1Served.epoch, 1);
+    const epoch1Public = fromBase64Url(epoch1Served.publicKey) as Uint8Array;
+    const storedKey = await cell.db.selectFrom('epoch_keys').select('public_key').where('institution_id', '=', inst.id).execute();
+    assert.deepEqual(storedKey.map((r) => r.public_key), [epoch1Served.publicKey]);
+
+    // The recovery key shown is the institution's root: its grant opens to the epoch-1 key the server serves.
+    const recoverySecret = await parseRecoveryKey(recoveryText);
+    const recovery = await deriveRecoveryKeys(recoverySecret);
     const served = (await app.inject({ method: 'GET', url: '/v1/custody/recovery', headers: asAdmin })).json() as { grants: { epoch: number; grant: unknown }[] };
     const recoveryGrant1 = served.grants.find((g) => g.epoch === 1)?.grant;
     const opened1 = await openGrant(recoveryGrant1, { institution: inst.id, epoch: 1, epochPublicKey: epoch1Public }, { kind: 'recovery', keys: recovery }, recovery.hpke.privateKey);
     assert.ok(await keyPairMatches(opened1, epoch1Public));
+    const epoch1: EpochKeyPair = { publicKey: await importPublicKey(epoch1Public), privateKey: opened1 };
 
     // 4. A reviewer registers keys through the API; the admin approves by safety number.
     const reviewerId = 'stf-reviewer-1';
@@ -318,27 +330,35 @@ describe('the admin console', () => {
       { kind: 'member', member: admin2Id, keys: admin2File.keys }, admin2File.keys.hpke.privateKey);
     assert.ok(await keyPairMatches(admin2Epoch2, epoch2Public));
 
+    /**
+     * An admin of `institution` with its own session and keys registered elsewhere (through the API),
+     * in a browser of its own whose console it opens and unlocks its keys in.
+     */
+    const adminElsewhere = async (institution: string, id: string, passphrase: string, problemsSeen: string[]) => {
+      await insertStaff(cell.db, { id, institution_id: institution, role: 'admin', label: null, created_at: Date.now(), disabled_at: null });
+      const session = await createStaffSession(cell, id, Date.now());
+      const file = await createMemberKeyFile({ institution, member: id, role: 'admin', passphrase });
+      const put = await app.inject({ method: 'PUT', url: '/v1/custody/me/keys', headers: { cookie: session.cookie, 'x-ev-csrf': session.csrfToken, origin },
+        payload: { registration: toBase64Url(file.registration), wrappedKeys: file.wrappedKeys } });
+      assert.equal(put.statusCode, 200, put.body);
+      const own = await browser.newContext({ ignoreHTTPSErrors: true });
+      await own.route('**/*', (route) => (new URL(route.request().url()).origin === origin ? route.continue() : route.abort('blockedbyclient')));
+      await own.addCookies([{ name: '__Host-ev_session', value: session.token, url: origin, secure: true, httpOnly: true, sameSite: 'Strict' }]);
+      const opened = await own.newPage();
+      opened.on('pageerror', (e) => problemsSeen.push(e.message));
+      opened.on('console', (m) => void (m.type() === 'error' && problemsSeen.push(m.text())));
+      await opened.goto(`${origin}/app/admin/`);
+      await heading(opened, 'Unlock your keys');
+      await opened.getByLabel('Passphrase').fill(passphrase);
+      await opened.getByLabel('Passphrase').press('Enter');
+      return { session, file, context: own, page: opened };
+    };
+
     // A third admin, in a second browser with its own session and keys registered elsewhere, finds no
     // admin to enrol it: the recovery key (a typo refused by its checksum) enrols it from its own console.
     const admin3Id = 'stf-admin-3';
-    const admin3Passphrase = 'third admin passphrase';
-    await insertStaff(cell.db, { id: admin3Id, institution_id: inst.id, role: 'admin', label: null, created_at: Date.now(), disabled_at: null });
-    const admin3Session = await createStaffSession(cell, admin3Id, Date.now());
-    const admin3File = await createMemberKeyFile({ institution: inst.id, member: admin3Id, role: 'admin', passphrase: admin3Passphrase });
-    const admin3Put = await app.inject({ method: 'PUT', url: '/v1/custody/me/keys', headers: { cookie: admin3Session.cookie, 'x-ev-csrf': admin3Session.csrfToken, origin },
-      payload: { registration: toBase64Url(admin3File.registration), wrappedKeys: admin3File.wrappedKeys } });
-    assert.equal(admin3Put.statusCode, 200, admin3Put.body);
-    const second = await browser.newContext({ ignoreHTTPSErrors: true });
-    await second.route('**/*', (route) => (new URL(route.request().url()).origin === origin ? route.continue() : route.abort('blockedbyclient')));
-    await second.addCookies([{ name: '__Host-ev_session', value: admin3Session.token, url: origin, secure: true, httpOnly: true, sameSite: 'Strict' }]);
-    const page3 = await second.newPage();
     const problems3: string[] = [];
-    page3.on('pageerror', (e) => problems3.push(e.message));
-    page3.on('console', (m) => void (m.type() === 'error' && problems3.push(m.text())));
-    await page3.goto(`${origin}/app/admin/`);
-    await heading(page3, 'Unlock your keys');
-    await page3.getByLabel('Passphrase').fill(admin3Passphrase);
-    await page3.getByLabel('Passphrase').press('Enter');
+    const { session: admin3Session, file: admin3File, context: second, page: page3 } = await adminElsewhere(inst.id, admin3Id, 'third admin passphrase', problems3);
     await heading(page3, 'Waiting for enrolment');
     assert.equal(await page3.locator('#own-safety-number').innerText(), await safetyNumber({ institution: inst.id, member: admin3Id, keys: admin3File.keys }));
     await axeCheck(page3, shots, '11c-waiting-for-enrolment');
@@ -465,8 +485,29 @@ describe('the admin console', () => {
       assert.ok(!stored.includes(s), 'no unwrapped key or recovery secret in IndexedDB');
       assert.ok(!sent.some((r) => r.body.includes(s) || r.path.includes(s)), 'no unwrapped key or recovery secret sent to the server');
     }
-    // Chromium logs the 401 of GET /v1/staff/me after sign-out (no session yet): nothing else.
-    assert.deepEqual(problems.filter((p) => !/status of 401/.test(p)), []);
+    // Chromium logs the 401 of GET /v1/staff/me after sign-out (no session yet), and the 409 of GET
+    // /v1/custody/epoch before set-up (the institution had no epoch key yet): nothing else.
+    assert.deepEqual(problems.filter((p) => !/status of 401/.test(p) && !/status of 409 \(Conflict\) \S+\/v1\/custody\/epoch$/.test(p)), []);
     t.diagnostic(`admin console run: ${((Date.now() - started) / 1000).toFixed(1)} s in Chromium, ${sent.filter((r) => r.path.startsWith('/v1/')).length} API requests`);
+
+    // 9. An institution the operator created with its epoch key (`institutions create --key-out`): its
+    // first admin (keys registered elsewhere, unlocked here) sets it up from the operator's key file.
+    const operatorKey = await generateEpochKeyPair();
+    const operatorPublic = await exportPublicKey(operatorKey.publicKey);
+    const old = await createInstitution(services.cells, services.directory, { name: 'Key File U', region: 'eu', epochPublicKey: toBase64Url(operatorPublic) }, Date.now());
+    const keyFilePath = join(dataDir, 'key-file-u-epoch-1.key');
+    await writeFile(keyFilePath, JSON.stringify(await protectPrivateKey(operatorKey.privateKey, operatorKey.publicKey, OPERATOR_PASSPHRASE)));
+    const problems4: string[] = [];
+    const { session: oldSession, page: page4 } = await adminElsewhere(old.id, 'stf-key-file-admin', 'key file admin passphrase', problems4);
+    await heading(page4, 'Set up your institution');
+    await page4.locator('#epoch-key-file').setInputFiles(keyFilePath);
+    await page4.getByLabel('Passphrase of the epoch key file').fill(OPERATOR_PASSPHRASE);
+    await page4.getByRole('button', { name: 'Set up the institution' }).click();
+    await heading(page4, 'Your institution\'s recovery key');
+    const oldRecovery = await deriveRecoveryKeys(await parseRecoveryKey(await page4.locator('#recovery-key').innerText()));
+    const oldServed = (await app.inject({ method: 'GET', url: '/v1/custody/recovery', headers: { cookie: oldSession.cookie } })).json() as { grants: { epoch: number; grant: unknown }[] };
+    const oldOpened = await openGrant(oldServed.grants[0]?.grant, { institution: old.id, epoch: 1, epochPublicKey: operatorPublic }, { kind: 'recovery', keys: oldRecovery }, oldRecovery.hpke.privateKey);
+    assert.ok(await keyPairMatches(oldOpened, operatorPublic), 'the operator\'s key is kept and granted to the recovery key');
+    assert.deepEqual(problems4, []);
   });
 });

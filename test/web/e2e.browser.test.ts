@@ -1,11 +1,12 @@
 /**
- * The whole path of issue 6, end to end in real Chromium over real HTTPS on loopback:
+ * The whole path, end to end in real Chromium over real HTTPS on loopback:
  *
  * a learner's LTI launch from the LMS emulator → the recorder (consent → device check) records
  * camera, microphone, screen and snapshots → the network is cut for 10 s and the tab reloaded in the
  * middle of the recording → continue → finish, more than 30 s of media; an admin, in a second browser
  * context, unlocks its keys in the admin console and approves a reviewer by the safety number the
- * reviewer's own page shows; the reviewer (a third context) unlocks the epoch key, opens the attempt,
+ * reviewer's own page shows; the reviewer (a third context), an instructor launched from the same LMS
+ * into the reviewer app, makes its key, unlocks the epoch key, opens the attempt,
  * seeks to the middle and plays: the camera element's time advances from there.
  *
  * Checked: every segment the reviewer's page opened is byte for byte (SHA-256) what the recorder
@@ -22,6 +23,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { PIECE_SECONDS } from '../../src/protocol/recording-timing.js';
 import type { SealedEventDetail } from '../../src/web/recorder/sealed-track.js';
 import type { OpenedEventDetail } from '../../src/web/reviewer/player-source.js';
+import { roles } from '../support/lms/emulator.js';
 import { learnerLaunch, ltiScenario } from '../server/lti/support.js';
 import { chromiumArgs } from '../support/browser.js';
 import { chromiumTool, requireTool } from '../support/system-tools.js';
@@ -30,7 +32,6 @@ import { type StoredListing, axeCheck, checkStored, heading, passDeviceCheck, re
 import { ADMIN_PASSPHRASE, launchChromium, reviewerOpensAttempt, setUpInstitution, signedIn } from './reviewer-support.js';
 
 const shots = shotsDir('e2e');
-const REVIEWER = 'stf-e2e-reviewer';
 
 /** Watches a context: requests off the server and the LMS are refused; console and page errors are noted. */
 async function watched(context: BrowserContext, allowed: readonly string[], problems: string[], who: string): Promise<Page> {
@@ -42,7 +43,10 @@ async function watched(context: BrowserContext, allowed: readonly string[], prob
     }
     return route.continue();
   });
-  const page = await context.newPage();
+  return watchPage(await context.newPage(), problems, who);
+}
+
+function watchPage(page: Page, problems: string[], who: string): Page {
   // Expected refusals ("not signed in", "no keys yet") and the outage are logged by Chromium as failed loads.
   page.on('console', (m) => { if (m.type() === 'error' && !/^Failed to load resource/.test(m.text())) problems.push(`${who} console: ${m.text()}`); });
   page.on('pageerror', (e) => problems.push(`${who} pageerror: ${e.message}`));
@@ -120,10 +124,18 @@ describe('end to end', () => {
     await reviewerContext.addInitScript(() => {
       document.addEventListener('examvault:opened', (e) => (window as unknown as { __examvaultOpened(d: unknown): void }).__examvaultOpened((e as CustomEvent).detail));
     });
-    const reviewer = await watched(reviewerContext, [s.origin], problems, 'reviewer');
+    // The reviewer arrives as an instructor from the LMS: the launch page opens ExamVault in a new window, signed in.
+    const launch = await watched(reviewerContext, [s.origin, s.lms.origin], problems, 'reviewer launch');
+    await launch.goto(s.lms.loginUrl(learnerLaunch('opaque-e2e-instructor', { roles: [roles.instructor] })));
+    const [reviewer] = await Promise.all([reviewerContext.waitForEvent('page'), launch.getByRole('button', { name: 'Open ExamVault' }).click()]);
+    watchPage(reviewer, problems, 'reviewer');
+    await heading(reviewer, 'Create your key');
+    const me = await reviewer.evaluate(async () => (await (await fetch('/v1/staff/me')).json()) as { staffId: string; role: string });
+    assert.equal(me.role, 'reviewer', 'an LTI instructor is a reviewer, never an admin');
+    const REVIEWER = me.staffId;
     let shot = 6;
     await reviewerOpensAttempt({
-      s, page: reviewer, reviewer: REVIEWER, attempt: credential.attempt,
+      s, page: reviewer, reviewer: REVIEWER, attempt: credential.attempt, arrived: true,
       screen: (name) => axeCheck(reviewer, shots, `${String(++shot).padStart(2, '0')}-reviewer-${name}`),
       // The admin compares the number the reviewer reads out with its own screen's, and approves.
       approve: async (readOut) => {

@@ -7,12 +7,26 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { AddressInfo } from 'node:net';
+import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
 import { deriveRecoveryKeys, generateMemberKeys, generateRecoverySecret, openRecording } from '../../src/crypto/index.js';
 import type { SealedEventDetail } from '../../src/web/recorder/sealed-track.js';
 import { type Staff, registrationBody, setUpBody } from '../server/custody/support.js';
 import type { LtiScenario } from '../server/lti/support.js';
-import type { TestInstitution } from '../server/support/test-server.js';
+import { buildApp } from '../../src/server/app.js';
+import type { CleanupScope, TestInstitution, TestServer } from '../server/support/test-server.js';
+import { chromiumArgs } from '../support/browser.js';
+import { builtWebApps } from '../support/web-build.js';
+
+/** The built apps served by `s` on a loopback port, and a headless Chromium; both closed after the test. */
+export async function servedInChromium(t: CleanupScope, s: TestServer, executablePath: string): Promise<{ origin: string; browser: Browser }> {
+  const app = buildApp(s.config, s.services, { webDir: await builtWebApps() });
+  t.after(() => app.close());
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const browser = await chromium.launch({ executablePath, headless: true, args: [...chromiumArgs] });
+  t.after(() => browser.close());
+  return { origin: `http://localhost:${(app.server.address() as AddressInfo).port}`, browser };
+}
 
 /** Where screenshots go: test-results/<name>/. */
 export const shotsDir = (name: string): string => join(process.cwd(), 'test-results', name);

@@ -32,6 +32,7 @@ import {
   toBase64Url,
 } from '../../src/crypto/index.js';
 import { buildApp } from '../../src/server/app.js';
+import { createInstitution } from '../../src/server/institutions/institution.service.js';
 import { HANDOFF_KEY } from '../../src/web/recorder/handoff.js';
 import type { SealedEventDetail } from '../../src/web/recorder/sealed-track.js';
 import { addStaff, recoveryOf, register, revocationBody } from '../server/custody/support.js';
@@ -39,7 +40,7 @@ import { startTestServer } from '../server/support/test-server.js';
 import { chromiumArgs } from '../support/browser.js';
 import { chromiumTool, requireTool } from '../support/system-tools.js';
 import { builtWebApps } from '../support/web-build.js';
-import { type StoredListing, axeCheck as axeIn, assertSealersSafe, checkStored, heading, passDeviceCheck as deviceCheckIn, pinnedRootScript, readVault, shotsDir, sleep } from './recorder-support.js';
+import { type StoredListing, axeCheck as axeIn, assertSealersSafe, checkStored, heading, passDeviceCheck as deviceCheckIn, pinnedRootScript, readVault, servedInChromium, shotsDir, sleep } from './recorder-support.js';
 
 const shots = shotsDir('recorder');
 const axeCheck = (page: Page, screen: string) => axeIn(page, shots, screen);
@@ -186,5 +187,36 @@ describe('the recorder in a real browser', () => {
     const sealingMs = sealed.reduce((n, d) => n + d.sealMs, 0);
     t.diagnostic(`sealed ${sealed.length} segments, ${(plaintexts.reduce((n, p) => n + p.length, 0) / 1e6).toFixed(2)} MB, in ${sealingMs.toFixed(0)} ms of sealing: ${(sealingMs / 10 / mediaSeconds).toFixed(3)} % of the camera's recording time`);
     assert.deepEqual(errors, [], 'no console error, blocked request or CSP violation');
+  });
+
+  it('refuses to record for an institution awaiting set-up, saying so', { timeout: 60_000 }, async (t) => {
+    const executablePath = requireTool(t, chromiumTool);
+    if (!executablePath) return;
+    await mkdir(shots, { recursive: true });
+    const s = await startTestServer(t);
+    const created = await createInstitution(s.services.cells, s.services.directory, { name: 'Keyless U', region: 'eu' }, s.now);
+    const attempt = await s.attempt({ id: created.id, region: 'eu', keys: await generateEpochKeyPair() });
+    const { origin, browser } = await servedInChromium(t, s, executablePath);
+    const context = await browser.newContext();
+    // Chromium asks for /favicon.ico on its own (the apps have none): not a request of the page.
+    await context.route('**/favicon.ico', (route) => route.abort('blockedbyclient'));
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('console', (m) => {
+      // The 409 of GET /v1/custody/epoch is the refusal the page shows.
+      if (m.type() === 'error' && !/status of 409 \(Conflict\)$/.test(m.text())) errors.push(`${m.text()} ${m.location().url}`);
+    });
+    await page.goto(`${origin}/app/recorder/`);
+    await heading(page, 'Start your exam recording');
+    await page.getByLabel('Exam code').fill(attempt.token);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await heading(page, 'Recording cannot start');
+    const shown = await page.locator('main').innerText();
+    assert.match(shown, /has not finished setting up ExamVault/);
+    assert.match(shown, /EV_ERR_CUSTODY_NOT_SET_UP/);
+    assert.match(await page.locator('#live').innerText(), /Recording cannot start: your institution has not finished setting up/);
+    await axeCheck(page, '0b-not-set-up');
+    assert.deepEqual(errors, []);
   });
 });

@@ -145,11 +145,15 @@ export async function reviewerOpensAttempt(o: {
   reviewer: string;
   attempt: string;
   screen?: (name: string) => Promise<void>;
+  /** The page is already in the reviewer app with a session (it arrived from an LTI launch); else one is made for `reviewer`. */
+  arrived?: boolean;
 }): Promise<void> {
   const { page } = o;
   const screen = o.screen ?? (async () => undefined);
-  await signedIn(o.s, page.context(), o.reviewer);
-  await page.goto(`${o.s.origin}/app/reviewer/`);
+  if (!o.arrived) {
+    await signedIn(o.s, page.context(), o.reviewer);
+    await page.goto(`${o.s.origin}/app/reviewer/`);
+  }
   await heading(page, 'Create your key');
   await page.getByLabel('New passphrase').fill('correct horse battery staple');
   await page.getByLabel('The same passphrase again').fill('correct horse battery staple');

@@ -36,17 +36,20 @@ function registerInstitutions(program: Command): void {
     .description('Institutions on this server\'s data directory.');
   institutions
     .command('create')
-    .summary('create an institution, with its epoch-1 key pair')
-    .description('Create an institution pinned to one region. Its epoch-1 key pair is generated here and written as `keygen` writes it '
+    .summary('create an institution, with its epoch-1 key pair or awaiting its first admin\'s set-up')
+    .description('Create an institution pinned to one region. With --key-out, its epoch-1 key pair is generated here and written as `keygen` writes it '
       + '(private key passphrase-protected, mode 0600; public key in "<key-out>.pub"); the server is given the public key only. '
-      + 'Prints {institution, region, epoch, fingerprint} as JSON.')
+      + 'With --no-epoch-key, no key is made here: the institution awaits set-up, and its first admin\'s browser generates the epoch-1 key pair '
+      + '(nothing can be recorded until then). Prints {institution, region, epoch, fingerprint} as JSON (fingerprint null without a key).')
     .requiredOption('--name <name>', 'the institution\'s name, 1-200 printable characters')
     .requiredOption('--region <region>', `where its data lives, for life: ${regionList()}`, parseRegion)
-    .requiredOption('--key-out <file>', 'where to write the epoch-1 private key file (never replaced)')
+    .option('--key-out <file>', 'where to write the epoch-1 private key file (never replaced); this or --no-epoch-key')
+    .option('--no-epoch-key', 'make no epoch key: the first admin\'s console generates it at set-up, so no one here ever holds it')
     .option('--passphrase-file <file>', `read the key file's passphrase from this file (default: $${PASSPHRASE_ENV}, else ask twice on the terminal)`)
     .option(...configFlag)
     .addHelpText('after', `
-Example:
+Examples:
+  $ examvault institutions create --name "Example University" --region eu --no-epoch-key
   $ examvault institutions create --name "Example University" --region eu --key-out example-epoch-1.key`)
     .action(lazy(() => import('./institutions-create.js')));
 }

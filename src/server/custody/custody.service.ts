@@ -101,6 +101,11 @@ async function checkStatement<T extends StatementType>(
   return { statement: result.statement, id: result.id };
 }
 
+/** Nothing can be sealed for an institution created without an epoch key until its first admin set it up. */
+function notSetUp(): ApiError {
+  return custodyError('EV_ERR_CUSTODY_NOT_SET_UP', "the institution is not set up yet: it has no epoch key until its first admin sets it up in the admin console");
+}
+
 function rejected(message: string): ApiError {
   return custodyError('EV_ERR_CUSTODY_STATEMENT_REJECTED', message);
 }
@@ -384,7 +389,8 @@ export async function currentEpoch(cell: Cell, institutionId: string): Promise<E
   const institution = await findInstitution(cell.db, institutionId);
   const epoch = institution ? Number(institution.current_epoch) : 0;
   const publicKey = institution ? await findEpochKey(cell.db, institutionId, epoch) : undefined;
-  if (!institution || !publicKey) throw custodyError('EV_ERR_CUSTODY_INVALID_REQUEST', 'the institution has no epoch key in this region');
+  if (!institution) throw custodyError('EV_ERR_CUSTODY_INVALID_REQUEST', 'the institution is not in this region');
+  if (!publicKey) throw notSetUp();
   const chain = ['institution', 'admin-enrolment', 'epoch', 'revocation'];
   // Set-up logs its three statements under one audit entry: within an entry, a signer's enrolment comes before what it signs.
   const statements = (await listStatements(cell.db, institutionId, chain))
@@ -815,6 +821,8 @@ async function storeEnrolment(trx: Transaction<CellDatabase>, institution: strin
  * - `enrolment`: the `admin-enrolment` of the requesting admin's registered keys, signed by that
  *   recovery key (so the first admin is enrolled by the root, like any admin after it);
  * - `epoch`: the `epoch` statement of the current epoch's stored public key, signed by the admin's key;
+ *   for an institution created without an epoch key, of the epoch-1 key the admin's client generated,
+ *   which is stored with the rest (a stored key is never replaced: a statement naming another is refused);
  * - `recoveryGrant` and `grant`: the current epoch key granted to the recovery key and to the admin.
  * One audit event records it all first; then everything is stored in one transaction, and the admin
  * is enrolled (`approved`). A second set-up is refused: no one can swap the key that may enrol admins.
@@ -832,12 +840,16 @@ export async function setUpInstitution(cell: Cell, principal: StaffPrincipal, bo
   const enrolment = await checkEnrolment(cell, institutionId, signedEnrolment, (signer) => (signer.kind === 'recovery' ? statement.signingPublicKey : null));
   if (enrolment.member.member_id !== admin.member_id) throw rejected('the set-up enrolment must name the admin setting the institution up');
   const epoch = await currentEpochOf(cell, institutionId);
-  const epochKey = await findEpochKey(cell.db, institutionId, epoch);
-  if (!epochKey) throw custodyError('EV_ERR_CUSTODY_INVALID_REQUEST', 'the institution has no epoch key in this region');
+  const stored = await findEpochKey(cell.db, institutionId, epoch);
   const epochStatement = await checkStatement(signedEpoch, 'epoch', requestingAdmin(principal, fromBase64Url(admin.signing_public_key) as Uint8Array));
-  if (epochStatement.statement.institution !== institutionId || epochStatement.statement.epoch !== epoch || toBase64Url(epochStatement.statement.epochPublicKey) !== epochKey) {
-    throw rejected(`the epoch statement must name this institution's epoch ${epoch} and its stored public key`);
+  const named = toBase64Url(epochStatement.statement.epochPublicKey);
+  if (epochStatement.statement.institution !== institutionId || epochStatement.statement.epoch !== epoch || (stored !== undefined && named !== stored)) {
+    throw rejected(`the epoch statement must name this institution's epoch ${epoch}${stored === undefined ? '' : ' and its stored public key'}`);
   }
+  // An institution created awaiting set-up has no key yet: the admin's client generated the epoch-1
+  // pair, and the statement it signed, checked above (its key a point of the curve), names the public
+  // key to store with the rest.
+  const epochKey = stored ?? named;
   const fingerprint = toBase64Url(await memberFingerprint(statement));
   const recoveryGrantJson = checkGrantShape(body.recoveryGrant, { institution: institutionId, epoch, epochPublicKey: epochKey, member: null, fingerprint });
   const adminGrantJson = checkGrantShape(body.grant, { institution: institutionId, epoch, epochPublicKey: epochKey, member: admin.member_id, fingerprint: admin.fingerprint });
@@ -854,10 +866,12 @@ export async function setUpInstitution(cell: Cell, principal: StaffPrincipal, bo
     enrolment: enrolment.signed,
     epochStatementId: epochStatement.id,
     epochStatement: epochSigned,
+    ...(stored === undefined ? { epochPublicKey: epochKey } : {}),
   });
   await cell.db.transaction().execute(async (trx) => {
     const [existing] = await listStatements(trx, institutionId, ['institution']);
     if (existing) throw custodyError('EV_ERR_CUSTODY_RECOVERY_ALREADY_SET', 'the institution already has a recovery key');
+    if (stored === undefined) await trx.insertInto('epoch_keys').values({ institution_id: institutionId, epoch, public_key: epochKey, created_at: now }).execute();
     await insertStatement(trx, { institution_id: institutionId, statement_id: id, audit_seq: seq, type: 'institution', subject: null, epoch: null, signed: root, created_at: now });
     await insertStatement(trx, { institution_id: institutionId, statement_id: epochStatement.id, audit_seq: seq, type: 'epoch', subject: null, epoch, signed: epochSigned, created_at: now });
     await upsertGrant(trx, { institution_id: institutionId, member_id: RECOVERY_MEMBER, epoch, grant_json: recoveryGrantJson, approval: root, created_at: now });

@@ -5,10 +5,12 @@ import type { CellDatabase, InstitutionTable } from '../db/schema.js';
 export async function insertInstitution(
   db: Kysely<CellDatabase>,
   institution: InstitutionTable,
-  epochPublicKey: string,
+  /** null: no epoch key yet, until the first admin's set-up registers one. */
+  epochPublicKey: string | null,
 ): Promise<void> {
   await db.transaction().execute(async (trx) => {
     await trx.insertInto('institutions').values(institution).execute();
+    if (epochPublicKey === null) return;
     await trx
       .insertInto('epoch_keys')
       .values({ institution_id: institution.id, epoch: institution.current_epoch, public_key: epochPublicKey, created_at: institution.created_at })

@@ -1,7 +1,9 @@
 /**
  * Creating an institution: pinned to one region for life, registered in the global directory, with
- * its first epoch public key. The epoch private key never reaches this code — the caller (the CLI,
- * later the admin's browser) generates the pair and hands over the public half only.
+ * its first epoch public key or none yet. The epoch private key never reaches this code: either the
+ * operator's CLI generated the pair and hands over the public half, or the institution is created
+ * awaiting set-up, and its first admin's browser generates the pair and registers the public key with
+ * the set-up (PUT /v1/custody/recovery), so no one at the vendor ever holds it.
  */
 import type { Kysely } from 'kysely';
 import { importPublicKeyText } from '../../crypto/index.js';
@@ -15,8 +17,8 @@ import { insertInstitution } from './institution.repository.js';
 export interface NewInstitution {
   readonly name: string;
   readonly region: string;
-  /** base64url of the 65-byte epoch-1 public key. */
-  readonly epochPublicKey: string;
+  /** base64url of the 65-byte epoch-1 public key; absent: awaiting set-up, the first admin's browser makes it. */
+  readonly epochPublicKey?: string;
 }
 
 export interface CreatedInstitution {
@@ -33,11 +35,11 @@ export async function createInstitution(cells: Cells, directory: Kysely<Director
   }
   const cell = cells.get(input.region);
   if (!cell) throw new ApiError('EV_ERR_API_BAD_REQUEST', `region ${JSON.stringify(input.region)} is not served here (regions: ${[...cells.keys()].join(', ')})`);
-  await importPublicKeyText(input.epochPublicKey);
+  if (input.epochPublicKey !== undefined) await importPublicKeyText(input.epochPublicKey);
   const id = newId('inst');
   // Directory first: an institution the directory does not know can never be reached, so a crash in
   // between leaves an unreachable row at worst, never an institution in two regions.
   await registerInstitution(directory, id, input.region, now);
-  await insertInstitution(cell.db, { id, name, region: input.region, current_epoch: 1, created_at: now }, input.epochPublicKey);
+  await insertInstitution(cell.db, { id, name, region: input.region, current_epoch: 1, created_at: now }, input.epochPublicKey ?? null);
   return { id, region: input.region, epoch: 1 };
 }

@@ -116,7 +116,8 @@ export const ltiRoutes: FastifyPluginAsync<LtiRoutesOptions> = async (app, optio
   app.post('/lti/staff/session', async (request, reply) => {
     const session = await staffSessionFromCode(ctx, form(request.body).code);
     void reply.header('set-cookie', hostCookie(STAFF_SESSION_COOKIE, session.token, STAFF_SESSION_TTL_MS / 1000));
-    return reply.code(303).header('location', `${options.publicOrigin}/staff/`).send();
+    // LTI staff are reviewers (it never makes admins): they land in the reviewer app, signed in.
+    return reply.code(303).header('location', `${options.publicOrigin}/app/reviewer/`).send();
   });
 
   // The recorder's exchange of the launch page's code for the attempt credential (JSON).

@@ -10,7 +10,7 @@ import { ApiError } from '../../protocol/errors.js';
 import { type RecordingStatus, type SegmentReceipt, uploadErrors, type UploadErrorCode } from '../../protocol/upload.js';
 import type { AttemptScope } from '../attempts/credential.js';
 import type { RecordingTable } from '../db/schema.js';
-import { findInstitution } from '../institutions/institution.repository.js';
+import { findEpochKey, findInstitution } from '../institutions/institution.repository.js';
 import type { Cell } from '../regions/cell.types.js';
 import { takesRows } from '../storage/blob-store.js';
 import { completeRecording, findRecording, findSegment, insertRecording, storedIndexes } from './recording.repository.js';
@@ -81,6 +81,10 @@ export async function createRecording(cell: Cell, scope: AttemptScope, body: Uin
   if (!institution) throw uploadError('EV_ERR_UPLOAD_CONTEXT_MISMATCH', 'the institution is not in this region');
   if (header.keySlot.epoch !== institution.current_epoch) {
     throw uploadError('EV_ERR_UPLOAD_EPOCH_NOT_CURRENT', `recordings must be sealed to the institution's current epoch ${institution.current_epoch}`);
+  }
+  // Created awaiting set-up, the institution has no epoch key anyone could open a recording with.
+  if (!(await findEpochKey(cell.db, scope.institution, institution.current_epoch))) {
+    throw uploadError('EV_ERR_UPLOAD_NOT_SET_UP', 'the institution is not set up yet: it has no epoch key to seal recordings to');
   }
 
   const row: RecordingTable = {

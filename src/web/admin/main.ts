@@ -7,7 +7,7 @@
 import '../shared/base.css';
 import './admin.css';
 import type { EpochResponse } from '../../protocol/custody.js';
-import { callJson } from '../shared/api.js';
+import { ApiCallError, callJson } from '../shared/api.js';
 import { button, el, showScreen } from '../shared/dom.js';
 import { liveRegion } from '../shared/live.js';
 import { type StaffMe, currentStaff, inviteTokenFrom, signOut } from '../shared/staff-session.js';
@@ -97,10 +97,14 @@ async function afterKeys(admin: Admin): Promise<void> {
     await home(admin);
     return;
   }
-  // Before set-up the epoch chain is empty: no institution statement names a recovery key yet.
-  const { statements } = await callJson<EpochResponse>('/v1/custody/epoch');
-  if (statements.length === 0) {
-    setUpScreen(admin, () => open(async () => {
+  // Before set-up the epoch chain is empty: no institution statement names a recovery key yet. An
+  // institution created without an epoch key has no chain at all: its set-up generates the key.
+  const served = await callJson<EpochResponse>('/v1/custody/epoch').catch((e: unknown) => {
+    if (e instanceof ApiCallError && e.code === 'EV_ERR_CUSTODY_NOT_SET_UP') return null;
+    throw e;
+  });
+  if (served === null || served.statements.length === 0) {
+    setUpScreen(admin, served, () => open(async () => {
       showNav(admin);
       await home(admin);
     }));

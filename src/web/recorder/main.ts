@@ -226,6 +226,11 @@ async function prepare(credential: string, trust: TrustAnchors): Promise<void> {
     info = await callJson<AttemptInfo>('/v1/attempts/me', { token: credential });
     check = await fetchCheckedEpoch(credential, info, trust);
   } catch (e) {
+    // An institution awaiting its first admin's set-up has no key yet: another code cannot help.
+    if (e instanceof ApiCallError && e.code === 'EV_ERR_CUSTODY_NOT_SET_UP') {
+      cannotRecord(`${e.message} (${e.code})`, true);
+      return;
+    }
     startScreen(trust, describeProblem(e));
     return;
   }
@@ -236,12 +241,14 @@ async function prepare(credential: string, trust: TrustAnchors): Promise<void> {
   consentScreen({ credential, info, trust });
 }
 
-function cannotRecord(reason: string): void {
+function cannotRecord(reason: string, notSetUp = false): void {
   showScreen(main, 'Recording cannot start', APP,
-    el('p', {}, 'We could not confirm the key that locks your recording for your institution, so nothing will be recorded. Please tell your institution.'),
+    el('p', {}, notSetUp
+      ? 'Your institution has not finished setting up ExamVault: there is no key yet to lock your recording with, so nothing will be recorded. Please tell your institution.'
+      : 'We could not confirm the key that locks your recording for your institution, so nothing will be recorded. Please tell your institution.'),
     el('p', { class: 'hint' }, `Details for your institution: ${reason}.`),
   );
-  live.announce('Recording cannot start: the institution\'s key could not be confirmed.');
+  live.announce(notSetUp ? 'Recording cannot start: your institution has not finished setting up.' : 'Recording cannot start: the institution\'s key could not be confirmed.');
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -108,7 +108,7 @@ describe('LTI 1.3 flows against the LMS emulator', () => {
     assert.equal(form.target, '_blank');
     const opened = await browser.fetch('POST', form.action, { form: form.fields }, { origin: s.origin });
     assert.equal(opened.status, 303);
-    assert.equal(opened.headers.location, `${s.origin}/staff/`);
+    assert.equal(opened.headers.location, `${s.origin}/app/reviewer/`);
     const me = await browser.fetch('GET', `${s.origin}/v1/staff/me`);
     assert.equal(me.status, 200, me.body);
     const who = me.json<{ staffId: string; role: string; institution: string }>();
