@@ -9,4 +9,6 @@ export interface AttemptInfo {
   readonly attempt: string;
   /** When the credential stops working, in milliseconds since 1970-01-01T00:00:00Z. */
   readonly expiresAt: number;
+  /** Seconds between the recorder's still snapshots, the exam's setting (docs/EXAMS.md); 0: none. */
+  readonly snapshotIntervalSeconds: number;
 }

@@ -17,6 +17,11 @@ export type ExamErrorCode = keyof typeof examErrors;
 /** Snapshot intervals a recorder accepts: none (0), or every 10 s to every hour. */
 export const SNAPSHOT_INTERVAL_MIN_SECONDS = 10;
 export const SNAPSHOT_INTERVAL_MAX_SECONDS = 3600;
+/**
+ * An exam's interval when its creator gives none, and an attempt's whose exam has no record: the
+ * interval the recorder used before exams set their own.
+ */
+export const DEFAULT_SNAPSHOT_INTERVAL_SECONDS = 10;
 export const EXAM_TITLE_MAX_LENGTH = 200;
 
 /** POST /v1/exams */
@@ -24,7 +29,7 @@ export interface CreateExamRequest {
   /** Defaults to a new random id (`exam-…`). 1-64 characters of [A-Za-z0-9._:-]. */
   readonly exam?: string;
   readonly title: string;
-  /** Default 60. */
+  /** Seconds between still snapshots: 0 (none) or 10-3600. Default DEFAULT_SNAPSHOT_INTERVAL_SECONDS. */
   readonly snapshotIntervalSeconds?: number;
 }
 

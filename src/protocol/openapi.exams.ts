@@ -1,5 +1,5 @@
 /** OpenAPI description of the exams routes (docs/EXAMS.md), merged into openapi.ts's document. */
-import { EXAM_TITLE_MAX_LENGTH, SNAPSHOT_INTERVAL_MAX_SECONDS } from './exams.js';
+import { DEFAULT_SNAPSHOT_INTERVAL_SECONDS, EXAM_TITLE_MAX_LENGTH, SNAPSHOT_INTERVAL_MAX_SECONDS, SNAPSHOT_INTERVAL_MIN_SECONDS } from './exams.js';
 
 const json = (schema: object) => ({ 'application/json': { schema } });
 const err = (description: string) => ({ description, content: json({ $ref: '#/components/schemas/Error' }) });
@@ -19,7 +19,7 @@ export const examSchemas = {
       exam: id,
       institution: id,
       title: { type: 'string', minLength: 1, maxLength: EXAM_TITLE_MAX_LENGTH },
-      snapshotIntervalSeconds: { type: 'integer', description: '0: no snapshots; else 10 to 3600' },
+      snapshotIntervalSeconds: { type: 'integer', minimum: 0, maximum: SNAPSHOT_INTERVAL_MAX_SECONDS, description: `Seconds between the recorder's still snapshots; 0: none, else ${SNAPSHOT_INTERVAL_MIN_SECONDS} to ${SNAPSHOT_INTERVAL_MAX_SECONDS}` },
       createdAt: { type: 'string', format: 'date-time' },
     },
   },
@@ -39,7 +39,7 @@ export const examPaths = {
           properties: {
             exam: { ...id, description: 'Default: a new random id' },
             title: { type: 'string', minLength: 1, maxLength: EXAM_TITLE_MAX_LENGTH },
-            snapshotIntervalSeconds: { type: 'integer', minimum: 0, maximum: SNAPSHOT_INTERVAL_MAX_SECONDS, description: '0: none; else at least 10. Default 60' },
+            snapshotIntervalSeconds: { type: 'integer', minimum: 0, maximum: SNAPSHOT_INTERVAL_MAX_SECONDS, description: `0: none; else ${SNAPSHOT_INTERVAL_MIN_SECONDS} to ${SNAPSHOT_INTERVAL_MAX_SECONDS}. Default ${DEFAULT_SNAPSHOT_INTERVAL_SECONDS}. Other values: 400 EV_ERR_EXAM_INVALID_REQUEST` },
           },
         }),
       },

@@ -136,7 +136,7 @@ export const ltiPaths = {
       summary: 'Exchange the launch page\'s one-time hand-off code (≤ 2 min, single use) for the attempt credential',
       requestBody: { required: true, content: json({ type: 'object', required: ['code'], properties: { code: str } }) },
       responses: {
-        '200': { description: 'The attempt credential', content: json({ type: 'object', required: ['token', 'institution', 'region', 'exam', 'attempt', 'expiresAt'], properties: { token: str, institution: str, region: str, exam: str, attempt: str, expiresAt: { type: 'integer' } } }) },
+        '200': { description: 'The attempt credential', content: json({ type: 'object', required: ['token', 'institution', 'region', 'exam', 'attempt', 'expiresAt', 'snapshotIntervalSeconds'], properties: { token: str, institution: str, region: str, exam: str, attempt: str, expiresAt: { type: 'integer' }, snapshotIntervalSeconds: { type: 'integer' } } }) },
         '400': err('EV_ERR_HANDOFF_INVALID'),
         '409': err('EV_ERR_HANDOFF_USED'),
         '410': err('EV_ERR_HANDOFF_EXPIRED'),

@@ -228,7 +228,7 @@ export const openApiDocument = {
         responses: {
           '200': {
             description: 'The attempt',
-            content: json({ type: 'object', required: ['institution', 'region', 'exam', 'attempt', 'expiresAt'], properties: { institution: { type: 'string' }, region: { type: 'string' }, exam: { type: 'string' }, attempt: { type: 'string' }, expiresAt: { type: 'integer', description: 'Milliseconds since the epoch' } } }),
+            content: json({ type: 'object', required: ['institution', 'region', 'exam', 'attempt', 'expiresAt', 'snapshotIntervalSeconds'], properties: { institution: { type: 'string' }, region: { type: 'string' }, exam: { type: 'string' }, attempt: { type: 'string' }, expiresAt: { type: 'integer', description: 'Milliseconds since the epoch' }, snapshotIntervalSeconds: { type: 'integer', description: "The exam's; 0: no snapshots" } } }),
           },
           '401': errorResponse('Missing, unknown or expired credential (EV_ERR_AUTH_*)'),
         },

@@ -53,6 +53,8 @@ import { createStaffSession } from '../../src/server/staff/staff-auth.js';
 import { insertStaff } from '../../src/server/staff/staff.repository.js';
 import { issueStaffInvite } from '../../src/server/staff/staff.service.js';
 import { issueAttemptCredential } from '../../src/server/attempts/attempt.service.js';
+import { findExam } from '../../src/server/exams/exam.repository.js';
+import { DEFAULT_SNAPSHOT_INTERVAL_SECONDS, type Exam } from '../../src/protocol/exams.js';
 import { upload } from '../server/custody/support.js';
 import type { TestInstitution, TestServer } from '../server/support/test-server.js';
 import { chromiumArgs } from '../support/browser.js';
@@ -380,6 +382,7 @@ describe('the admin console', () => {
     // 6. Exams, an assessment platform (its key works), an LTI registration, retention.
     await nav(page, 'Exams', 'Exams');
     await page.getByLabel('Exam title').fill('Organic chemistry final');
+    await page.getByLabel('Seconds between snapshots').fill('15');
     await page.getByLabel('Exam id (optional)').fill('chem-final');
     await page.getByRole('button', { name: 'Create the exam' }).click();
     await page.getByRole('cell', { name: 'Organic chemistry final', exact: true }).waitFor();
@@ -414,6 +417,9 @@ describe('the admin console', () => {
     await axeCheck(page, shots, '13-platforms');
     const platformExam = await app.inject({ method: 'POST', url: '/v1/platform/exams', headers: { authorization: `Bearer ${apiKey}` }, payload: { title: 'Quiz 1' } });
     assert.equal(platformExam.statusCode, 201, platformExam.body);
+    // The exam the console's form made keeps the interval typed in it; one made without gets the default.
+    assert.equal((await findExam(cell.db, inst.id, 'chem-final'))?.snapshot_interval_seconds, 15);
+    assert.equal(platformExam.json<Exam>().snapshotIntervalSeconds, DEFAULT_SNAPSHOT_INTERVAL_SECONDS);
     await page.getByRole('button', { name: 'Revoke Quizmaster' }).click();
     await heading(page, 'Revoke platform Quizmaster');
     await axeCheck(page, shots, '13b-platform-revoke');

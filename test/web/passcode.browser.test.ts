@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import { chromium } from 'playwright-core';
 import { buildApp } from '../../src/server/app.js';
 import { addStaff, register } from '../server/custody/support.js';
-import { createPlatformExam, issuePasscode, registerTestPlatform } from '../server/platforms/support.js';
+import { issuePasscode, registerTestPlatform } from '../server/platforms/support.js';
 import { startTestServer } from '../server/support/test-server.js';
 import { chromiumArgs } from '../support/browser.js';
 import { chromiumTool, requireTool } from '../support/system-tools.js';
@@ -28,7 +28,7 @@ function mistyped(passcode: string): string {
 }
 
 describe('the recorder\'s passcode form', () => {
-  it('catches a typo while typing, then redeems the passcode and reaches consent', { timeout: 120_000 }, async (t) => {
+  it('catches a typo while typing, then redeems the passcode and reaches consent, which states the exam\'s snapshot interval', { timeout: 120_000 }, async (t) => {
     const executablePath = requireTool(t, chromiumTool);
     if (!executablePath) return;
     await mkdir(shots, { recursive: true });
@@ -36,7 +36,9 @@ describe('the recorder\'s passcode form', () => {
     const inst = await s.institution('eu');
     await register(s, await addStaff(s, inst, 'adm-1', 'admin'));
     const platform = await registerTestPlatform(s, inst);
-    await createPlatformExam(s, platform, 'bio-final');
+    // Not the default interval: the consent screen must state the exam's.
+    const exam = await s.app.inject({ method: 'POST', url: '/v1/platform/exams', headers: platform.key, payload: { exam: 'bio-final', title: 'Biology final', snapshotIntervalSeconds: 45 } });
+    assert.equal(exam.statusCode, 201, exam.body);
     const { passcode } = await issuePasscode(s, platform, 'bio-final');
 
     const app = buildApp(s.config, s.services, { webDir: await builtWebApps() });
@@ -78,6 +80,7 @@ describe('the recorder\'s passcode form', () => {
     await page.getByRole('button', { name: 'Continue' }).click();
     await heading(page, 'Before you start: what is recorded');
     await axeCheck(page, shots, '2-consent');
+    assert.match(await page.locator('dl.signals').innerText(), /Still pictures\s+A photo from your camera every 45 seconds\./);
     assert.equal(redeems.length, 1);
     assert.equal(JSON.parse(redeems[0] ?? '').passcode, passcode.replace(/-/g, ''), 'sent in its canonical form');
     const secret = passcode.replace(/-/g, '').slice(7);

@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { describe, it } from 'node:test';
-import { PIECE_SECONDS, SNAPSHOT_SECONDS } from '../../src/protocol/recording-timing.js';
+import { PIECE_SECONDS } from '../../src/protocol/recording-timing.js';
 import { recordPieces } from '../../bench/playback/piece.js';
 import type { OpenedEventDetail } from '../../src/web/reviewer/player-source.js';
 import { cellOf } from '../server/custody/support.js';
@@ -28,6 +28,8 @@ import { approveBySafetyNumber, launchChromium, newAttempt, reviewerOpensAttempt
 
 const shots = shotsDir('reviewer');
 const PIECES = 15;
+/** The exam's snapshot interval, not the default: the player must place snapshots by the exam's. */
+const SNAPSHOT_SECONDS = 12;
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 /** Resolves once no new request has been made for 700 ms: the fetches ahead have all been asked for. */
@@ -45,10 +47,10 @@ describe('the reviewer app', () => {
     await mkdir(shots, { recursive: true });
     // Launched first so that, should the test fail, it closes before the server (which waits for its connections).
     const { browser, close } = await launchChromium((fn) => t.after(fn), executablePath, [...chromiumArgs, '--host-resolver-rules=MAP localhost 127.0.0.1', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--autoplay-policy=no-user-gesture-required']);
-    const s = await ltiScenario(t, { webDir: await builtWebApps() });
+    const s = await ltiScenario(t, { webDir: await builtWebApps(), snapshotIntervalSeconds: SNAPSHOT_SECONDS });
     const admin = await setUpInstitution(s);
 
-    // One attempt: PIECES pieces of camera, screen and microphone, a snapshot every SNAPSHOT_SECONDS.
+    // One attempt: PIECES pieces of camera, screen and microphone, a snapshot every SNAPSHOT_SECONDS (the exam's).
     const made = await recordPieces(browser, `${s.origin}/app/recorder/`);
     const attempt = await newAttempt(s);
     const video = 'video/webm;codecs=vp8';
@@ -106,6 +108,8 @@ describe('the reviewer app', () => {
     const screenPer = Math.ceil(made.video.length / (Math.floor(made.video.length / 3) + 1));
     assert.deepEqual(fetchedOf(opened, 'rec-screen-1').sort((a, b) => a - b), Array.from({ length: 2 * screenPer }, (_, i) => i));
     assert.ok(fetchedOf(opened, 'rec-snapshot-1').length <= tracks[3].pieces.length, 'snapshots opened as they come into view');
+    const snapshotLabels = await page.locator('button.snapshot').evaluateAll((bs) => bs.map((b) => b.getAttribute('aria-label')));
+    assert.deepEqual(snapshotLabels, ['0:12', '0:24', '0:36', '0:48', '1:00'].map((at) => `Snapshot at ${at}: go there`), "snapshots placed at the exam's interval");
     await axeCheck(page, shots, '6-player');
 
     // Seek to the middle with the timeline control, then play.

@@ -6,6 +6,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { AttemptInfo } from '../../protocol/attempt.js';
 import type { Cells } from '../regions/cell.types.js';
+import { snapshotIntervalOf } from '../exams/exam.service.js';
 import { authenticateAttempt } from './attempt-auth.js';
 
 export interface AttemptRoutesOptions {
@@ -15,7 +16,8 @@ export interface AttemptRoutesOptions {
 
 export const attemptRoutes: FastifyPluginAsync<AttemptRoutesOptions> = async (app, { cells, clock = Date.now }) => {
   app.get('/attempts/me', async (request): Promise<AttemptInfo> => {
-    const { scope } = await authenticateAttempt(request, cells, clock());
-    return { institution: scope.institution, region: scope.region, exam: scope.exam, attempt: scope.attempt, expiresAt: scope.expiresAt };
+    const { scope, cell } = await authenticateAttempt(request, cells, clock());
+    const snapshotIntervalSeconds = await snapshotIntervalOf(cell, scope.institution, scope.exam);
+    return { institution: scope.institution, region: scope.region, exam: scope.exam, attempt: scope.attempt, expiresAt: scope.expiresAt, snapshotIntervalSeconds };
   });
 };

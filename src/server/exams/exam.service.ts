@@ -6,6 +6,7 @@
 import { idPattern } from '../../crypto/context.js';
 import { ApiError } from '../../protocol/errors.js';
 import {
+  DEFAULT_SNAPSHOT_INTERVAL_SECONDS,
   EXAM_TITLE_MAX_LENGTH,
   type Exam,
   type ExamErrorCode,
@@ -17,8 +18,6 @@ import type { ExamTable } from '../db/schema.js';
 import { newId } from '../ids.js';
 import type { Cell } from '../regions/cell.types.js';
 import { findExam, insertExam, listExams } from './exam.repository.js';
-
-export const DEFAULT_SNAPSHOT_INTERVAL_SECONDS = 60;
 
 export function examError(code: ExamErrorCode, message: string): ApiError {
   return new ApiError(code, message, examErrors[code]);
@@ -72,4 +71,14 @@ export async function examOf(cell: Cell, institution: string, exam: string): Pro
   const row = idPattern.test(exam) ? await findExam(cell.db, institution, exam) : undefined;
   if (!row) throw examError('EV_ERR_EXAM_NOT_FOUND', `no exam ${JSON.stringify(exam)} in your institution`);
   return toExam(row);
+}
+
+/**
+ * The snapshot interval an attempt's recorder uses and its reviewers' player assumes: its exam's,
+ * or the default for an attempt whose exam was never created (an LTI or a test credential may
+ * name any exam id), which is also what GET /v1/exams/:exam's 404 tells the player.
+ */
+export async function snapshotIntervalOf(cell: Cell, institution: string, exam: string): Promise<number> {
+  const row = await findExam(cell.db, institution, exam);
+  return row ? Number(row.snapshot_interval_seconds) : DEFAULT_SNAPSHOT_INTERVAL_SECONDS;
 }

@@ -11,6 +11,7 @@ import { EXAM_CUSTOM_PARAMETER, HANDOFF_META, type HandoffResponse } from '../..
 import { issueAttemptCredential } from '../attempts/attempt.service.js';
 import type { LtiPlatformTable } from '../db/schema.js';
 import { findExam } from '../exams/exam.repository.js';
+import { snapshotIntervalOf } from '../exams/exam.service.js';
 import { createStaffSession } from '../staff/staff-auth.js';
 import { findStaff } from '../staff/staff.repository.js';
 import type { StaffSession } from '../staff/staff.types.js';
@@ -124,7 +125,8 @@ export async function exchangeHandoff(ctx: LtiContext, code: unknown): Promise<H
   if (taken === 'expired') throw ltiError('EV_ERR_HANDOFF_EXPIRED', 'the hand-off code has expired: relaunch from the LMS');
   const issued = await issueAttemptCredential(ctx.cells, ctx.directory, { institution: taken.row.institution_id, exam: taken.payload.exam, attempt: taken.payload.attempt, ttlSeconds: ctx.attemptTtlSeconds }, now);
   await taken.cell.audit.append({ institution: issued.institution, type: 'lti.handoff.exchanged', payload: { exam: issued.exam, attempt: issued.attempt } });
-  return { token: issued.token, institution: issued.institution, region: issued.region, exam: issued.exam, attempt: issued.attempt, expiresAt: issued.expiresAt };
+  const snapshotIntervalSeconds = await snapshotIntervalOf(taken.cell, issued.institution, issued.exam);
+  return { token: issued.token, institution: issued.institution, region: issued.region, exam: issued.exam, attempt: issued.attempt, expiresAt: issued.expiresAt, snapshotIntervalSeconds };
 }
 
 /** POST /v1/lti/staff/session: the staff launch's one-time code, for a staff session. */

@@ -38,7 +38,7 @@ import type { AttemptScope } from '../attempts/credential.js';
 import { insertCredential, newAttemptToken, tokenHash } from '../attempts/credential.js';
 import type { DirectoryDatabase } from '../db/schema.js';
 import { findExam } from '../exams/exam.repository.js';
-import { examOf } from '../exams/exam.service.js';
+import { examOf, snapshotIntervalOf } from '../exams/exam.service.js';
 import { newId } from '../ids.js';
 import type { Cell, Cells } from '../regions/cell.types.js';
 import { auditStaffEvent } from '../staff/staff-auth.js';
@@ -250,6 +250,7 @@ export class PasscodeRedeemer {
     this.byAddress.forgive(addrKey, now);
     this.context.onEvent();
     const exam = await findExam(cell.db, row.institution_id, row.exam_id);
+    const snapshotIntervalSeconds = await snapshotIntervalOf(cell, row.institution_id, row.exam_id);
     return {
       token,
       institution: row.institution_id,
@@ -258,7 +259,7 @@ export class PasscodeRedeemer {
       attempt: row.attempt_id,
       expiresAt,
       title: exam?.title ?? row.exam_id,
-      snapshotIntervalSeconds: Number(exam?.snapshot_interval_seconds ?? 60),
+      snapshotIntervalSeconds,
     };
   }
 

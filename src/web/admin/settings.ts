@@ -5,7 +5,7 @@
  * no key material is involved. Secrets the server shows once (a platform's API key and webhook
  * secret) are shown once here too, and kept nowhere.
  */
-import type { Exam } from '../../protocol/exams.js';
+import { DEFAULT_SNAPSHOT_INTERVAL_SECONDS, type Exam, SNAPSHOT_INTERVAL_MAX_SECONDS, SNAPSHOT_INTERVAL_MIN_SECONDS } from '../../protocol/exams.js';
 import type { Platform as LtiPlatform } from '../../protocol/lti.js';
 import type { Platform, RegisteredPlatform } from '../../protocol/passcodes.js';
 import { callJson } from '../shared/api.js';
@@ -27,6 +27,8 @@ export async function examsScreen(admin: Admin): Promise<void> {
   const { exams } = await callJson<{ exams: Exam[] }>('/v1/exams');
   const title = field('exam-title', 'Exam title', { maxlength: '200' }, 'Shown to test takers and staff. Do not put personal data in it.');
   const id = field('exam-id', 'Exam id (optional)', { maxlength: '64' }, 'Letters, digits, dots, dashes, underscores or colons. Leave empty for a random id.');
+  const snapshots = field('exam-snapshots', 'Seconds between snapshots', { type: 'number', inputmode: 'numeric', min: '0', max: String(SNAPSHOT_INTERVAL_MAX_SECONDS), step: '1', value: String(DEFAULT_SNAPSHOT_INTERVAL_SECONDS) },
+    `How often the recorder takes a still photo from the test taker's camera: ${SNAPSHOT_INTERVAL_MIN_SECONDS} to ${SNAPSHOT_INTERVAL_MAX_SECONDS} seconds, or 0 for none. Test takers are told before they start. It cannot be changed later.`);
   showScreen(admin.main, 'Exams', APP,
     exams.length === 0
       ? el('p', {}, 'No exam yet.')
@@ -34,11 +36,13 @@ export async function examsScreen(admin: Admin): Promise<void> {
         button(`Issue passcodes for ${e.title}`, () => passcodesScreen(admin, e, () => examsScreen(admin)), { class: 'secondary' })])),
     el('h2', {}, 'Create an exam'),
     actionForm(admin.live, 'Creating the exam…', async () => {
-      const body = { title: title.input.value, ...(id.input.value.trim() ? { exam: id.input.value.trim() } : {}) };
+      // Sent as typed (an empty field: the server's default); the server says what it refuses.
+      const every = snapshots.input.value.trim();
+      const body = { title: title.input.value, ...(id.input.value.trim() ? { exam: id.input.value.trim() } : {}), ...(every ? { snapshotIntervalSeconds: Number(every) } : {}) };
       const created = await staffJson<Exam>(admin.me, '/v1/exams', { method: 'POST', json: body });
       await examsScreen(admin);
       return `Exam ${created.exam} is created.`;
-    }, title.wrap, id.wrap, el('div', { class: 'actions' }, submit('Create the exam'))),
+    }, title.wrap, id.wrap, snapshots.wrap, el('div', { class: 'actions' }, submit('Create the exam'))),
   );
 }
 

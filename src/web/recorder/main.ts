@@ -22,13 +22,11 @@ import { type SealedTrack, isResumable, openSealedTrack, resumeSealedTrack } fro
 import { type UploadState, type Uploader, startUploader } from './uploader.js';
 import { type StoredAttempt, type StoredRecording, type Vault, openVault } from './vault.js';
 import { pieces, regionName, size, trackNames } from './words.js';
-import { PIECE_SECONDS, SNAPSHOT_SECONDS } from '../../protocol/recording-timing.js';
+import { DEFAULT_SNAPSHOT_INTERVAL_SECONDS, PIECE_SECONDS } from '../../protocol/recording-timing.js';
 
 const APP = 'ExamVault';
 /** Each piece is a standalone file this long; the reviewer's player finds a time's piece from it. */
 const PIECE_MS = PIECE_SECONDS * 1000;
-/** Until exams carry their own setting: one still picture from the camera this often. */
-const SNAPSHOT_MS = SNAPSHOT_SECONDS * 1000;
 
 const main = document.getElementById('main') as HTMLElement;
 const live = liveRegion(document.getElementById('live') as HTMLElement);
@@ -256,13 +254,20 @@ function cannotRecord(reason: string, notSetUp = false): void {
 // ---------------------------------------------------------------------------------------------
 // Consent
 
+/** The exam's snapshot interval, in the words of the consent screen. */
+function stillPictures(seconds: number): string {
+  if (seconds === 0) return 'None.';
+  if (seconds % 60 === 0) return seconds === 60 ? 'A photo from your camera every minute.' : `A photo from your camera every ${seconds / 60} minutes.`;
+  return `A photo from your camera every ${seconds} seconds.`;
+}
+
 function consentScreen(ready: Ready): void {
   const where = regionName(ready.info.region);
   const signals = el('dl', { class: 'signals' },
     el('dt', {}, 'Camera'), el('dd', {}, 'Video of you, from when you start recording until you finish.'),
     el('dt', {}, 'Microphone'), el('dd', {}, 'Sound around you, for the same time.'),
     el('dt', {}, 'Screen'), el('dd', {}, 'Everything shown on the screen you choose to share, for the same time.'),
-    el('dt', {}, 'Still pictures'), el('dd', {}, `A photo from your camera every ${SNAPSHOT_MS / 1000} seconds.`),
+    el('dt', {}, 'Still pictures'), el('dd', {}, stillPictures(ready.info.snapshotIntervalSeconds)),
   );
   showScreen(main, 'Before you start: what is recorded', APP,
     el('h2', {}, 'What we record'),
@@ -415,8 +420,9 @@ async function startRecording(ready: Ready, camera: MediaStream, screen: MediaSt
     recordInPieces(new MediaStream(camera.getVideoTracks()), videoType, PIECE_MS, 300_000, tracks.camera.add, onError),
     recordInPieces(new MediaStream(camera.getAudioTracks()), audioType, PIECE_MS, 48_000, tracks.microphone.add, onError),
     recordInPieces(screen, videoType, PIECE_MS, 400_000, tracks.screen.add, onError),
-    takeSnapshots(cameraVideo, SNAPSHOT_MS, tracks.snapshot.add, onError),
   ];
+  // The exam's interval (0: the exam takes no snapshots); the player places them by the same one.
+  if (ready.info.snapshotIntervalSeconds > 0) captures.push(takeSnapshots(cameraVideo, ready.info.snapshotIntervalSeconds * 1000, tracks.snapshot.add, onError));
   const startedAt = Date.now();
   const clock = el('p', { id: 'elapsed' }, 'Recording: 0:00');
   const timer = setInterval(() => {
@@ -470,7 +476,11 @@ async function resume(stored: StoredAttempt): Promise<void> {
   for (const r of await vault.recordings()) if (r.state === 'recording' && !isResumable(r)) await vault.updateRecording(r.id, { state: 'interrupted' });
   const paused = (await vault.recordings()).filter(isResumable);
   const up = ensureUploader(stored.credential);
-  const ready: Ready = { credential: stored.credential, info: stored.info, trust: anchorsFromJson(stored.trust as Parameters<typeof anchorsFromJson>[0]) };
+  // An attempt this browser stored before attempt info carried the exam's interval has none: it goes
+  // on at the default.
+  const saved: Partial<AttemptInfo> = stored.info;
+  const info: AttemptInfo = { ...stored.info, snapshotIntervalSeconds: saved.snapshotIntervalSeconds ?? DEFAULT_SNAPSHOT_INTERVAL_SECONDS };
+  const ready: Ready = { credential: stored.credential, info, trust: anchorsFromJson(stored.trust as Parameters<typeof anchorsFromJson>[0]) };
   if (paused.length === 0) {
     sendingScreen(up);
     return;

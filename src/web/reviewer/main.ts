@@ -287,6 +287,7 @@ async function showAttempt(session: ReviewerSession, exam: Exam, attempt: string
       institution: listed.institution,
       attempt,
       listed: listed.recordings,
+      snapshotSeconds: exam.snapshotIntervalSeconds,
       epochKey: (epoch) => session.epochKeys.get(epoch) ?? null,
       unlock: (recording) => staffJson<UnlockResponse>(me, `${base}/${encodeURIComponent(recording)}/unlock`, { method: 'POST' }),
     });

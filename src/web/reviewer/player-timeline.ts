@@ -8,11 +8,14 @@
  * each part starts where the longest track of the part before it ended. No wall-clock time of the
  * recorder is used: the server only learns when a header arrived, which an outage can delay.
  *
+ * Snapshots are placed by the exam's snapshot interval (GET /v1/exams/:exam), the one the recorder
+ * was told with its attempt info.
+ *
  * Pieces: a segment whose plaintext fills the header's segment limit is continued by the next one; a
  * shorter segment ends its piece; the empty final segment holds no piece.
  */
 import { TAG_LENGTH, type Track } from '../../crypto/index.js';
-import { PIECE_SECONDS, SNAPSHOT_SECONDS, pieceStart, snapshotTime } from '../../protocol/recording-timing.js';
+import { PIECE_SECONDS, pieceStart, snapshotTime } from '../../protocol/recording-timing.js';
 
 export interface TimelineRecording {
   readonly recording: string;
@@ -59,10 +62,9 @@ export function piecesOf(r: Pick<TimelineRecording, 'maxSegment' | 'segments'>):
   return runs;
 }
 
-const partLength = (track: Track, pieces: number): number =>
-  track === 'snapshot' ? pieces * SNAPSHOT_SECONDS : pieces * PIECE_SECONDS;
-
-export function buildTimeline(recordings: readonly TimelineRecording[]): Timeline {
+/** `snapshotSeconds`: the exam's snapshotIntervalSeconds. */
+export function buildTimeline(recordings: readonly TimelineRecording[], snapshotSeconds: number): Timeline {
+  const partLength = (track: Track, pieces: number): number => pieces * (track === 'snapshot' ? snapshotSeconds : PIECE_SECONDS);
   const byTrack = new Map<Track, TimelineRecording[]>();
   for (const r of recordings) byTrack.set(r.track, [...(byTrack.get(r.track) ?? []), r]);
   for (const list of byTrack.values()) list.sort((a, b) => a.createdAt - b.createdAt || a.recording.localeCompare(b.recording));
@@ -78,7 +80,7 @@ export function buildTimeline(recordings: readonly TimelineRecording[]): Timelin
       const runs = piecesOf(r);
       const out = pieces.get(track) as Piece[];
       runs.forEach((segments, number) => {
-        const at = track === 'snapshot' ? snapshotTime(number) : pieceStart(number);
+        const at = track === 'snapshot' ? snapshotTime(number, snapshotSeconds) : pieceStart(number);
         out.push({ track, recording: r.recording, number, segments, start: partStart + at });
       });
       length = Math.max(length, partLength(track, runs.length));

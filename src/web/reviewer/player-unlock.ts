@@ -25,6 +25,8 @@ export interface UnlockParams {
   readonly institution: string;
   readonly attempt: string;
   readonly listed: readonly RecordingListItem[];
+  /** The exam's snapshotIntervalSeconds: where the attempt's snapshots sit on its timeline. */
+  readonly snapshotSeconds: number;
   /** The epoch private key for an epoch, or null when this reviewer holds none for it. */
   epochKey(epoch: number): CryptoKey | null;
   /** POST …/unlock for one recording. */
@@ -67,5 +69,5 @@ export async function unlockAttempt(p: UnlockParams): Promise<UnlockedAttempt> {
     }
   };
   await Promise.all(Array.from({ length: PARALLEL }, worker));
-  return { timeline: buildTimeline(timelineInput), recordings, unopened };
+  return { timeline: buildTimeline(timelineInput, p.snapshotSeconds), recordings, unopened };
 }

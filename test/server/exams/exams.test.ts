@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Exam } from '../../../src/protocol/exams.js';
+import { DEFAULT_SNAPSHOT_INTERVAL_SECONDS, type Exam } from '../../../src/protocol/exams.js';
 import { addStaff, approve, register, scenario } from '../custody/support.js';
 
 describe('exams', () => {
@@ -22,7 +22,8 @@ describe('exams', () => {
     const physics = generated.json<Exam>();
     assert.match(physics.exam, /^exam-[a-z0-9]{20}$/);
     assert.equal(physics.title, 'Physics');
-    assert.equal(physics.snapshotIntervalSeconds, 60);
+    assert.equal(physics.snapshotIntervalSeconds, DEFAULT_SNAPSHOT_INTERVAL_SECONDS);
+    assert.equal(DEFAULT_SNAPSHOT_INTERVAL_SECONDS, 10, 'the interval recorders used before exams set one');
 
     const again = await s.app.inject({ method: 'POST', url: '/v1/exams', headers: admin.send, payload: { exam: 'chem-101', title: 'Something else' } });
     assert.equal(again.statusCode, 409);
@@ -75,6 +76,9 @@ describe('exams', () => {
       ['snapshot interval below 10', { title: 't', snapshotIntervalSeconds: 5 }],
       ['snapshot interval above an hour', { title: 't', snapshotIntervalSeconds: 3601 }],
       ['snapshot interval not an integer', { title: 't', snapshotIntervalSeconds: 12.5 }],
+      ['snapshot interval negative', { title: 't', snapshotIntervalSeconds: -10 }],
+      ['snapshot interval a string', { title: 't', snapshotIntervalSeconds: '30' }],
+      ['snapshot interval null', { title: 't', snapshotIntervalSeconds: null }],
       ['unknown field', { title: 't', owner: 'someone' }],
     ];
     for (const [what, payload] of bad) {

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { DEFAULT_SNAPSHOT_INTERVAL_SECONDS } from '../../../src/protocol/exams.js';
 import { findPlatform } from '../../../src/server/lti/lti.repository.js';
 import { platformAccessToken } from '../../../src/server/lti/token-client.js';
 import { ToolKeys } from '../../../src/server/lti/tool-keys.js';
@@ -39,8 +40,9 @@ describe('LTI 1.3 flows against the LMS emulator', () => {
 
     const exchanged = await browser.fetch('POST', `${s.origin}/v1/attempts/handoff`, { json: { code } }, { origin: s.origin });
     assert.equal(exchanged.status, 200, exchanged.body);
-    const credential = exchanged.json<{ token: string; exam: string; attempt: string; institution: string }>();
+    const credential = exchanged.json<{ token: string; exam: string; attempt: string; institution: string; snapshotIntervalSeconds: number }>();
     assert.equal(credential.exam, EXAM);
+    assert.equal(credential.snapshotIntervalSeconds, DEFAULT_SNAPSHOT_INTERVAL_SECONDS, "the exam's (created without one)");
     assert.equal(credential.institution, s.institution);
     assert.match(credential.token, /^ev1\.eu\./);
     const epoch = await browser.fetch('GET', `${s.origin}/v1/custody/epoch`, undefined, { authorization: `Bearer ${credential.token}` });

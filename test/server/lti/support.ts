@@ -45,7 +45,7 @@ export interface LtiScenario {
   api(method: string, path: string, json?: unknown): ReturnType<Browser['fetch']>;
 }
 
-export async function ltiScenario(t: { after(fn: () => Promise<void>): void }, options: { registration?: Record<string, unknown>; webDir?: string } = {}): Promise<LtiScenario> {
+export async function ltiScenario(t: { after(fn: () => Promise<void>): void }, options: { registration?: Record<string, unknown>; webDir?: string; snapshotIntervalSeconds?: number } = {}): Promise<LtiScenario> {
   const port = await freePort();
   const dataDir = await mkdtemp(join(tmpdir(), 'examvault-lti-'));
   const origin = `https://localhost:${port}`;
@@ -72,7 +72,7 @@ export async function ltiScenario(t: { after(fn: () => Promise<void>): void }, o
   const keys = await generateEpochKeyPair();
   const inst = await createInstitution(services.cells, services.directory, { name: 'LTI University', region: 'eu', epochPublicKey: toBase64Url(await exportPublicKey(keys.publicKey)) }, Date.now());
   const cell = services.cells.get('eu') as Cell;
-  await createExam(cell, inst.id, { title: 'Chemistry midterm', exam: EXAM }, Date.now());
+  await createExam(cell, inst.id, { title: 'Chemistry midterm', exam: EXAM, ...(options.snapshotIntervalSeconds === undefined ? {} : { snapshotIntervalSeconds: options.snapshotIntervalSeconds }) }, Date.now());
   await insertStaff(cell.db, { id: 'stf-lti-admin', institution_id: inst.id, role: 'admin', label: null, created_at: Date.now(), disabled_at: null });
   const session = await createStaffSession(cell, 'stf-lti-admin', Date.now());
   const admin = new Browser(origin, agent);
