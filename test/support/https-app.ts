@@ -5,7 +5,6 @@
  * app's own self-signed localhost one; only a Chromium told to ignore certificate errors accepts it.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import type { TestContext } from 'node:test';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,14 +14,8 @@ import type { ServerConfig } from '../../src/server/config.types.js';
 import { type Services, openServices } from '../../src/server/services.js';
 import { ensureLocalCertificate } from '../../src/server/tls/local-certificate.js';
 import { tlsOptions } from '../../src/server/tls/tls-options.js';
+import { freePort } from '../server/support/server-process.js';
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 export interface HttpsApp {
   readonly origin: string;

@@ -10,7 +10,6 @@
  */
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -29,16 +28,10 @@ import { chromiumArgs } from '../support/browser.js';
 import { chromiumTool, requireTool } from '../support/system-tools.js';
 import type { HarnessConfig } from './review-harness.js';
 import { axeCheck, shotsDir } from './recorder-support.js';
+import { freePort } from '../server/support/server-process.js';
 
 const PASSPHRASE = 'correct horse battery staple';
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('review notes and case export in a real browser', () => {
   it('saves sealed notes, shows them verified after a reload, and exports a case the CLI opens offline', { timeout: 180_000 }, async (t) => {

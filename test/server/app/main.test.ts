@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../support/server-process.js';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const mainTs = join(root, 'src/server/main.ts');
@@ -38,13 +39,6 @@ async function runMain(args: readonly string[], env: Record<string, string> = {}
   return { code, stdout, stderr };
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /**
  * What main prints for people, without the server's JSON log lines (run from source, the apps are
