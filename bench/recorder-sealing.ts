@@ -38,6 +38,7 @@ import { chromiumTool, findTool } from '../test/support/system-tools.js';
 import { builtWebApps } from '../test/support/web-build.js';
 import { heading, passDeviceCheck } from '../test/web/recorder-support.js';
 import { hardwareLine } from './hardware.js';
+import { collectPageEvents } from '../test/support/page-events.js';
 
 export interface RecorderSealing {
   /** CPU milliseconds spent sealing: script time in `sealNext` plus Blink's encryption tasks. */
@@ -133,11 +134,7 @@ export async function measureRecorderSealing(options: { seconds?: number } = {})
     const browser = await chromium.launch({ executablePath, headless: true, args: [...chromiumArgs, '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'] });
     scope.after(() => browser.close());
     const context = await browser.newContext();
-    const sealed: SealedEventDetail[] = [];
-    await context.exposeBinding('__examvaultSealed', (_source, detail: SealedEventDetail) => void sealed.push(detail));
-    await context.addInitScript(() => {
-      document.addEventListener('examvault:sealed', (e) => (window as unknown as { __examvaultSealed(d: unknown): void }).__examvaultSealed((e as CustomEvent).detail));
-    });
+    const sealed = await collectPageEvents<SealedEventDetail>(context, 'examvault:sealed');
     const page = await context.newPage();
     await page.goto(`${origin}/app/recorder/`);
     await heading(page, 'Start your exam recording');

@@ -30,6 +30,7 @@ import { chromiumTool, requireTool } from '../support/system-tools.js';
 import { builtWebApps } from '../support/web-build.js';
 import { type StoredListing, axeCheck, checkStored, heading, passDeviceCheck, readVault, shotsDir, sleep } from './recorder-support.js';
 import { ADMIN_PASSPHRASE, launchChromium, reviewerOpensAttempt, setUpInstitution, signedIn } from './reviewer-support.js';
+import { collectPageEvents } from '../support/page-events.js';
 
 const shots = shotsDir('e2e');
 
@@ -67,11 +68,7 @@ describe('end to end', () => {
 
     // 1. The learner: LTI launch → recorder, with a cut and a reload in the middle.
     const learner = await newContext();
-    const sealed: SealedEventDetail[] = [];
-    await learner.exposeBinding('__examvaultSealed', (_source, detail: SealedEventDetail) => void sealed.push(detail));
-    await learner.addInitScript(() => {
-      document.addEventListener('examvault:sealed', (e) => (window as unknown as { __examvaultSealed(d: unknown): void }).__examvaultSealed((e as CustomEvent).detail));
-    });
+    const sealed = await collectPageEvents<SealedEventDetail>(learner, 'examvault:sealed');
     const recorder = await watched(learner, [s.origin, s.lms.origin], problems, 'recorder');
     const exchanged = recorder.waitForResponse((r) => new URL(r.url()).pathname === '/v1/attempts/handoff');
     await recorder.goto(s.lms.loginUrl(learnerLaunch('opaque-e2e-learner')));
@@ -119,11 +116,7 @@ describe('end to end', () => {
     const adminPage = await watched(adminContext, [s.origin], problems, 'admin');
     await signedIn(s, adminContext, 'stf-lti-admin', true);
     const reviewerContext = await newContext();
-    const opened: OpenedEventDetail[] = [];
-    await reviewerContext.exposeBinding('__examvaultOpened', (_source, detail: OpenedEventDetail) => void opened.push(detail));
-    await reviewerContext.addInitScript(() => {
-      document.addEventListener('examvault:opened', (e) => (window as unknown as { __examvaultOpened(d: unknown): void }).__examvaultOpened((e as CustomEvent).detail));
-    });
+    const opened = await collectPageEvents<OpenedEventDetail>(reviewerContext, 'examvault:opened');
     // The reviewer arrives as an instructor from the LMS: the launch page opens ExamVault in a new window, signed in.
     const launch = await watched(reviewerContext, [s.origin, s.lms.origin], problems, 'reviewer launch');
     await launch.goto(s.lms.loginUrl(learnerLaunch('opaque-e2e-instructor', { roles: [roles.instructor] })));

@@ -17,6 +17,7 @@ import { chromiumTool, requireTool } from '../support/system-tools.js';
 import { builtWebApps } from '../support/web-build.js';
 import { type StoredListing, assertSealersSafe, axeCheck, checkStored, heading, passDeviceCheck, readVault, setUpLtiInstitution, shotsDir, sleep, watchLtiTraffic } from './recorder-support.js';
 import type { SealedEventDetail } from '../../src/web/recorder/sealed-track.js';
+import { collectPageEvents } from '../support/page-events.js';
 
 const shots = shotsDir('recorder-lti-framed');
 
@@ -39,11 +40,7 @@ describe('the recorder from a launch framed by the LMS', () => {
       p.on('console', (m) => void (m.type() === 'error' && problems.push(`console: ${m.text()}`)));
       p.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
     });
-    const sealed: SealedEventDetail[] = [];
-    await context.exposeBinding('__examvaultSealed', (_source, detail: SealedEventDetail) => void sealed.push(detail));
-    await context.addInitScript(() => {
-      document.addEventListener('examvault:sealed', (e) => (window as unknown as { __examvaultSealed(d: unknown): void }).__examvaultSealed((e as CustomEvent).detail));
-    });
+    const sealed = await collectPageEvents<SealedEventDetail>(context, 'examvault:sealed');
     const page = await context.newPage();
     // The credential the exchange answers (in the new window), for the test's own reads afterwards.
     const exchanged = context.waitForEvent('response', (r) => new URL(r.url()).pathname === '/v1/attempts/handoff');

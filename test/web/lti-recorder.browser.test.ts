@@ -22,6 +22,7 @@ import { chromiumArgs } from '../support/browser.js';
 import { chromiumTool, requireTool } from '../support/system-tools.js';
 import { builtWebApps } from '../support/web-build.js';
 import { type StoredListing, axeCheck as axeIn, assertSealersSafe, checkStored, heading, passDeviceCheck as deviceCheckIn, readVault, setUpLtiInstitution, shotsDir, sleep, watchLtiTraffic } from './recorder-support.js';
+import { collectPageEvents } from '../support/page-events.js';
 
 const shots = shotsDir('recorder-lti');
 const axeCheck = (page: Page, screen: string) => axeIn(page, shots, screen);
@@ -40,11 +41,7 @@ describe('the recorder from an LTI launch', () => {
     t.after(() => browser.close());
     const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1024, height: 900 } });
     const { problems, urls, posts } = await watchLtiTraffic(context, s);
-    const sealed: SealedEventDetail[] = [];
-    await context.exposeBinding('__examvaultSealed', (_source, detail: SealedEventDetail) => void sealed.push(detail));
-    await context.addInitScript(() => {
-      document.addEventListener('examvault:sealed', (e) => (window as unknown as { __examvaultSealed(d: unknown): void }).__examvaultSealed((e as CustomEvent).detail));
-    });
+    const sealed = await collectPageEvents<SealedEventDetail>(context, 'examvault:sealed');
     const page = await context.newPage();
     page.on('console', (m) => {
       if (m.type() === 'error' && !/Failed to load resource: net::ERR_INTERNET_DISCONNECTED/.test(m.text())) problems.push(`console: ${m.text()}`);

@@ -41,6 +41,7 @@ import { chromiumArgs } from '../support/browser.js';
 import { chromiumTool, requireTool } from '../support/system-tools.js';
 import { builtWebApps } from '../support/web-build.js';
 import { type StoredListing, axeCheck as axeIn, assertSealersSafe, checkStored, heading, passDeviceCheck as deviceCheckIn, pinnedRootScript, readVault, servedInChromium, shotsDir, sleep } from './recorder-support.js';
+import { collectPageEvents } from '../support/page-events.js';
 
 const shots = shotsDir('recorder');
 const axeCheck = (page: Page, screen: string) => axeIn(page, shots, screen);
@@ -84,11 +85,7 @@ describe('the recorder in a real browser', () => {
       return route.abort('blockedbyclient');
     });
     // What the page announces as it seals, kept by the test across reloads.
-    const sealed: SealedEventDetail[] = [];
-    await context.exposeBinding('__examvaultSealed', (_source, detail: SealedEventDetail) => void sealed.push(detail));
-    await context.addInitScript(() => {
-      document.addEventListener('examvault:sealed', (e) => (window as unknown as { __examvaultSealed(d: unknown): void }).__examvaultSealed((e as CustomEvent).detail));
-    });
+    const sealed = await collectPageEvents<SealedEventDetail>(context, 'examvault:sealed');
     const page = await context.newPage();
     page.on('console', (m) => {
       // Chromium reports the fetches that fail while offline or while the server is down, which the recorder expects and retries.

@@ -25,6 +25,7 @@ import { chromiumTool, requireTool } from '../support/system-tools.js';
 import { builtWebApps } from '../support/web-build.js';
 import { axeCheck, heading, shotsDir } from './recorder-support.js';
 import { approveBySafetyNumber, launchChromium, newAttempt, reviewerOpensAttempt, setUpInstitution, uploadRecording } from './reviewer-support.js';
+import { collectPageEvents } from '../support/page-events.js';
 
 const shots = shotsDir('reviewer');
 const PIECES = 15;
@@ -76,11 +77,7 @@ describe('the reviewer app', () => {
       requests.push(`${route.request().method()} ${url.pathname}`);
       return route.continue();
     });
-    const openedSegments: OpenedEventDetail[] = [];
-    await context.exposeBinding('__examvaultOpened', (_source, detail: OpenedEventDetail) => void openedSegments.push(detail));
-    await context.addInitScript(() => {
-      document.addEventListener('examvault:opened', (e) => (window as unknown as { __examvaultOpened(d: unknown): void }).__examvaultOpened((e as CustomEvent).detail));
-    });
+    const openedSegments = await collectPageEvents<OpenedEventDetail>(context, 'examvault:opened');
     const page = await context.newPage();
     // Refusals are checked by what was refused (below), not by Chromium's console line for each.
     page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource: the server responded')) problems.push(`console: ${m.text()}`); });
