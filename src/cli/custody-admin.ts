@@ -5,11 +5,14 @@
  * Both run before any passphrase is asked for, so a wrong file or a substituted key costs no prompt and
  * leaves nothing behind. Also the flags approve and enrol share, and how they write the body.
  */
+import type { Command } from 'commander';
 import { writeAtomically } from './atomic-file.js';
 import { safetyNumber, safetyNumbersMatch } from '../crypto/index.js';
 import { type MemberKeyFile, type Registration, readMemberKeyFile, readRegistration } from './custody-files.js';
 import { CliError } from './errors.js';
 import { jsonBytes, writeStdout } from './io.js';
+import { parseEpoch, parseSafetyNumber } from './parse.js';
+import { PASSPHRASE_ENV } from './passphrase.js';
 
 /** Reads `--key` and refuses anything but an admin's member key file. */
 export async function readAdminKeyFile(path: string, why: string): Promise<MemberKeyFile> {
@@ -53,6 +56,20 @@ export interface AdminSignOptions {
   readonly safetyNumber: string;
   readonly out?: string;
   readonly force?: boolean;
+}
+
+/** Declares the flags of AdminSignOptions on `command`; `texts` says what each file or number is for this command. */
+export function adminSignFlags(command: Command, texts: { readonly key: string; readonly epochKey: string; readonly registration: string; readonly safetyNumber: string }): Command {
+  return command
+    .requiredOption('--key <file>', texts.key)
+    .requiredOption('--epoch-key <file>', texts.epochKey)
+    .requiredOption('--epoch <n>', 'the epoch of --epoch-key (1 or more)', parseEpoch)
+    .requiredOption('--registration <file>', texts.registration)
+    .requiredOption('--safety-number <digits>', texts.safetyNumber, parseSafetyNumber)
+    .option('--passphrase-file <file>', `read the passphrase of --key from this file (default: $${PASSPHRASE_ENV}, else ask on the terminal)`)
+    .option('--epoch-passphrase-file <file>', `read the passphrase of --epoch-key from this file (default: $${PASSPHRASE_ENV}, else ask on the terminal)`)
+    .option('-o, --out <file>', 'write the body here, atomically (default: stdout)')
+    .option('--force', 'replace the -o file if it exists');
 }
 
 /** Writes an API body to `--out` atomically (refusing to replace it without `--force`), or to stdout. */

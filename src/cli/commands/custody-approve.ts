@@ -13,11 +13,9 @@ import type { Command } from 'commander';
 import { approveReviewer, toBase64Url } from '../../crypto/index.js';
 import type { GrantRequest } from '../../protocol/custody.js';
 import { assertAbsent } from '../atomic-file.js';
-import { type AdminSignOptions, readAdminKeyFile, readComparedRegistration, writeBody } from '../custody-admin.js';
+import { type AdminSignOptions, adminSignFlags, readAdminKeyFile, readComparedRegistration, writeBody } from '../custody-admin.js';
 import { unlockMemberKey } from '../custody-files.js';
 import { loadPrivateKey } from '../keys.js';
-import { parseEpoch, parseSafetyNumber } from '../parse.js';
-import { PASSPHRASE_ENV } from '../passphrase.js';
 
 async function approve(options: AdminSignOptions): Promise<void> {
   if (options.out !== undefined && !options.force) await assertAbsent(options.out);
@@ -42,21 +40,17 @@ async function approve(options: AdminSignOptions): Promise<void> {
 
 /** Registers `custody approve` on the `custody` command. */
 export function registerCustodyApprove(custody: Command): void {
-  custody
+  adminSignFlags(custody
     .command('approve')
     .summary('grant the epoch key to a member, after comparing the safety number')
     .description('Approve a member\'s keys: check the safety number you typed (the one the member reads out from their own screen) '
       + 'against their registration, then seal the epoch private key to them and sign the approval statement. Writes the body of '
-      + 'POST /v1/custody/grants. A safety number that does not match is refused before any passphrase is asked for, and nothing is written.')
-    .requiredOption('--key <file>', 'your own member key file (`custody keygen --role admin`)')
-    .requiredOption('--epoch-key <file>', 'the epoch private key file (`keygen` or `institutions create` wrote it)')
-    .requiredOption('--epoch <n>', 'the epoch of --epoch-key (1 or more)', parseEpoch)
-    .requiredOption('--registration <file>', 'the member\'s registration: their entry of GET /v1/custody/reviewers, or their member key file')
-    .requiredOption('--safety-number <digits>', 'the 40 digits the member read out to you, in quotes', parseSafetyNumber)
-    .option('--passphrase-file <file>', `read the passphrase of --key from this file (default: $${PASSPHRASE_ENV}, else ask on the terminal)`)
-    .option('--epoch-passphrase-file <file>', `read the passphrase of --epoch-key from this file (default: $${PASSPHRASE_ENV}, else ask on the terminal)`)
-    .option('-o, --out <file>', 'write the body here, atomically (default: stdout)')
-    .option('--force', 'replace the -o file if it exists')
+      + 'POST /v1/custody/grants. A safety number that does not match is refused before any passphrase is asked for, and nothing is written.'), {
+    key: 'your own member key file (`custody keygen --role admin`)',
+    epochKey: 'the epoch private key file (`keygen` or `institutions create` wrote it)',
+    registration: 'the member\'s registration: their entry of GET /v1/custody/reviewers, or their member key file',
+    safetyNumber: 'the 40 digits the member read out to you, in quotes',
+  })
     .addHelpText('after', `
 Example:
   $ examvault custody approve --key adm-1.keys.json --epoch-key epoch-1.key --epoch 1 \\

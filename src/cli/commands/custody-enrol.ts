@@ -14,12 +14,10 @@ import type { Command } from 'commander';
 import { enrolAdminKeys, toBase64Url } from '../../crypto/index.js';
 import type { AdminEnrolmentRequest } from '../../protocol/custody.js';
 import { assertAbsent } from '../atomic-file.js';
-import { type AdminSignOptions, readAdminKeyFile, readComparedRegistration, writeBody } from '../custody-admin.js';
+import { type AdminSignOptions, adminSignFlags, readAdminKeyFile, readComparedRegistration, writeBody } from '../custody-admin.js';
 import { unlockMemberKey } from '../custody-files.js';
 import { usageError } from '../errors.js';
 import { loadPrivateKey } from '../keys.js';
-import { parseEpoch, parseSafetyNumber } from '../parse.js';
-import { PASSPHRASE_ENV } from '../passphrase.js';
 
 async function enrol(options: AdminSignOptions): Promise<void> {
   if (options.out !== undefined && !options.force) await assertAbsent(options.out);
@@ -47,21 +45,17 @@ async function enrol(options: AdminSignOptions): Promise<void> {
 
 /** Registers `custody enrol` on the `custody` command. */
 export function registerCustodyEnrol(custody: Command): void {
-  custody
+  adminSignFlags(custody
     .command('enrol')
     .summary('enrol another admin\'s keys and grant it the epoch key, after comparing the safety number')
     .description('Enrol another admin: check the safety number you typed (the one the new admin reads out from their own screen) '
       + 'against their registration, then sign the admin-enrolment of their keys and seal the epoch private key to them. Writes the body of '
-      + 'POST /v1/custody/admins. A safety number that does not match is refused before any passphrase is asked for, and nothing is written.')
-    .requiredOption('--key <file>', 'your own member key file (`custody keygen --role admin`); your keys must be enrolled')
-    .requiredOption('--epoch-key <file>', 'the current epoch private key file (`keygen` or `institutions create` wrote it)')
-    .requiredOption('--epoch <n>', 'the epoch of --epoch-key (1 or more)', parseEpoch)
-    .requiredOption('--registration <file>', 'the new admin\'s registration: their entry of GET /v1/custody/admins, or their member key file')
-    .requiredOption('--safety-number <digits>', 'the 40 digits the new admin read out to you, in quotes', parseSafetyNumber)
-    .option('--passphrase-file <file>', `read the passphrase of --key from this file (default: $${PASSPHRASE_ENV}, else ask on the terminal)`)
-    .option('--epoch-passphrase-file <file>', `read the passphrase of --epoch-key from this file (default: $${PASSPHRASE_ENV}, else ask on the terminal)`)
-    .option('-o, --out <file>', 'write the body here, atomically (default: stdout)')
-    .option('--force', 'replace the -o file if it exists')
+      + 'POST /v1/custody/admins. A safety number that does not match is refused before any passphrase is asked for, and nothing is written.'), {
+    key: 'your own member key file (`custody keygen --role admin`); your keys must be enrolled',
+    epochKey: 'the current epoch private key file (`keygen` or `institutions create` wrote it)',
+    registration: 'the new admin\'s registration: their entry of GET /v1/custody/admins, or their member key file',
+    safetyNumber: 'the 40 digits the new admin read out to you, in quotes',
+  })
     .addHelpText('after', `
 Example:
   $ examvault custody enrol --key adm-1.keys.json --epoch-key epoch-1.key --epoch 1 \\
