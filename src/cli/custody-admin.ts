@@ -7,10 +7,11 @@
  */
 import type { Command } from 'commander';
 import { writeAtomically } from './atomic-file.js';
-import { safetyNumber, safetyNumbersMatch } from '../crypto/index.js';
-import { type MemberKeyFile, type Registration, readMemberKeyFile, readRegistration } from './custody-files.js';
+import { type ApproveReviewerInput, safetyNumber, safetyNumbersMatch } from '../crypto/index.js';
+import { type MemberKeyFile, type Registration, readMemberKeyFile, readRegistration, unlockMemberKey } from './custody-files.js';
 import { CliError } from './errors.js';
 import { jsonBytes, writeStdout } from './io.js';
+import { loadPrivateKey } from './keys.js';
 import { parseEpoch, parseSafetyNumber } from './parse.js';
 import { PASSPHRASE_ENV } from './passphrase.js';
 
@@ -70,6 +71,24 @@ export function adminSignFlags(command: Command, texts: { readonly key: string; 
     .option('--epoch-passphrase-file <file>', `read the passphrase of --epoch-key from this file (default: $${PASSPHRASE_ENV}, else ask on the terminal)`)
     .option('-o, --out <file>', 'write the body here, atomically (default: stdout)')
     .option('--force', 'replace the -o file if it exists');
+}
+
+/**
+ * What approveReviewer and enrolAdminKeys both sign from: the compared registration, the admin's
+ * signing key and the epoch key. Their passphrases are asked for here, after every check on the files.
+ */
+export async function adminSignInput(options: AdminSignOptions, admin: MemberKeyFile, registration: Uint8Array): Promise<ApproveReviewerInput> {
+  const adminSigningKey = await unlockMemberKey(admin, 'signing', options.passphraseFile);
+  const epochKey = await loadPrivateKey(options.epochKey, options.epochPassphraseFile, '--epoch-key');
+  return {
+    registration,
+    confirmedSafetyNumber: options.safetyNumber,
+    institution: admin.institution,
+    epoch: options.epoch,
+    epochPrivateKey: epochKey.privateKey,
+    admin: admin.member,
+    adminSigningKey,
+  };
 }
 
 /** Writes an API body to `--out` atomically (refusing to replace it without `--force`), or to stdout. */

@@ -13,26 +13,14 @@ import type { Command } from 'commander';
 import { approveReviewer, toBase64Url } from '../../crypto/index.js';
 import type { GrantRequest } from '../../protocol/custody.js';
 import { assertAbsent } from '../atomic-file.js';
-import { type AdminSignOptions, adminSignFlags, readAdminKeyFile, readComparedRegistration, writeBody } from '../custody-admin.js';
-import { unlockMemberKey } from '../custody-files.js';
-import { loadPrivateKey } from '../keys.js';
+import { type AdminSignOptions, adminSignFlags, adminSignInput, readAdminKeyFile, readComparedRegistration, writeBody } from '../custody-admin.js';
 
 async function approve(options: AdminSignOptions): Promise<void> {
   if (options.out !== undefined && !options.force) await assertAbsent(options.out);
   const admin = await readAdminKeyFile(options.key, 'only an admin\'s keys sign approvals');
   // Checked here first, before any passphrase: the library checks again before it makes anything.
   const { signed, statement } = await readComparedRegistration(options.registration, admin, options.safetyNumber, 'approve');
-  const signingKey = await unlockMemberKey(admin, 'signing', options.passphraseFile);
-  const epochKey = await loadPrivateKey(options.epochKey, options.epochPassphraseFile, '--epoch-key');
-  const approved = await approveReviewer({
-    registration: signed,
-    confirmedSafetyNumber: options.safetyNumber,
-    institution: admin.institution,
-    epoch: options.epoch,
-    epochPrivateKey: epochKey.privateKey,
-    admin: admin.member,
-    adminSigningKey: signingKey,
-  });
+  const approved = await approveReviewer(await adminSignInput(options, admin, signed));
   const body: GrantRequest = { grant: approved.grant, approval: toBase64Url(approved.approval) };
   await writeBody(body, options);
   process.stderr.write(`approved ${statement.reviewer}'s keys for epoch ${options.epoch}: upload ${options.out ?? 'this body'} with POST /v1/custody/grants\n`);

@@ -14,10 +14,8 @@ import type { Command } from 'commander';
 import { enrolAdminKeys, toBase64Url } from '../../crypto/index.js';
 import type { AdminEnrolmentRequest } from '../../protocol/custody.js';
 import { assertAbsent } from '../atomic-file.js';
-import { type AdminSignOptions, adminSignFlags, readAdminKeyFile, readComparedRegistration, writeBody } from '../custody-admin.js';
-import { unlockMemberKey } from '../custody-files.js';
+import { type AdminSignOptions, adminSignFlags, adminSignInput, readAdminKeyFile, readComparedRegistration, writeBody } from '../custody-admin.js';
 import { usageError } from '../errors.js';
-import { loadPrivateKey } from '../keys.js';
 
 async function enrol(options: AdminSignOptions): Promise<void> {
   if (options.out !== undefined && !options.force) await assertAbsent(options.out);
@@ -27,17 +25,7 @@ async function enrol(options: AdminSignOptions): Promise<void> {
     throw usageError(`the registration is your own ('${admin.member}'): an admin cannot enrol itself`,
       'another enrolled admin enrols you; if every admin is lost, the recovery key does (POST /v1/custody/recovery/admins)');
   }
-  const signingKey = await unlockMemberKey(admin, 'signing', options.passphraseFile);
-  const epochKey = await loadPrivateKey(options.epochKey, options.epochPassphraseFile, '--epoch-key');
-  const enrolled = await enrolAdminKeys({
-    registration: signed,
-    confirmedSafetyNumber: options.safetyNumber,
-    institution: admin.institution,
-    epoch: options.epoch,
-    epochPrivateKey: epochKey.privateKey,
-    admin: admin.member,
-    adminSigningKey: signingKey,
-  });
+  const enrolled = await enrolAdminKeys(await adminSignInput(options, admin, signed));
   const body: AdminEnrolmentRequest = { enrolment: toBase64Url(enrolled.enrolment), grants: [enrolled.grant] };
   await writeBody(body, options);
   process.stderr.write(`enrolled ${statement.reviewer}'s admin keys with epoch ${options.epoch}: upload ${options.out ?? 'this body'} with POST /v1/custody/admins\n`);
