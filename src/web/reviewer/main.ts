@@ -210,11 +210,10 @@ function staffApi(me: StaffMe): StaffApi {
 }
 
 /** The verdict and notes panel and the case export of one attempt, from the unlocked session. */
-function mountReview(session: ReviewerSession, institution: string, attempt: string, panel: HTMLElement, exporter: HTMLElement): void {
+function mountReview(session: ReviewerSession, api: StaffApi, institution: string, attempt: string, panel: HTMLElement, exporter: HTMLElement): void {
   const { me, unlocked } = session;
   const own = unlocked.registration;
   const epochKey = (epoch: number) => Promise.resolve(session.epochKeys.get(epoch) ?? null);
-  const api = staffApi(me);
   mountReviewPanel(panel, {
     api, institution, attempt, member: me.staffId, signingKey: unlocked.signingPrivateKey, status: live, epochKey,
     // The epoch this page proved at unlock; a revocation since then answers 409 STALE_EPOCH, and a new unlock proves the next one.
@@ -291,8 +290,8 @@ async function showAttempt(session: ReviewerSession, exam: Exam, attempt: string
       epochKey: (epoch) => session.epochKeys.get(epoch) ?? null,
       unlock: (recording) => staffJson<UnlockResponse>(me, `${base}/${encodeURIComponent(recording)}/unlock`, { method: 'POST' }),
     });
-    const source = new PieceSource(unlocked.recordings, async (recording, index) =>
-      new Uint8Array(await (await staffCall(me, `${base}/${encodeURIComponent(recording)}/segments/${index}`)).arrayBuffer()));
+    const api = staffApi(me);
+    const source = new PieceSource(unlocked.recordings, (recording, index) => api.bytes(`${base}/${encodeURIComponent(recording)}/segments/${index}`));
     player = createPlayer(unlocked.timeline, source);
     const panel = el('div', { id: 'review-panel' });
     const exporter = el('div', { id: 'case-export' });
@@ -304,7 +303,7 @@ async function showAttempt(session: ReviewerSession, exam: Exam, attempt: string
       exporter,
       el('div', { class: 'actions' }, button('Back to attempts', () => { player?.close(); player = null; void showAttempts(session, exam); }, { class: 'secondary' })),
     );
-    mountReview(session, listed.institution, attempt, panel, exporter);
+    mountReview(session, api, listed.institution, attempt, panel, exporter);
   } catch (e) {
     showError('This attempt cannot be played', e, () => void showAttempt(session, exam, attempt));
   }
