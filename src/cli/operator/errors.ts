@@ -18,6 +18,7 @@ export const serverErrorHints: Readonly<Record<StorageErrorCode | BlobKeyError['
   EV_ERR_STORAGE_INVALID_KEY: bug,
   EV_ERR_STORAGE_CLOSED: bug,
   EV_ERR_STORAGE_CORRUPT: 'a log file of the cell\'s objects was modified or damaged: restore the cell\'s blobs/objects/ folder and its database from one backup',
+  EV_ERR_STORAGE_LOG_FAILED: 'a write to a log file failed earlier (the first failure named the cause: a full or failing disk): fix the disk, then run the command again',
   EV_ERR_KEYRING_PERMISSIONS:
     'only the user running the server may read the keyring: chmod 600 the file named above (and chmod 700 its directory), '
     + 'then run `examvault keys rotate` for the region, as anyone who could read it may have copied its keys',

@@ -16,24 +16,24 @@ import { after, before, describe, it } from 'node:test';
 import type { Kysely } from 'kysely';
 import type { CellDatabase } from '../../../src/server/db/schema.js';
 import type { BlobStore } from '../../../src/server/storage/blob-store.js';
-import { LOG_FILE_HEADER, RECORD_HEADER, type LogBlobStore, logFileName } from '../../../src/server/storage/blob-store.log.js';
+import { LOG_BLOCK, RECORD_HEADER, type LogBlobStore, logFileName } from '../../../src/server/storage/blob-store.log.js';
 import { collect, sha256 } from './blob-store.contract.js';
 import { type Ack, assertAcknowledged, runAndKill, wholeObject } from './crash-support.js';
 import { openCellStore, openLog, tempDir } from './support.js';
 
 type Kind = 'log' | 'cell';
 
-/** Bytes at the end of each log file past the last record a row points to. */
+/** Bytes at the end of each log file past the block that holds the last record a row points to (batches are padded to blocks). */
 async function unreferencedTails(dir: string, db: Kysely<CellDatabase>): Promise<Map<number, number>> {
   const ends = new Map<number, number>();
   for (const r of await db.selectFrom('log_objects').selectAll().execute()) {
-    const end = Number(r.offset) + RECORD_HEADER + r.key.length + Number(r.length);
-    ends.set(Number(r.file), Math.max(ends.get(Number(r.file)) ?? LOG_FILE_HEADER, end));
+    const end = Math.ceil((Number(r.offset) + RECORD_HEADER + r.key.length + Number(r.length)) / LOG_BLOCK) * LOG_BLOCK;
+    ends.set(Number(r.file), Math.max(ends.get(Number(r.file)) ?? LOG_BLOCK, end));
   }
   const tails = new Map<number, number>();
   for (const name of await readdir(dir)) {
     const file = Number(name.slice(0, 10));
-    tails.set(file, (await stat(join(dir, name))).size - (ends.get(file) ?? LOG_FILE_HEADER));
+    tails.set(file, (await stat(join(dir, name))).size - (ends.get(file) ?? LOG_BLOCK));
   }
   return tails;
 }

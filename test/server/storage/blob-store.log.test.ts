@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { open, readdir, rm, stat } from 'node:fs/promises';
+import { open, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { LOG_BLOCK, RECORD_HEADER } from '../../../src/server/storage/blob-store.log.js';
 import { isStorageError } from '../../../src/server/storage/errors.js';
 import { blobStoreContract } from './blob-store.contract.js';
 import { openCellStore, openLog, tempDir } from './support.js';
@@ -10,6 +11,18 @@ import { openCellStore, openLog, tempDir } from './support.js';
 blobStoreContract('LogBlobStore', async () => {
   const dir = await tempDir('log-store');
   const log = await openLog(dir);
+  return {
+    store: log.store,
+    async cleanup() {
+      await log.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+blobStoreContract('LogBlobStore through the page cache (directIo: false)', async () => {
+  const dir = await tempDir('log-store-buffered');
+  const log = await openLog(dir, { directIo: false });
   return {
     store: log.store,
     async cleanup() {
@@ -71,13 +84,38 @@ describe('LogBlobStore', () => {
     await second.close();
   });
 
+  for (const directIo of [true, false]) {
+    it(`writes each batch from a block boundary, padded with zeros to the next, ${directIo ? 'with direct I/O' : 'through the page cache'}`, async (t) => {
+      const dir = await tempDir('log-blocks');
+      t.after(() => rm(dir, { recursive: true, force: true }));
+      const log = await openLog(dir, { directIo });
+      if (directIo && process.platform === 'linux') {
+        assert.equal(log.store.writingDirect, true, `the filesystem of ${dir} refused O_DIRECT (tmpfs on an old kernel?): point TMPDIR at a disk filesystem`);
+      } else assert.equal(log.store.writingDirect, false);
+      const objects = new Map(Array.from({ length: 7 }, (_, i) => [`blk/${i}`, randomBytes(1000 + i * 3001)] as const));
+      await Promise.all([...objects].map(([key, data]) => log.store.put(key, data)));
+      await log.store.put('blk/late', Buffer.from('a batch of its own'));
+      const rows = await log.db.selectFrom('log_objects').selectAll().orderBy('offset').execute();
+      assert.equal(Number(rows[0]?.offset), LOG_BLOCK, 'the first record follows the header block');
+      const late = rows.find((r) => r.key === 'blk/late');
+      assert.ok(late && Number(late.offset) % LOG_BLOCK === 0, 'a later batch starts on a block boundary');
+      const file = await readFile(join(dir, 'log', '0000000001.log'));
+      assert.equal(file.length % LOG_BLOCK, 0);
+      assert.equal(file.toString('latin1', 0, 5), 'EVLG\x01');
+      const end = Number(late.offset) + RECORD_HEADER + late.key.length + Number(late.length);
+      assert.ok(file.subarray(end).every((b) => b === 0), 'padding is zeros');
+      for (const [key, data] of objects) assert.deepEqual(Buffer.from((await log.store.get(key)) as Uint8Array), data);
+      await log.close();
+    });
+  }
+
   it('refuses a record that does not match its index row', async (t) => {
     const dir = await tempDir('log-corrupt');
     t.after(() => rm(dir, { recursive: true, force: true }));
     const log = await openLog(dir);
     await log.store.put('x/1', Buffer.from('hello'));
     const handle = await open(join(dir, 'log', '0000000001.log'), 'r+');
-    await handle.write(Buffer.from('y'), 0, 1, 8 + 10); // the record's key: x/1 → y/1
+    await handle.write(Buffer.from('y'), 0, 1, LOG_BLOCK + RECORD_HEADER); // the record's key: x/1 → y/1
     await handle.close();
     await assert.rejects(log.store.get('x/1'), (e) => isStorageError(e, 'EV_ERR_STORAGE_CORRUPT'));
     await log.close();
