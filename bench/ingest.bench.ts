@@ -3,8 +3,10 @@
  * segment of each every 2 s) upload to ExamVault over HTTPS; a segment counts once acknowledged,
  * which ExamVault does only when it is durable. The same bytes, under the same load shapes, go in the
  * same run to two peers: an HTTPS server that reads and discards the bodies, and @tus/server with
- * @tus/file-store. Each server is a child process pinned to one core, the load generator to the
- * other; their CPU time and memory are read from /proc.
+ * @tus/file-store. Each server is a child process; their CPU time and memory are read from /proc. In
+ * the paced runs the server and the load generator share the machine (the latency target is the
+ * machine's); in the max-throughput runs each server is pinned to one core and the load generator to
+ * the other, so that the servers are compared core for core.
  *
  * Two kinds of run per server: paced (N takers on their 2-s timelines: acknowledgement latency, CPU
  * per MB, memory) and max throughput (closed-loop uploaders sending back to back, several rounds
@@ -51,6 +53,8 @@ const names: Record<ServerKind, string> = { examvault: 'ExamVault', tus: 'tus fi
 /** One run of one server: what the load generator saw and what the server cost. */
 interface Measured {
   readonly kind: ServerKind;
+  /** Server and load generator each on a core of their own in this run. */
+  readonly pinned: boolean;
   readonly run: RunResult;
   readonly serverCpu: ProcessCpu;
   /** Per-CPU machine time inside the window (interrupts and kernel threads included). */
@@ -97,11 +101,18 @@ if (process.platform !== 'linux') {
   process.exit(2);
 }
 const coreCount = cpus().length;
-const pinned = o.pin && coreCount >= 2 && pinProcess(process.pid, LOAD_CPU);
-const serverCpuPin = pinned ? SERVER_CPU : null;
-console.log(pinned
-  ? `  pinned: each server on CPU ${SERVER_CPU}, the load generator (this process) on CPU ${LOAD_CPU}`
-  : `  not pinned (${o.pin ? (coreCount < 2 ? 'one core only' : 'taskset failed') : '--no-pin'}): servers and load generator share ${coreCount} cores`);
+const pinnable = coreCount >= 2 && pinProcess(process.pid, `0-${coreCount - 1}`);
+/** Whether a run of this kind pins: the server on SERVER_CPU, the load generator (this process) on LOAD_CPU. */
+const pinsIn = (paced: boolean): boolean => pinnable && (paced ? o.pinPaced : o.pinMax);
+/** Pins this process for the runs to come, or lets it use every core. */
+function layout(pinned: boolean): void {
+  pinProcess(process.pid, pinned ? String(LOAD_CPU) : `0-${coreCount - 1}`);
+}
+{
+  const describe = (pinned: boolean) => (pinned ? `each server on CPU ${SERVER_CPU}, the load generator (this process) on CPU ${LOAD_CPU}` : `servers and load generator share the ${coreCount} cores`);
+  const why = !pinnable ? ` (${coreCount < 2 ? 'one core only' : 'taskset failed'})` : '';
+  console.log(`  paced runs: ${describe(pinsIn(true))}${why}; max-throughput runs: ${describe(pinsIn(false))}${why}`);
+}
 
 {
   // Before anything of ours runs: how busy is the machine already?
@@ -140,6 +151,7 @@ async function runAll(): Promise<boolean> {
 
   if (o.paced) {
     const offered = o.takers * perTakerMBps;
+    layout(pinsIn(true));
     console.log(`\nPaced: ${f(o.takers)} test takers (${f(o.takers * trackSpecs.length)} recordings, ${f(o.takers * trackSpecs.length / SEGMENT_SECONDS)} segments/s, ${f(offered, 1)} MB/s offered) on up to ${o.connections} keep-alive connection(s) each, ${o.warmup} s warm-up, ${o.seconds} s measured`);
     for (const kind of o.servers) {
       const m = await measure(kind, data, 'paced', (server, hooks) => runPaced({ endpoint: endpoint(server), protocol: protocols[kind], data, takers: o.takers, connections: o.connections, warmupSeconds: o.warmup, seconds: o.seconds, hooks }));
@@ -148,6 +160,7 @@ async function runAll(): Promise<boolean> {
     }
   }
   if (o.max) {
+    layout(pinsIn(false));
     console.log(`\nMax throughput: ${o.concurrency} uploaders (one taker and one keep-alive connection each) sending the same three tracks' segments back to back; ${o.rounds} round(s) interleaved across the servers, ${o.maxWarmup} s warm-up + ${o.maxSeconds} s measured each`);
     for (let r = 0; r < o.rounds; r++) {
       const round: Measured[] = [];
@@ -173,7 +186,8 @@ async function measure(
   if (kind === 'examvault') execFileSync('cp', ['-a', data.templateDir, dir]);
   else await mkdir(dir, { recursive: true });
   if (o.cpuProf && kind === 'examvault') await mkdir(o.cpuProf, { recursive: true });
-  const server = await startServer({ kind, root, host: HOST, dataDir: dir, certPath: data.certPath, keyPath: data.keyPath, cpu: serverCpuPin, cpuProfDir: o.cpuProf });
+  const pinned = pinsIn(phase === 'paced');
+  const server = await startServer({ kind, root, host: HOST, dataDir: dir, certPath: data.certPath, keyPath: data.keyPath, cpu: pinned ? SERVER_CPU : null, cpuProfDir: o.cpuProf });
   const sampler = new RssSampler(server.pid);
   let cpu0: ProcessCpu = { user: 0, system: 0 };
   let cpu1 = cpu0;
@@ -208,6 +222,7 @@ async function measure(
   const exitCode = await stopAndClean();
   return {
     kind,
+    pinned,
     run,
     serverCpu: { user: cpu1.user - cpu0.user, system: cpu1.system - cpu0.system },
     cores: coreDelta(cores1, cores0),
@@ -232,7 +247,7 @@ function machineLine(m: Measured): string {
     const c = m.cores[i];
     return c ? `CPU ${i} (${label}) ${pct(c.busy / w)} busy, ${pct(c.irq / w)} in interrupts, ${pct(c.steal / w)} stolen` : `CPU ${i} n/a`;
   };
-  const cpus = pinned ? `${core(LOAD_CPU, 'generator')}; ${core(SERVER_CPU, 'server')}` : m.cores.map((_, i) => core(i, 'shared')).join('; ');
+  const cpus = m.pinned ? `${core(LOAD_CPU, 'generator')}; ${core(SERVER_CPU, 'server')}` : m.cores.map((_, i) => core(i, 'shared')).join('; ');
   return `machine: ${cpus}; everything else (other processes, kernel threads, interrupts) ${pct(otherCores(m))} of a core`;
 }
 
@@ -293,7 +308,7 @@ function report(paced: readonly Measured[], rounds: readonly (readonly Measured[
     const p99 = t.percentile(99);
     rows.push([
       `≥ ${f(TARGET_TAKERS)} test takers, p99 acknowledgement < ${TARGET_P99_MS} ms`,
-      `${f(o.takers)} takers: p99 ${ms(p99)}, ${f(t.errors)} errors`,
+      `${f(o.takers)} takers: p99 ${ms(p99)}, ${f(t.errors)} errors${evPaced.pinned ? ', server on one core' : ''}`,
       atScale ? t.errors === 0 && p99 < TARGET_P99_MS : null,
     ]);
     const takersPerCore = mbPerCpu(evPaced) / perTakerMBps;

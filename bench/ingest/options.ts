@@ -25,8 +25,10 @@ export interface IngestOptions {
   readonly servers: readonly ServerKind[];
   readonly paced: boolean;
   readonly max: boolean;
-  /** Pin the server to one core and the load generator to the other. */
-  readonly pin: boolean;
+  /** Paced runs: pin the server to one core and the load generator to the other (default: they share the machine). */
+  readonly pinPaced: boolean;
+  /** Max-throughput runs: the same (default: pinned). */
+  readonly pinMax: boolean;
   /** Rebuild dist/ (npm run build) before starting ExamVault from it. */
   readonly build: boolean;
   /** Directory for a V8 CPU profile of each ExamVault server child (node --cpu-prof), or null. */
@@ -48,7 +50,9 @@ export const usage = `usage: npm run bench:ingest -- [options]
   --only a,b         servers to run: examvault, tus, discard (default all three)
   --paced-only       skip the max-throughput runs
   --max-only         skip the paced runs
-  --no-pin           do not pin the server and the load generator to separate cores
+  --pin              pin the server and the load generator to separate cores in the paced
+                     runs too (by default they share the machine there; max-throughput runs pin)
+  --no-pin           pin in no run, max-throughput runs included
   --no-build         start ExamVault from the existing dist/ without rebuilding it
   --cpu-prof DIR     write a V8 CPU profile of each ExamVault server child into DIR
   --quick            a short smoke run (about two minutes)
@@ -61,7 +65,7 @@ export function parseOptions(argv: readonly string[]): IngestOptions {
   const values = new Map<string, string>();
   const flags = new Set<string>();
   const valued = ['takers', 'connections', 'seconds', 'warmup', 'concurrency', 'max-seconds', 'max-warmup', 'rounds', 'pool', 'only', 'cpu-prof'];
-  const bare = ['quick', 'paced-only', 'max-only', 'no-pin', 'no-build', 'help'];
+  const bare = ['quick', 'paced-only', 'max-only', 'pin', 'no-pin', 'no-build', 'help'];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     const name = arg.replace(/^--/, '').split('=')[0] as string;
@@ -88,6 +92,7 @@ export function parseOptions(argv: readonly string[]): IngestOptions {
   const servers = only === undefined ? [...serverKinds] : only.split(',').map((s) => s.trim());
   for (const s of servers) if (!(serverKinds as readonly string[]).includes(s)) throw new UsageError(`--only: unknown server ${JSON.stringify(s)} (known: ${serverKinds.join(', ')})`);
   if (flags.has('paced-only') && flags.has('max-only')) throw new UsageError('--paced-only and --max-only exclude each other');
+  if (flags.has('pin') && flags.has('no-pin')) throw new UsageError('--pin and --no-pin exclude each other');
   return {
     takers: Math.floor(num('takers', quick ? 200 : 1000, 1)),
     connections: Math.min(3, Math.floor(num('connections', 1, 1))),
@@ -101,7 +106,8 @@ export function parseOptions(argv: readonly string[]): IngestOptions {
     servers: serverKinds.filter((k) => servers.includes(k)),
     paced: !flags.has('max-only'),
     max: !flags.has('paced-only'),
-    pin: !flags.has('no-pin'),
+    pinPaced: flags.has('pin'),
+    pinMax: !flags.has('no-pin'),
     build: !flags.has('no-build'),
     cpuProf: values.get('cpu-prof') ?? null,
     quick,

@@ -108,10 +108,10 @@ export class RssSampler {
   }
 }
 
-/** Pins a process (every thread, `-a`) to one CPU with taskset; false when that is not possible. */
-export function pinProcess(pid: number, cpu: number): boolean {
+/** Pins a process (every thread, `-a`) to CPUs (`1`, `0-1`) with taskset; false when that is not possible. */
+export function pinProcess(pid: number, cpus: number | string): boolean {
   try {
-    execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' });
+    execFileSync('taskset', ['-a', '-p', '-c', String(cpus), String(pid)], { stdio: 'ignore' });
     return true;
   } catch {
     return false;
