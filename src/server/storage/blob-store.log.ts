@@ -325,41 +325,45 @@ export class LogBlobStore implements PartsBlobStore, RowsBlobStore {
 
   /**
    * Writes what is queued, a batch at a time, as a pipeline: a batch is written, then its fdatasync
-   * runs while the next batch is assembled and written. Each fdatasync starts only once its batch's bytes are written and the previous batch's
-   * fdatasync has returned, so a batch's rows go to the group commit only once its own bytes, and every
-   * byte before them, are durable.
+   * runs while the next batch is assembled and written. Each fdatasync starts only once its batch's
+   * bytes are written and the previous batch's fdatasync has returned, so a batch's rows go to the
+   * group commit only once its own bytes, and every byte before them, are durable.
    */
   private async drain(): Promise<void> {
     // Yield once so puts from requests already in flight join this batch.
     await new Promise((r) => setImmediate(r));
     let previous: Promise<void> = Promise.resolve();
-    while (this.queue.length > 0) {
-      const { batch, bytes } = this.takeBatch();
-      const w = this.writer;
-      const full = w.size > LOG_BLOCK && w.size + bytes > this.maxFileBytes;
-      if (w.broken || full) {
-        // What a failed write or fdatasync left in the file is unknown: never append after it. And a
-        // file is only closed once the fdatasyncs queued on it have returned.
-        await previous;
+    for (;;) {
+      while (this.queue.length > 0) {
+        const { batch, bytes } = this.takeBatch();
+        const w = this.writer;
+        const full = w.size > LOG_BLOCK && w.size + bytes > this.maxFileBytes;
+        if (w.broken || full) {
+          // What a failed write or fdatasync left in the file is unknown: never append after it. And a
+          // file is only closed once the fdatasyncs queued on it have returned.
+          await previous;
+          try {
+            await this.roll();
+          } catch (error) {
+            for (const a of batch) a.reject(error);
+            continue;
+          }
+        }
+        const writer = this.writer;
+        let rows: Location[];
         try {
-          await this.roll();
+          rows = await this.writeBatch(writer, batch, bytes);
         } catch (error) {
+          writer.broken = true;
           for (const a of batch) a.reject(error);
           continue;
         }
+        previous = this.syncBatch(previous, writer, batch, rows);
       }
-      const writer = this.writer;
-      let rows: Location[];
-      try {
-        rows = await this.writeBatch(writer, batch, bytes);
-      } catch (error) {
-        writer.broken = true;
-        for (const a of batch) a.reject(error);
-        continue;
-      }
-      previous = this.syncBatch(previous, writer, batch, rows);
+      // Puts that arrived while the last fdatasync ran are written by this drain, not left queued.
+      await previous;
+      if (this.queue.length === 0) break;
     }
-    await previous;
     this.writing = null;
   }
 

@@ -109,6 +109,27 @@ describe('LogBlobStore', () => {
     });
   }
 
+  it('writes every put, however puts trickle in while earlier batches are being made durable', { timeout: 30_000 }, async (t) => {
+    const dir = await tempDir('log-trickle');
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const log = await openLog(dir);
+    // A put, then a second one a little later, the delay swept so that for some pairs the second
+    // arrives while the drain waits for the first one's fdatasync with nothing else queued: it must
+    // be written all the same, not left queued with no drain to take it. Each pair settles before
+    // the next, so a later put cannot rescue a stranded one.
+    for (let i = 0; i < 150; i++) {
+      const first = log.store.put(`trickle/${i}/a`, randomBytes(64 * 1024));
+      const started = performance.now();
+      while (performance.now() - started < (i % 15) * 0.25) await new Promise((r) => setImmediate(r));
+      const second = log.store.put(`trickle/${i}/b`, Buffer.from(`object ${i}`));
+      let timer: NodeJS.Timeout | undefined;
+      const stuck = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`pair ${i}: a put never resolved`)), 5000)));
+      await Promise.race([Promise.all([first, second]), stuck]).finally(() => clearTimeout(timer));
+    }
+    assert.equal(Buffer.from((await log.store.get('trickle/149/b')) as Uint8Array).toString(), 'object 149');
+    await log.close();
+  });
+
   it('refuses a record that does not match its index row', async (t) => {
     const dir = await tempDir('log-corrupt');
     t.after(() => rm(dir, { recursive: true, force: true }));
