@@ -9,6 +9,7 @@ import { authenticateAttempt } from '../attempts/attempt-auth.js';
 import type { AttemptScope } from '../attempts/credential.js';
 import type { Cell, Cells } from '../regions/cell.types.js';
 import { Admission } from './admission.js';
+import { BodyPool, pooledBodyParser } from './body-pool.js';
 import {
   MAX_HEADER_BODY,
   MAX_SEGMENT_BODY,
@@ -81,6 +82,18 @@ export const recordingRoutes: FastifyPluginAsync<RecordingRoutesOptions> = async
     options.segmentAdmissionWaitMs ?? DEFAULT_SEGMENT_ADMISSION_WAIT_MS,
     options.maxSegmentsWaiting ?? DEFAULT_SEGMENTS_WAITING,
   );
+  // Bodies go into reused buffers (body-pool.ts), given back once the response is sent: by then the
+  // handler has hashed, sealed and stored the body, and nothing holds it any more.
+  const pool = new BodyPool(2 * (options.maxSegmentBytesInFlight ?? DEFAULT_SEGMENT_BYTES_IN_FLIGHT));
+  const pooled = new WeakMap<FastifyRequest, Buffer>();
+  app.removeContentTypeParser('application/octet-stream');
+  app.addContentTypeParser('application/octet-stream', pooledBodyParser(pool, (request, buffer) => pooled.set(request, buffer)));
+  app.addHook('onResponse', async (request) => {
+    const buffer = pooled.get(request);
+    if (!buffer) return;
+    pooled.delete(request);
+    pool.give(buffer);
+  });
   // Before the body is read: while this waits, the body stays in the client (admission.ts).
   const admit = async (request: FastifyRequest, reply: FastifyReply) => {
     const ticket = admission.enter(declaredBytes(request));
