@@ -10,7 +10,7 @@
  * swapped, and a bundle made by anyone else (a server knows the member's public keys and could seal
  * to them) does not verify. The epoch key is never in a bundle: a bundle opens its own recordings only.
  */
-import { bs, concat, constantTimeEqual, fromUtf8, readU32, str8, toBase64Url, u32, utf8 } from './bytes.js';
+import { bs, concat, constantTimeEqual, readU32, str8, toBase64Url, u32, utf8 } from './bytes.js';
 import { idPattern, tracks, type RecordingContext } from './context.js';
 import { importPublicKey } from './epoch-key.js';
 import { DecryptionFailedError, ExamVaultCryptoError } from './errors.js';
@@ -172,13 +172,7 @@ interface ParsedItem {
 }
 
 function parseManifest(bytes: Uint8Array): { manifest: CaseManifest; fingerprint: Uint8Array; items: ParsedItem[] } {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(fromUtf8(bytes));
-  } catch {
-    throw json.fail('the manifest is not JSON');
-  }
-  const d = json.object(doc, 'the manifest');
+  const d = json.document(bytes, 'the manifest');
   json.onlyFields(d, ['format', 'version', 'institution', 'exam', 'attempt', 'member', 'fingerprint', 'createdAt', 'items'], 'the manifest');
   json.constant(d, 'format', 'examvault-case');
   json.constant(d, 'version', 1);

@@ -2,7 +2,7 @@
  * Reading untrusted JSON documents (key files, wrapped keys, grants) field by field. Every problem
  * becomes one error code chosen by the caller, with a message naming the field, never its value.
  */
-import { fromBase64Url } from './bytes.js';
+import { fromBase64Url, fromUtf8 } from './bytes.js';
 import { type CryptoErrorCode, ExamVaultCryptoError } from './errors.js';
 
 export type JsonObject = Record<string, unknown>;
@@ -15,6 +15,17 @@ export class JsonFields {
 
   fail(why: string): ExamVaultCryptoError {
     return new ExamVaultCryptoError(this.code, `malformed ${this.what}: ${why}`);
+  }
+
+  /** `bytes` read as a UTF-8 JSON document that must be an object, named `name` in errors. */
+  document(bytes: Uint8Array, name: string): JsonObject {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(fromUtf8(bytes));
+    } catch {
+      throw this.fail(`${name} is not JSON`);
+    }
+    return this.object(doc, name);
   }
 
   object(v: unknown, name: string): JsonObject {

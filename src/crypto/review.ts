@@ -10,7 +10,7 @@
  * that remembers the last revision it saw notices), but it cannot drop, reorder or splice one in the
  * middle, nor serve an older revision as a newer one.
  */
-import { bs, concat, constantTimeEqual, fromUtf8, readU32, str8, u32, utf8 } from './bytes.js';
+import { bs, concat, constantTimeEqual, readU32, str8, u32, utf8 } from './bytes.js';
 import { idPattern } from './context.js';
 import { DecryptionFailedError, ExamVaultCryptoError } from './errors.js';
 import { ENC_LENGTH } from './header.js';
@@ -200,13 +200,7 @@ export async function verifyReviewSignature(bytes: Uint8Array, signingPublicKey:
 const json = new JsonFields('EV_ERR_REVIEW_MALFORMED', 'review body');
 
 function parseBody(body: Uint8Array): ReviewContent {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(fromUtf8(body));
-  } catch {
-    throw json.fail('the body is not JSON');
-  }
-  const d = json.object(doc, 'the body');
+  const d = json.document(body, 'the body');
   json.onlyFields(d, ['verdict', 'notes', 'time'], 'the body');
   const verdict = verdicts.find((v) => v === d.verdict);
   if (!verdict) throw json.fail(`verdict must be one of ${verdicts.join(', ')}`);
