@@ -84,7 +84,7 @@ export const recordingRoutes: FastifyPluginAsync<RecordingRoutesOptions> = async
   );
   // Bodies go into reused buffers (body-pool.ts), given back once the response is sent: by then the
   // handler has hashed, sealed and stored the body, and nothing holds it any more.
-  const pool = new BodyPool(2 * (options.maxSegmentBytesInFlight ?? DEFAULT_SEGMENT_BYTES_IN_FLIGHT));
+  const pool = new BodyPool(2 * admission.maxBytes);
   const pooled = new WeakMap<FastifyRequest, Buffer>();
   app.removeContentTypeParser('application/octet-stream');
   app.addContentTypeParser('application/octet-stream', pooledBodyParser(pool, (request, buffer) => pooled.set(request, buffer)));

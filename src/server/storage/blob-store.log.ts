@@ -42,7 +42,6 @@ import { DirSyncer, DurableDirs, FILE_MODE, syncDir } from './fs-durable.js';
 const FILE_MAGIC = 'EVLG';
 const RECORD_MAGIC = 'EVLR';
 const FORMAT_VERSION = 1;
-export const LOG_FILE_HEADER = 8;
 /**
  * Every batch starts on a block boundary and is padded with zeros to the next one, so that it can be
  * written with direct I/O, which asks for block-aligned offsets, lengths and memory. The file header
@@ -123,7 +122,6 @@ interface Location {
   readonly offset: number;
   readonly length: number;
 }
-
 
 const upsert = queryTemplate((db: Kysely<CellDatabase>, key: string, file: number, offset: number, length: number) =>
   db.insertInto('log_objects').values({ key, file, offset, length }).onConflict((oc) => oc.column('key').doUpdateSet({ file, offset, length })));
@@ -212,12 +210,9 @@ export class LogBlobStore implements PartsBlobStore, RowsBlobStore {
         handle = await open(path, flags | O_DIRECT, FILE_MODE);
         await handle.write(fileHeaderBlock(), 0, LOG_BLOCK, 0);
       } catch (error) {
-        if (!isDirectIoRefused(error)) {
-          await handle?.close().catch(() => {});
-          throw error;
-        }
-        // This filesystem takes no direct I/O: the same file, through the page cache.
         await handle?.close().catch(() => {});
+        if (!isDirectIoRefused(error)) throw error;
+        // This filesystem takes no direct I/O: the same file, through the page cache.
         await unlink(path).catch(() => {});
         handle = null;
       }
@@ -404,7 +399,7 @@ export class LogBlobStore implements PartsBlobStore, RowsBlobStore {
     if (bytesWritten !== length) throw new Error(`short write to ${logFileName(w.file)}: ${bytesWritten} of ${length} bytes`);
     w.size += length;
     // An object larger than a batch grew the buffer: do not keep that much memory for good.
-    if (staging.length > DEFAULT_MAX_BATCH + STAGING_STEP) this.staging = directIo.getAlignedBuffer(STAGING_STEP, LOG_BLOCK);
+    if (staging.length > alignUp(this.maxBatchBytes) + STAGING_STEP) this.staging = directIo.getAlignedBuffer(STAGING_STEP, LOG_BLOCK);
     return rows;
   }
 
