@@ -24,7 +24,7 @@
 import { performance } from 'node:perf_hooks';
 import { PIECE_SECONDS } from '../src/protocol/recording-timing.js';
 import { ltiScenario } from '../test/server/lti/support.js';
-import { chromiumArgs } from '../test/support/browser.js';
+import { appChromiumArgs } from '../test/support/browser.js';
 import { chromiumTool, findTool } from '../test/support/system-tools.js';
 import { builtWebApps } from '../test/support/web-build.js';
 import { approveBySafetyNumber, launchChromium, newAttempt, reviewerOpensAttempt, setUpInstitution, uploadRecording } from '../test/web/reviewer-support.js';
@@ -84,7 +84,7 @@ let met: boolean;
 try {
   const s = await ltiScenario({ after: (fn) => void cleanups.unshift(fn) }, { webDir: await builtWebApps() });
   const admin = await setUpInstitution(s);
-  const { browser } = await launchChromium((fn) => void cleanups.unshift(fn), executablePath, [...chromiumArgs, '--host-resolver-rules=MAP localhost 127.0.0.1', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream']);
+  const { browser } = await launchChromium((fn) => void cleanups.unshift(fn), executablePath, appChromiumArgs);
   const piece = await recordPieces(browser, `${s.origin}/app/recorder/`);
   const attempt = await newAttempt(s);
   const started = performance.now();

@@ -33,7 +33,7 @@ import { buildApp } from '../src/server/app.js';
 import type { SealedEventDetail } from '../src/web/recorder/sealed-track.js';
 import { addStaff, register } from '../test/server/custody/support.js';
 import { startTestServer } from '../test/server/support/test-server.js';
-import { chromiumArgs } from '../test/support/browser.js';
+import { chromiumArgs, fakeMediaArgs } from '../test/support/browser.js';
 import { chromiumTool, findTool } from '../test/support/system-tools.js';
 import { builtWebApps } from '../test/support/web-build.js';
 import { heading, passDeviceCheck } from '../test/web/recorder-support.js';
@@ -131,7 +131,7 @@ export async function measureRecorderSealing(options: { seconds?: number } = {})
     await app.listen({ host: '127.0.0.1', port: 0 });
     const origin = `http://localhost:${(app.server.address() as AddressInfo).port}`;
 
-    const browser = await chromium.launch({ executablePath, headless: true, args: [...chromiumArgs, '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'] });
+    const browser = await chromium.launch({ executablePath, headless: true, args: [...chromiumArgs, ...fakeMediaArgs] });
     scope.after(() => browser.close());
     const context = await browser.newContext();
     const sealed = await collectPageEvents<SealedEventDetail>(context, 'examvault:sealed');

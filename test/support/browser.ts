@@ -28,6 +28,15 @@ export const chromiumArgs: readonly string[] = [
   '--no-first-run',
 ];
 
+/** Chromium's own camera, microphone and screen, with every permission prompt answered yes. */
+export const fakeMediaArgs: readonly string[] = ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'];
+
+/**
+ * For the web apps served by a test server on loopback: `localhost` (a secure context, and the
+ * passkeys' relying party) resolves to 127.0.0.1, and media devices are Chromium's fakes.
+ */
+export const appChromiumArgs: readonly string[] = [...chromiumArgs, '--host-resolver-rules=MAP localhost 127.0.0.1', ...fakeMediaArgs];
+
 export interface StaticFile {
   readonly body: string | Uint8Array;
   /** Content type; by default derived from the path's extension. */

@@ -25,7 +25,7 @@ import type { SealedEventDetail } from '../../src/web/recorder/sealed-track.js';
 import type { OpenedEventDetail } from '../../src/web/reviewer/player-source.js';
 import { roles } from '../support/lms/emulator.js';
 import { learnerLaunch, ltiScenario } from '../server/lti/support.js';
-import { chromiumArgs } from '../support/browser.js';
+import { appChromiumArgs } from '../support/browser.js';
 import { chromiumTool, requireTool } from '../support/system-tools.js';
 import { builtWebApps } from '../support/web-build.js';
 import { type StoredListing, axeCheck, checkStored, heading, passDeviceCheck, readVault, shotsDir, sleep } from './recorder-support.js';
@@ -60,7 +60,7 @@ describe('end to end', () => {
     if (!executablePath) return;
     await mkdir(shots, { recursive: true });
     // Launched first so that, should the test fail, it closes before the server (which waits for its connections).
-    const { browser, close } = await launchChromium((fn) => t.after(fn), executablePath, [...chromiumArgs, '--host-resolver-rules=MAP localhost 127.0.0.1', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--autoplay-policy=no-user-gesture-required']);
+    const { browser, close } = await launchChromium((fn) => t.after(fn), executablePath, [...appChromiumArgs, '--autoplay-policy=no-user-gesture-required']);
     const s = await ltiScenario(t, { webDir: await builtWebApps() });
     await setUpInstitution(s);
     const problems: string[] = [];

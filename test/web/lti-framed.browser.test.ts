@@ -12,7 +12,7 @@ import { mkdir } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { chromium } from 'playwright-core';
 import { learnerLaunch, ltiScenario } from '../server/lti/support.js';
-import { chromiumArgs } from '../support/browser.js';
+import { appChromiumArgs } from '../support/browser.js';
 import { chromiumTool, requireTool } from '../support/system-tools.js';
 import { builtWebApps } from '../support/web-build.js';
 import { type StoredListing, assertSealersSafe, axeCheck, checkStored, heading, passDeviceCheck, readVault, setUpLtiInstitution, shotsDir, sleep, watchLtiTraffic } from './recorder-support.js';
@@ -31,7 +31,7 @@ describe('the recorder from a launch framed by the LMS', () => {
 
     // Both "sites" are on loopback here; Chromium's local-network-access checks would stop a frame of
     // one navigating to the other, which between a real LMS and ExamVault (public hosts) never applies.
-    const args = [...chromiumArgs, '--host-resolver-rules=MAP localhost 127.0.0.1', '--disable-features=LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'];
+    const args = [...appChromiumArgs, '--disable-features=LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests'];
     const browser = await chromium.launch({ executablePath, headless: true, args });
     t.after(() => browser.close());
     const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1024, height: 900 } });

@@ -18,7 +18,7 @@ import { describe, it } from 'node:test';
 import { type Page, chromium } from 'playwright-core';
 import type { SealedEventDetail } from '../../src/web/recorder/sealed-track.js';
 import { learnerLaunch, ltiScenario } from '../server/lti/support.js';
-import { chromiumArgs } from '../support/browser.js';
+import { appChromiumArgs } from '../support/browser.js';
 import { chromiumTool, requireTool } from '../support/system-tools.js';
 import { builtWebApps } from '../support/web-build.js';
 import { type StoredListing, axeCheck as axeIn, assertSealersSafe, checkStored, heading, passDeviceCheck as deviceCheckIn, readVault, setUpLtiInstitution, shotsDir, sleep, watchLtiTraffic } from './recorder-support.js';
@@ -36,8 +36,7 @@ describe('the recorder from an LTI launch', () => {
     // The institution's set-up by its admin's client: recovery key → admin enrolment → epoch 1.
     await setUpLtiInstitution(s);
 
-    const args = [...chromiumArgs, '--host-resolver-rules=MAP localhost 127.0.0.1', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'];
-    const browser = await chromium.launch({ executablePath, headless: true, args });
+    const browser = await chromium.launch({ executablePath, headless: true, args: [...appChromiumArgs] });
     t.after(() => browser.close());
     const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1024, height: 900 } });
     const { problems, urls, posts } = await watchLtiTraffic(context, s);

@@ -20,7 +20,7 @@ import { recordPieces } from '../../bench/playback/piece.js';
 import type { OpenedEventDetail } from '../../src/web/reviewer/player-source.js';
 import { cellOf } from '../server/custody/support.js';
 import { ltiScenario } from '../server/lti/support.js';
-import { chromiumArgs } from '../support/browser.js';
+import { appChromiumArgs } from '../support/browser.js';
 import { chromiumTool, requireTool } from '../support/system-tools.js';
 import { builtWebApps } from '../support/web-build.js';
 import { axeCheck, heading, shotsDir } from './recorder-support.js';
@@ -47,7 +47,7 @@ describe('the reviewer app', () => {
     if (!executablePath) return;
     await mkdir(shots, { recursive: true });
     // Launched first so that, should the test fail, it closes before the server (which waits for its connections).
-    const { browser, close } = await launchChromium((fn) => t.after(fn), executablePath, [...chromiumArgs, '--host-resolver-rules=MAP localhost 127.0.0.1', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--autoplay-policy=no-user-gesture-required']);
+    const { browser, close } = await launchChromium((fn) => t.after(fn), executablePath, [...appChromiumArgs, '--autoplay-policy=no-user-gesture-required']);
     const s = await ltiScenario(t, { webDir: await builtWebApps(), snapshotIntervalSeconds: SNAPSHOT_SECONDS });
     const admin = await setUpInstitution(s);
 
