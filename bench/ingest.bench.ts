@@ -101,13 +101,13 @@ if (process.platform !== 'linux') {
   process.exit(2);
 }
 const coreCount = cpus().length;
-const pinnable = coreCount >= 2 && pinProcess(process.pid, `0-${coreCount - 1}`);
+/** Pins this process for the runs to come, or lets it use every core; false when taskset cannot. */
+function layout(pinned: boolean): boolean {
+  return pinProcess(process.pid, pinned ? String(LOAD_CPU) : `0-${coreCount - 1}`);
+}
+const pinnable = coreCount >= 2 && layout(false);
 /** Whether a run of this kind pins: the server on SERVER_CPU, the load generator (this process) on LOAD_CPU. */
 const pinsIn = (paced: boolean): boolean => pinnable && (paced ? o.pinPaced : o.pinMax);
-/** Pins this process for the runs to come, or lets it use every core. */
-function layout(pinned: boolean): void {
-  pinProcess(process.pid, pinned ? String(LOAD_CPU) : `0-${coreCount - 1}`);
-}
 {
   const describe = (pinned: boolean) => (pinned ? `each server on CPU ${SERVER_CPU}, the load generator (this process) on CPU ${LOAD_CPU}` : `servers and load generator share the ${coreCount} cores`);
   const why = !pinnable ? ` (${coreCount < 2 ? 'one core only' : 'taskset failed'})` : '';
