@@ -33,6 +33,9 @@ function execute(q) {
   if (stmt.reader) return { rows: stmt.all(q.parameters), changes: 0 };
   return { rows: [], changes: stmt.run(q.parameters).changes };
 }
+// Prepared once: db.exec parses its SQL text on every call, four times per write of a batch.
+const control = Object.fromEntries(['BEGIN IMMEDIATE', 'COMMIT', 'ROLLBACK', 'SAVEPOINT w', 'RELEASE w', 'ROLLBACK TO w'].map((sql) => [sql, db.prepare(sql)]));
+const run = (sql) => control[sql].run();
 const failure = (e) => ({ message: String(e && e.message), code: e && e.code });
 parentPort.on('message', (m) => {
   if (m.close) {
@@ -43,23 +46,23 @@ parentPort.on('message', (m) => {
   const alone = m.writes.length === 1;
   let outcomes;
   try {
-    db.exec('BEGIN IMMEDIATE');
+    run('BEGIN IMMEDIATE');
     outcomes = m.writes.map((queries) => {
       if (alone) return { ok: true, results: queries.map(execute) };
-      db.exec('SAVEPOINT w');
+      run('SAVEPOINT w');
       try {
         const results = queries.map(execute);
-        db.exec('RELEASE w');
+        run('RELEASE w');
         return { ok: true, results };
       } catch (e) {
-        db.exec('ROLLBACK TO w');
-        db.exec('RELEASE w');
+        run('ROLLBACK TO w');
+        run('RELEASE w');
         return { ok: false, error: failure(e) };
       }
     });
-    db.exec('COMMIT');
+    run('COMMIT');
   } catch (e) {
-    if (db.inTransaction) db.exec('ROLLBACK');
+    if (db.inTransaction) run('ROLLBACK');
     parentPort.postMessage({ id: m.id, error: failure(e) });
     return;
   }
