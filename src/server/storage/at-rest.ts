@@ -18,8 +18,9 @@
  * than a round trip through the thread pool). Failures are returned as null here; the store turns
  * them into its one opaque integrity error.
  */
-import { type KeyObject, createCipheriv, createDecipheriv, createSecretKey, randomBytes } from 'node:crypto';
+import { type KeyObject, createCipheriv, createDecipheriv, createSecretKey } from 'node:crypto';
 import type { WrappedKey } from './keyring.js';
+import { randomPool } from './random-pool.js';
 
 export const AT_REST_FORMAT_VERSION = 1;
 export const OBJECT_MAGIC = 'EVAD';
@@ -52,7 +53,7 @@ export function keyRecordAad(key: string): Uint8Array {
 
 /** A fresh object data key: 32 random bytes, and the same as a key object for the cipher. */
 export function newDataKey(): { raw: Uint8Array; key: KeyObject } {
-  const raw = randomBytes(DATA_KEY_LENGTH);
+  const raw = randomPool.take(DATA_KEY_LENGTH);
   return { raw, key: importDataKey(raw) };
 }
 
@@ -69,7 +70,7 @@ export function importDataKey(raw: Uint8Array): KeyObject {
  * (blob-store.ts `takesParts`) spares a copy of the whole object.
  */
 export function sealObjectParts(dataKey: KeyObject, key: string, plaintext: Uint8Array): Uint8Array[] {
-  const nonce = randomBytes(NONCE_LENGTH);
+  const nonce = randomPool.take(NONCE_LENGTH);
   const aad = prologue(OBJECT_MAGIC, key);
   const cipher = createCipheriv('aes-256-gcm', dataKey, nonce, { authTagLength: TAG_LENGTH });
   cipher.setAAD(aad);

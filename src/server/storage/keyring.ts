@@ -33,6 +33,7 @@ import { readFile, readdir, rename, stat, unlink, writeFile } from 'node:fs/prom
 import { join, resolve } from 'node:path';
 import { StorageError, isErrno, isStorageError } from './errors.js';
 import { DirSyncer, DurableDirs, FILE_MODE, TempNames, createFileOnce, readSecretFile, syncDir, writeTempFile } from './fs-durable.js';
+import { randomPool } from './random-pool.js';
 
 export interface WrappedKey {
   readonly keyId: string;
@@ -199,7 +200,7 @@ export class FileKeyring implements KeyEncryptionKeyring {
     await this.refreshIfStale();
     const version = this.state.file.current;
     const key = this.state.keys.get(version) as KeyObject;
-    const nonce = randomBytes(NONCE_LENGTH);
+    const nonce = randomPool.take(NONCE_LENGTH);
     // On the calling thread: wrapping 32 bytes takes microseconds, a thread-pool round trip far more.
     const cipher = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_LENGTH });
     cipher.setAAD(gcmAad(this.keyId, version, aad));
