@@ -600,6 +600,7 @@ export async function deleteRecording(cell: Cell, institution: string, recording
     await trx.deleteFrom('segments').where('institution_id', '=', institution).where('recording_id', '=', r.recording_id).execute();
     await trx.deleteFrom('recordings').where('institution_id', '=', institution).where('recording_id', '=', r.recording_id).execute();
   });
+  cell.recordings.forget(institution, r.recording_id);
   return { institution, recording: r.recording_id, segments: segments.length, headerSha256: r.header_sha256, reason: by.reason, auditSeq: seq };
 }
 

@@ -9,7 +9,7 @@ import { decodeHeader, isCryptoError, MAX_SEGMENT_LIMIT, TAG_LENGTH } from '../.
 import { ApiError } from '../../protocol/errors.js';
 import { type RecordingStatus, type SegmentReceipt, uploadErrors, type UploadErrorCode } from '../../protocol/upload.js';
 import type { AttemptScope } from '../attempts/credential.js';
-import type { RecordingTable } from '../db/schema.js';
+import type { RecordingTable, SegmentTable } from '../db/schema.js';
 import { findEpochKey, findInstitution } from '../institutions/institution.repository.js';
 import type { Cell } from '../regions/cell.types.js';
 import { takesRows } from '../storage/blob-store.js';
@@ -154,26 +154,62 @@ export async function recordingStatus(cell: Cell, scope: AttemptScope, recording
 }
 
 export async function putSegment(cell: Cell, scope: AttemptScope, recordingId: string, idx: number, body: Uint8Array, now: number): Promise<SegmentReceipt> {
-  const r = await ownRecording(cell, scope, recordingId);
-  if (r.segment_count !== null && idx >= Number(r.segment_count)) {
-    throw uploadError('EV_ERR_UPLOAD_RECORDING_COMPLETE', `the recording is complete with ${r.segment_count} segments`);
+  const facts = await cell.recordings.get(scope.institution, recordingId);
+  if (!facts || facts.institution !== scope.institution || facts.exam !== scope.exam || facts.attempt !== scope.attempt) {
+    throw uploadError('EV_ERR_UPLOAD_RECORDING_NOT_FOUND', 'no such recording for this attempt');
   }
-  if (body.length < TAG_LENGTH || body.length > r.max_segment + TAG_LENGTH) {
-    throw uploadError('EV_ERR_UPLOAD_SEGMENT_SIZE', `a sealed segment of this recording is ${TAG_LENGTH}..${r.max_segment + TAG_LENGTH} bytes`);
-  }
+  checkSegment(facts.segmentCount, facts.maxSegment, idx, body);
   const sha = sha256(body);
-  const receipt = (created: boolean): SegmentReceipt => ({ recording: recordingId, index: idx, size: body.length, sha256: sha, created });
-  const conflict = () => uploadError('EV_ERR_UPLOAD_SEGMENT_CONFLICT', `segment ${idx} is already stored with other bytes`);
-
-  const prior = await findSegment(cell.db, scope.institution, recordingId, idx);
-  if (prior) {
-    if (prior.sha256 !== sha) throw conflict();
-    return receipt(false);
+  const upload: SegmentUpload = {
+    key: segmentBlobKey(scope.institution, recordingId, idx, sha),
+    row: { institution_id: scope.institution, recording_id: recordingId, idx, size: body.length, sha256: sha, created_at: now },
+    body,
+  };
+  const { blobs } = cell;
+  if (takesRows(blobs) && facts.segmentCount === null) {
+    // Most segments are sent once: write them without reading first. The write itself finds a
+    // segment already sent, or a recording completed or deleted since it was read; the checked path
+    // below then settles those with fresh reads.
+    const first = await cell.segmentIndex.insertFirst(upload.row, (queries) => blobs.putNewWith(upload.key, body, queries));
+    if (first === 'inserted') return receiptOf(upload.row, true);
+    cell.recordings.forget(scope.institution, recordingId);
+    if (first === 'closed') await blobs.delete(upload.key);
   }
-  // The blob key holds the content hash, so a racing upload of other bytes never overwrites ours;
-  // the index row decides which one the recording keeps.
-  const key = segmentBlobKey(scope.institution, recordingId, idx, sha);
-  const row = { institution_id: scope.institution, recording_id: recordingId, idx, size: body.length, sha256: sha, created_at: now };
+  return checkedPut(cell, scope, upload);
+}
+
+interface SegmentUpload {
+  /** The blob key holds the content hash, so a racing upload of other bytes never overwrites ours. */
+  readonly key: string;
+  readonly row: SegmentTable;
+  readonly body: Uint8Array;
+}
+
+function checkSegment(segmentCount: number | null, maxSegment: number, idx: number, body: Uint8Array): void {
+  if (segmentCount !== null && idx >= segmentCount) {
+    throw uploadError('EV_ERR_UPLOAD_RECORDING_COMPLETE', `the recording is complete with ${segmentCount} segments`);
+  }
+  if (body.length < TAG_LENGTH || body.length > maxSegment + TAG_LENGTH) {
+    throw uploadError('EV_ERR_UPLOAD_SEGMENT_SIZE', `a sealed segment of this recording is ${TAG_LENGTH}..${maxSegment + TAG_LENGTH} bytes`);
+  }
+}
+
+function receiptOf(row: SegmentTable, created: boolean): SegmentReceipt {
+  return { recording: row.recording_id, index: row.idx, size: row.size, sha256: row.sha256, created };
+}
+
+/** An upload decided from what the database holds now: a repeat, a conflict, or a new segment. */
+async function checkedPut(cell: Cell, scope: AttemptScope, upload: SegmentUpload): Promise<SegmentReceipt> {
+  const { key, row, body } = upload;
+  const r = await ownRecording(cell, scope, row.recording_id);
+  checkSegment(r.segment_count === null ? null : Number(r.segment_count), r.max_segment, row.idx, body);
+  const conflict = () => uploadError('EV_ERR_UPLOAD_SEGMENT_CONFLICT', `segment ${row.idx} is already stored with other bytes`);
+
+  const prior = await findSegment(cell.db, scope.institution, row.recording_id, row.idx);
+  if (prior) {
+    if (prior.sha256 !== row.sha256) throw conflict();
+    return receiptOf(row, false);
+  }
   const { blobs } = cell;
   let outcome: IndexOutcome;
   if (takesRows(blobs)) {
@@ -183,8 +219,8 @@ export async function putSegment(cell: Cell, scope: AttemptScope, recordingId: s
     await blobs.put(key, body);
     outcome = await cell.segmentIndex.insert(row);
   }
-  if (outcome.inserted) return receipt(true);
-  if (outcome.existing.sha256 === sha) return receipt(false);
+  if (outcome.inserted) return receiptOf(row, true);
+  if (outcome.existing.sha256 === row.sha256) return receiptOf(row, false);
   await cell.blobs.delete(key);
   throw conflict();
 }
@@ -196,7 +232,9 @@ export async function completeUpload(cell: Cell, scope: AttemptScope, recordingI
     throw uploadError('EV_ERR_UPLOAD_RECORDING_COMPLETE', `the recording is already complete with ${r.segment_count} segments`);
   }
   await cell.segmentIndex.idle();
-  if (!(await completeRecording(cell.db, scope.institution, recordingId, segmentCount, now))) {
+  const completed = await completeRecording(cell.db, scope.institution, recordingId, segmentCount, now);
+  cell.recordings.forget(scope.institution, recordingId);
+  if (!completed) {
     const status = await statusOf(cell, r);
     throw uploadError('EV_ERR_UPLOAD_INCOMPLETE', `segments 0..${segmentCount - 1} are not all stored, or more are stored (next missing: ${status.nextMissing})`);
   }

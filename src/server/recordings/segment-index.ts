@@ -7,6 +7,7 @@
  * stored row and decides (same bytes: idempotent success; other bytes: conflict).
  */
 import type { CompiledQuery, Kysely } from 'kysely';
+import { isConstraintViolation } from '../db/constraint.js';
 import type { GroupCommit, QueryResult } from '../db/group-commit.js';
 import { queryTemplate } from '../db/query-template.js';
 import type { CellDatabase, SegmentTable } from '../db/schema.js';
@@ -14,8 +15,30 @@ import { findSegment } from './recording.repository.js';
 
 export type IndexOutcome = { readonly inserted: true } | { readonly inserted: false; readonly existing: SegmentTable };
 
+/**
+ * How a first try ended (`insertFirst`). `inserted`: the row committed with the object. `taken`: the
+ * index or the object's key holds something already, and nothing was committed. `closed`: the
+ * recording is complete or gone, and the object committed without the row: the caller removes it.
+ */
+export type FirstOutcome = 'inserted' | 'taken' | 'closed';
+
 const insertNew = queryTemplate((db: Kysely<CellDatabase>, institutionId: string, recordingId: string, idx: number, size: number, sha256: string, createdAt: number) =>
   db.insertInto('segments').values({ institution_id: institutionId, recording_id: recordingId, idx, size, sha256, created_at: createdAt }).onConflict((oc) => oc.doNothing()));
+
+// A plain insert (a row already at this index fails the write), of a row only while its recording
+// exists and is not complete: the check and the insert are one statement in the commit.
+const insertOpen = queryTemplate((db: Kysely<CellDatabase>, institutionId: string, recordingId: string, idx: number, size: number, sha256: string, createdAt: number) =>
+  db
+    .insertInto('segments')
+    .columns(['institution_id', 'recording_id', 'idx', 'size', 'sha256', 'created_at'])
+    .expression((eb) =>
+      eb
+        .selectFrom('recordings')
+        .select((s) => ['institution_id', 'recording_id', s.val(idx).as('idx'), s.val(size).as('size'), s.val(sha256).as('sha256'), s.val(createdAt).as('created_at')])
+        .where('institution_id', '=', institutionId)
+        .where('recording_id', '=', recordingId)
+        .where('segment_count', 'is', null),
+    ));
 
 export class SegmentIndexWriter {
   constructor(
@@ -39,6 +62,22 @@ export class SegmentIndexWriter {
     const existing = await findSegment(this.db, row.institution_id, row.recording_id, row.idx);
     if (!existing) throw new Error(`segment ${row.idx} of ${row.recording_id} was neither inserted nor found`);
     return { inserted: false, existing };
+  }
+
+  /**
+   * An upload's first try, which reads nothing before it writes: `commit` is a blob store's
+   * `putNewWith`, so the write fails as a whole on a constraint (the index or the object's key taken)
+   * and commits nothing. What it found taken or closed, the caller settles by reading (`insert`).
+   */
+  async insertFirst(row: SegmentTable, commit: (queries: readonly CompiledQuery[]) => Promise<readonly QueryResult[]>): Promise<FirstOutcome> {
+    let results: readonly QueryResult[];
+    try {
+      results = await commit([insertOpen(this.db, row.institution_id, row.recording_id, row.idx, row.size, row.sha256, row.created_at)]);
+    } catch (error) {
+      if (isConstraintViolation(error)) return 'taken';
+      throw error;
+    }
+    return results[0]?.changes === 1 ? 'inserted' : 'closed';
   }
 
   /** Resolves once every row queued so far is committed. */

@@ -6,6 +6,7 @@
 import type { Kysely } from 'kysely';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { CellDatabase } from '../db/schema.js';
+import type { RecordingCache } from '../recordings/recording-cache.js';
 import type { SegmentIndexWriter } from '../recordings/segment-index.js';
 import type { BlobStore } from '../storage/blob-store.js';
 
@@ -15,6 +16,8 @@ export interface Cell {
   /** Encrypted at rest: what it stores is ciphertext under per-object keys wrapped by the cell's keyring. */
   readonly blobs: BlobStore;
   readonly segmentIndex: SegmentIndexWriter;
+  /** Recording rows as uploads read them, kept in memory; forget a recording after changing it. */
+  readonly recordings: RecordingCache;
   /** The cell's tamper-evident log of security events (docs/AUDIT-LOG.md). */
   readonly audit: AuditLog;
   close(): Promise<void>;

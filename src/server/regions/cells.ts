@@ -13,6 +13,7 @@ import { GroupCommit } from '../db/group-commit.js';
 import { sqliteWorkerExecutor } from '../db/sqlite-commit-worker.js';
 import { migrateToLatest } from '../db/migrate.js';
 import type { CellDatabase } from '../db/schema.js';
+import { RecordingCache } from '../recordings/recording-cache.js';
 import { SegmentIndexWriter } from '../recordings/segment-index.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import type { Cell } from './cell.types.js';
@@ -41,6 +42,7 @@ export async function openCell(dataDir: string, region: string, blobs: CellBlobF
     db,
     blobs: store,
     segmentIndex,
+    recordings: new RecordingCache(db),
     audit,
     async close() {
       await segmentIndex.idle();

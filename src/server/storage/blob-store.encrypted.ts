@@ -107,19 +107,31 @@ export class EncryptedBlobStore implements RowsBlobStore {
     return this.inFlight.track(this.order.run(key, () => this.write(key, data, alongside)));
   }
 
+  /**
+   * `putWith` for a key that holds nothing: a fresh data key, without reading whether the key has a
+   * record, and its record inserted, not replaced, so that the write fails, committing nothing, if
+   * the key has one after all (blob-store.ts RowsBlobStore). Only when `rowsAlongside`.
+   */
+  async putNewWith(key: string, data: Uint8Array, alongside: readonly CompiledQuery[]): Promise<readonly QueryResult[]> {
+    this.check(key);
+    const rows = this.rows;
+    if (!rows) throw new Error('this store cannot commit rows alongside its objects: check rowsAlongside');
+    return this.inFlight.track(
+      this.order.run(key, async () => {
+        const { dataKey, record } = await this.freshKey(key);
+        const results = await rows.objects.putPartsWith(key, sealObjectParts(dataKey, key, data), [rows.records.insertQuery(key, record), ...alongside], true);
+        return results.slice(1);
+      }),
+    );
+  }
+
   /** In the key's turn. `alongside` null: a plain put. */
   private async write(key: string, data: Uint8Array, alongside: readonly CompiledQuery[] | null): Promise<readonly QueryResult[]> {
     const existing = await this.records.get(key);
     let dataKey: KeyObject;
     let record: Uint8Array | null = null;
-    if (existing) {
-      dataKey = await this.openRecord(key, existing);
-    } else {
-      const fresh = newDataKey();
-      record = encodeKeyRecord(await this.keyring.wrapKey(fresh.raw, keyRecordAad(key)));
-      fresh.raw.fill(0);
-      dataKey = fresh.key;
-    }
+    if (existing) dataKey = await this.openRecord(key, existing);
+    else ({ dataKey, record } = await this.freshKey(key));
     const parts = sealObjectParts(dataKey, key, data);
     if (this.rows) {
       // One write: the record, the object's location and the caller's rows commit together.
@@ -247,6 +259,16 @@ export class EncryptedBlobStore implements RowsBlobStore {
       throw error;
     }
     return openObject(dataKey, key, sealed) ?? false;
+  }
+
+  /** A new data key for `key`, and its record wrapped under the keyring's current version. */
+  private async freshKey(key: string): Promise<{ dataKey: KeyObject; record: Uint8Array }> {
+    const fresh = newDataKey();
+    try {
+      return { dataKey: fresh.key, record: encodeKeyRecord(await this.keyring.wrapKey(fresh.raw, keyRecordAad(key))) };
+    } finally {
+      fresh.raw.fill(0);
+    }
   }
 
   private async openRecord(key: string, bytes: Uint8Array): Promise<KeyObject> {

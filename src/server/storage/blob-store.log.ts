@@ -101,6 +101,8 @@ interface Append {
   readonly length: number;
   /** Queries committed in the same write as the object's location (RowsBlobStore). */
   readonly alongside: readonly CompiledQuery[];
+  /** The location is inserted, not replaced: the write fails if the key holds an object (`putNewWith`). */
+  readonly fresh: boolean;
   resolve(results: readonly QueryResult[]): void;
   reject(error: unknown): void;
 }
@@ -125,6 +127,8 @@ interface Location {
 
 const upsert = queryTemplate((db: Kysely<CellDatabase>, key: string, file: number, offset: number, length: number) =>
   db.insertInto('log_objects').values({ key, file, offset, length }).onConflict((oc) => oc.column('key').doUpdateSet({ file, offset, length })));
+const insert = queryTemplate((db: Kysely<CellDatabase>, key: string, file: number, offset: number, length: number) =>
+  db.insertInto('log_objects').values({ key, file, offset, length }));
 const remove = queryTemplate((db: Kysely<CellDatabase>, key: string) => db.deleteFrom('log_objects').where('key', '=', key));
 const locate = queryTemplate((db: Kysely<CellDatabase>, key: string) => db.selectFrom('log_objects').select(['file', 'offset', 'length']).where('key', '=', key));
 
@@ -253,12 +257,19 @@ export class LogBlobStore implements PartsBlobStore, RowsBlobStore {
     return this.putPartsWith(key, [data], alongside);
   }
 
-  /** `putParts` and `putWith` in one. */
-  async putPartsWith(key: string, parts: readonly Uint8Array[], alongside: readonly CompiledQuery[]): Promise<readonly QueryResult[]> {
+  async putNewWith(key: string, data: Uint8Array, alongside: readonly CompiledQuery[]): Promise<readonly QueryResult[]> {
+    return this.putPartsWith(key, [data], alongside, true);
+  }
+
+  /**
+   * `putParts` and `putWith` in one; `fresh`, `putNewWith`. A refused fresh put leaves its record in
+   * the log with no row pointing at it: dead space, reclaimed like a deleted object's.
+   */
+  async putPartsWith(key: string, parts: readonly Uint8Array[], alongside: readonly CompiledQuery[], fresh = false): Promise<readonly QueryResult[]> {
     this.check(key);
     const length = parts.reduce((n, p) => n + p.byteLength, 0);
     if (length > 0xffffffff) throw new RangeError('LogBlobStore holds objects up to 4 GiB');
-    return this.inFlight.track(this.order.run(key, () => this.append(key, parts, length, alongside)));
+    return this.inFlight.track(this.order.run(key, () => this.append({ key, parts, length, alongside, fresh })));
   }
 
   async get(key: string): Promise<Uint8Array | null> {
@@ -311,9 +322,9 @@ export class LogBlobStore implements PartsBlobStore, RowsBlobStore {
     assertNotClosed(this.closing);
   }
 
-  private append(key: string, parts: readonly Uint8Array[], length: number, alongside: readonly CompiledQuery[] = []): Promise<readonly QueryResult[]> {
+  private append(put: Omit<Append, 'resolve' | 'reject'>): Promise<readonly QueryResult[]> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ key, parts, length, alongside, resolve, reject });
+      this.queue.push({ ...put, resolve, reject });
       this.writing ??= this.drain();
     });
   }
@@ -424,7 +435,7 @@ export class LogBlobStore implements PartsBlobStore, RowsBlobStore {
     // its own put only.
     const location = (i: number) => {
       const row = rows[i] as Location;
-      return upsert(this.db, row.key, row.file, row.offset, row.length);
+      return ((batch[i] as Append).fresh ? insert : upsert)(this.db, row.key, row.file, row.offset, row.length);
     };
     const plain = batch.flatMap((a, i) => (a.alongside.length === 0 ? [i] : []));
     const writes: Promise<unknown>[] = [];
@@ -537,7 +548,7 @@ export class LogBlobStore implements PartsBlobStore, RowsBlobStore {
         if (!row || Number(row.file) !== file) return; // deleted or rewritten meanwhile
         const data = await this.read(key);
         if (!data) return;
-        await this.append(key, [data], data.byteLength);
+        await this.append({ key, parts: [data], length: data.byteLength, alongside: [], fresh: false });
         moved++;
       });
     }

@@ -18,6 +18,7 @@ import { StorageError } from './errors.js';
 
 const upsert = queryTemplate((db: Kysely<CellDatabase>, key: string, data: Uint8Array) =>
   db.insertInto('small_objects').values({ key, data }).onConflict((oc) => oc.column('key').doUpdateSet({ data })));
+const insert = queryTemplate((db: Kysely<CellDatabase>, key: string, data: Uint8Array) => db.insertInto('small_objects').values({ key, data }));
 const remove = queryTemplate((db: Kysely<CellDatabase>, key: string) => db.deleteFrom('small_objects').where('key', '=', key));
 const select = queryTemplate((db: Kysely<CellDatabase>, key: string) => db.selectFrom('small_objects').select('data').where('key', '=', key));
 
@@ -46,11 +47,20 @@ export class SqlBlobStore implements BlobStore {
    * key do not wait for such a write: the caller orders its own operations on the key.
    */
   putQuery(key: string, data: Uint8Array): CompiledQuery {
+    return this.rowQuery(upsert, key, data);
+  }
+
+  /** `putQuery` for a key that holds nothing: an insert, which fails if the key holds an object. */
+  insertQuery(key: string, data: Uint8Array): CompiledQuery {
+    return this.rowQuery(insert, key, data);
+  }
+
+  private rowQuery(query: typeof upsert, key: string, data: Uint8Array): CompiledQuery {
     assertBlobKey(key);
     if (data.byteLength > MAX_SMALL_OBJECT) throw new RangeError(`SqlBlobStore holds objects up to ${MAX_SMALL_OBJECT} bytes`);
     this.assertOpen();
     // Copied now: the caller may reuse its buffer once put resolves, and the row is written later.
-    return upsert(this.db, key, Uint8Array.from(data));
+    return query(this.db, key, Uint8Array.from(data));
   }
 
   async delete(key: string): Promise<void> {

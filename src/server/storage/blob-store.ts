@@ -54,6 +54,13 @@ export interface RowsBlobStore extends BlobStore {
   readonly rowsAlongside: boolean;
   /** `put`, with `alongside` committed in the same write; resolves with their results once committed. */
   putWith(key: string, data: Uint8Array, alongside: readonly CompiledQuery[]): Promise<readonly QueryResult[]>;
+  /**
+   * `putWith` for a key that holds no object. The object's rows are inserted, not replaced: if the key
+   * holds an object already, the write fails with the database's constraint violation
+   * (db/constraint.ts) and none of its rows, `alongside` included, is committed. It spares the read
+   * an encrypted store's put makes to learn whether the key already has a data key.
+   */
+  putNewWith(key: string, data: Uint8Array, alongside: readonly CompiledQuery[]): Promise<readonly QueryResult[]>;
 }
 
 export function takesRows(store: BlobStore): store is RowsBlobStore {

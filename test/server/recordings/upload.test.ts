@@ -67,6 +67,51 @@ describe('upload protocol', () => {
     }
   });
 
+  it('refuses, and leaves nothing stored, a segment for a recording completed or deleted since its row was kept', async (t) => {
+    const s = await startTestServer(t);
+    const inst = await s.institution('eu');
+    const att = await s.attempt(inst);
+    const cell = s.services.cells.get('eu');
+    assert.ok(cell);
+    const put = async (recording: string, i: number, body: Uint8Array) =>
+      s.app.inject({ method: 'PUT', url: `/v1/recordings/${recording}/segments/${i}`, headers: octets(att.token), payload: Buffer.from(body) });
+    const storedKeys = async (recording: string) => {
+      const keys: string[] = [];
+      for await (const key of cell.blobs.list(`institutions/${inst.id}/recordings/${Buffer.from(recording).toString('hex')}/segments/`)) keys.push(key);
+      return keys.sort();
+    };
+    const start = async (recording: string) => {
+      const sealer = await s.sealer(att, recording, { maxSegment: 1000 });
+      const created = await s.app.inject({ method: 'POST', url: '/v1/recordings', headers: octets(att.token), payload: Buffer.from(sealer.header.bytes) });
+      assert.equal(created.statusCode, 201, created.body);
+      const first = await sealer.sealNext(randomBytes(500), false);
+      // The upload path now keeps the recording's row.
+      assert.equal((await put(recording, 0, first)).statusCode, 201);
+      return { sealer, first, keys: await storedKeys(recording) };
+    };
+
+    // Completed by another process, as far as this one's kept row knows.
+    const cam = await start('cam-1');
+    await cell.db.updateTable('recordings').set({ segment_count: 1, completed_at: s.now }).where('recording_id', '=', 'cam-1').execute();
+    const late = await put('cam-1', 1, await cam.sealer.sealNext(randomBytes(500), true));
+    assert.equal(late.statusCode, 409, late.body);
+    assert.equal(late.json().error.code, 'EV_ERR_UPLOAD_RECORDING_COMPLETE');
+    const repeat = await put('cam-1', 0, cam.first);
+    assert.equal(repeat.statusCode, 200, repeat.body);
+    assert.equal(repeat.json().created, false);
+    assert.deepEqual(await storedKeys('cam-1'), cam.keys);
+    assert.deepEqual((await cell.db.selectFrom('segments').select('idx').where('recording_id', '=', 'cam-1').execute()).map((r) => Number(r.idx)), [0]);
+
+    // Deleted the same way: the segment is refused as for a recording that never was, and its object is gone.
+    const screen = await start('screen-1');
+    await cell.db.deleteFrom('segments').where('recording_id', '=', 'screen-1').execute();
+    await cell.db.deleteFrom('recordings').where('recording_id', '=', 'screen-1').execute();
+    const orphan = await put('screen-1', 1, await screen.sealer.sealNext(randomBytes(500), true));
+    assert.equal(orphan.statusCode, 404, orphan.body);
+    assert.equal(orphan.json().error.code, 'EV_ERR_UPLOAD_RECORDING_NOT_FOUND');
+    assert.deepEqual(await storedKeys('screen-1'), screen.keys);
+  });
+
   it('serves its OpenAPI document, describing every route it registers', async (t) => {
     const s = await startTestServer(t);
     const doc = (await s.app.inject({ method: 'GET', url: '/v1/openapi.json' })).json();

@@ -10,6 +10,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { CompiledQuery } from 'kysely';
+import { isConstraintViolation } from '../../../src/server/db/constraint.js';
 import { EncryptedBlobStore } from '../../../src/server/storage/blob-store.encrypted.js';
 import { SqlBlobStore } from '../../../src/server/storage/blob-store.sql.js';
 import { takesRows } from '../../../src/server/storage/blob-store.js';
@@ -50,6 +51,48 @@ describe('rows committed alongside an object', () => {
     assertBytes(await cell.store.get('seg/1'), data);
   });
 
+  it('puts a new key without reading it first, and refuses, committing nothing, a key that holds an object', async (t) => {
+    const dir = await tempDir('rows-new');
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const cell = await openCellStore(dir);
+    t.after(() => cell.close());
+    const keyOf = async (table: 'log_objects' | 'small_objects', key: string) =>
+      cell.db.selectFrom(table).select('key').where('key', '=', key).executeTakeFirst();
+
+    const data = randomBytes(50_000);
+    const results = await cell.store.putNewWith('seg/1', data, [insertSide('side/1')]);
+    assert.deepEqual(results.map((r) => r.changes), [1]);
+    assertBytes(await cell.store.get('seg/1'), data);
+    const record = await cell.db.selectFrom('small_objects').select('data').where('key', '=', 'seg/1').executeTakeFirstOrThrow();
+
+    // Taken: the write fails on the key record's insert (its location's too) with the database's own
+    // constraint violation, and neither the caller's row nor anything of the new object is committed.
+    const refused = await cell.store.putNewWith('seg/1', randomBytes(50_000), [insertSide('side/2')]).then(
+      () => assert.fail('a put of a new key over an existing object was accepted'),
+      (error: unknown) => error,
+    );
+    assert.ok(isConstraintViolation(refused), String(refused));
+    assert.equal(await keyOf('small_objects', 'side/2'), undefined);
+    assertBytes(await cell.store.get('seg/1'), data);
+    assert.deepEqual((await cell.db.selectFrom('small_objects').select('data').where('key', '=', 'seg/1').executeTakeFirstOrThrow()).data, record.data);
+
+    // The log store alone refuses the same way, by its location row.
+    const location = await cell.db.selectFrom('log_objects').selectAll().where('key', '=', 'seg/1').executeTakeFirstOrThrow();
+    const logRefused = await cell.log.putNewWith('seg/1', randomBytes(100), [insertSide('side/3')]).then(
+      () => assert.fail('the log store put a new key over an existing object'),
+      (error: unknown) => error,
+    );
+    assert.ok(isConstraintViolation(logRefused), String(logRefused));
+    assert.equal(await keyOf('small_objects', 'side/3'), undefined);
+    assert.deepEqual(await cell.db.selectFrom('log_objects').selectAll().where('key', '=', 'seg/1').executeTakeFirstOrThrow(), location);
+
+    // Once the key is deleted it is new again.
+    await cell.store.delete('seg/1');
+    const next = randomBytes(20_000);
+    await cell.store.putNewWith('seg/1', next, []);
+    assertBytes(await cell.store.get('seg/1'), next);
+  });
+
   it('is not offered when objects and key records do not share one group commit', async (t) => {
     const dir = await tempDir('rows-apart');
     t.after(() => rm(dir, { recursive: true, force: true }));
@@ -61,5 +104,6 @@ describe('rows committed alongside an object', () => {
     assert.equal(apart.rowsAlongside, false);
     assert.equal(takesRows(apart), false);
     await assert.rejects(apart.putWith('seg/1', randomBytes(10), [insertSide('side/1')]), /rowsAlongside/);
+    await assert.rejects(apart.putNewWith('seg/1', randomBytes(10), [insertSide('side/1')]), /rowsAlongside/);
   });
 });
