@@ -112,7 +112,9 @@ describe('LogBlobStore', () => {
   it('writes every put, however puts trickle in while earlier batches are being made durable', { timeout: 30_000 }, async (t) => {
     const dir = await tempDir('log-trickle');
     t.after(() => rm(dir, { recursive: true, force: true }));
-    const log = await openLog(dir);
+    // No batch interval: with one, the second put of a pair would wait for it instead of meeting the
+    // drain at the moments swept here.
+    const log = await openLog(dir, { batchIntervalMs: 0 });
     // A put, then a second one a little later, the delay swept so that for some pairs the second
     // arrives while the drain waits for the first one's fdatasync with nothing else queued: it must
     // be written all the same, not left queued with no drain to take it. Each pair settles before
@@ -127,6 +129,42 @@ describe('LogBlobStore', () => {
       await Promise.race([Promise.all([first, second]), stuck]).finally(() => clearTimeout(timer));
     }
     assert.equal(Buffer.from((await log.store.get('trickle/149/b')) as Uint8Array).toString(), 'object 149');
+    await log.close();
+  });
+
+  it('gathers the puts arriving within batchIntervalMs of the last batch into one, and holds no put that finds it idle', async (t) => {
+    const dir = await tempDir('log-interval');
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const interval = 500;
+    const log = await openLog(dir, { batchIntervalMs: interval });
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+    let started = performance.now();
+    await log.store.put('idle/a', randomBytes(10_000));
+    const idle = performance.now() - started;
+    assert.ok(idle < interval, `a put into an idle store took ${idle.toFixed(0)} ms`);
+
+    // Five puts 20 ms apart, starting right after that batch: all wait for the interval, then share
+    // one write and one fdatasync.
+    const before = { ...log.store.stats };
+    started = performance.now();
+    const puts: Promise<void>[] = [];
+    for (let i = 0; i < 5; i++) {
+      puts.push(log.store.put(`steady/${i}`, randomBytes(10_000)));
+      await sleep(20);
+    }
+    await Promise.all(puts);
+    const held = performance.now() - started;
+    assert.equal(log.store.stats.puts - before.puts, 5);
+    assert.equal(log.store.stats.syncs - before.syncs, 1, 'the five puts were not written as one batch');
+    assert.ok(held >= interval - idle - 50, `the batch was taken ${held.toFixed(0)} ms after the first of its puts`);
+
+    // Past the interval the store is idle again: the next put goes at once.
+    await sleep(interval);
+    started = performance.now();
+    await log.store.put('idle/b', randomBytes(10_000));
+    assert.ok(performance.now() - started < interval, 'a put after an idle interval was held');
+    for (const key of ['idle/a', 'steady/4', 'idle/b']) assert.ok(await log.store.get(key));
     await log.close();
   });
 
