@@ -360,6 +360,12 @@ describe('examvault usage errors', () => {
     assertSuccess(version);
     assert.match(version.stdout.toString('utf8'), /^\d+\.\d+\.\d+\n$/);
   });
+
+  it('--help into a pipe its reader closed first (`examvault --help | head -0`) ends quietly', async () => {
+    const { status, stderr } = await cli(['institutions', 'create', '--help'], { closeStdout: true });
+    assert.equal(stderr, '');
+    assert.equal(status, 0);
+  });
 });
 
 describe('CLI error documentation', () => {

@@ -24,13 +24,14 @@ function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
-/** Runs the CLI; stdin is a pipe, fed `input` or closed at once. */
-export function cli(args: readonly string[], options: { input?: Uint8Array; env?: Record<string, string> } = {}): Promise<Run> {
+/** Runs the CLI; stdin is a pipe, fed `input` or closed at once. `closeStdout`: stdout's reader goes away before any output. */
+export function cli(args: readonly string[], options: { input?: Uint8Array; env?: Record<string, string>; closeStdout?: boolean } = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', main, ...args], { cwd: root, env: childEnv(options.env ?? {}) });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
+    if (options.closeStdout) child.stdout.destroy();
+    else child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
     child.on('error', reject);
     child.on('close', (status) => resolve({ status, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') }));
