@@ -39,8 +39,11 @@ async function one(i: number): Promise<void> {
   const key = segmentBlobKey('inst', 'rec', i, sha);
   const row = { institution_id: 'inst', recording_id: 'rec', idx: i, size: body.length, sha256: sha, created_at: Date.now() };
   const blobs = cell.blobs;
-  if (!separate && takesRows(blobs)) await cell.segmentIndex.insertThrough(row, (q) => blobs.putWith(key, body, q));
-  else {
+  // As the upload path writes a segment sent for the first time (recording.service.ts putSegment).
+  if (!separate && takesRows(blobs)) {
+    const outcome = await cell.segmentIndex.insertFirst(row, (q) => blobs.putNewWith(key, body, q));
+    if (outcome !== 'inserted') throw new Error(`segment ${i}: ${outcome}`);
+  } else {
     await blobs.put(key, body);
     await cell.segmentIndex.insert(row);
   }

@@ -46,10 +46,12 @@ function ownedBy(r: RecordingTable | undefined, scope: AttemptScope): r is Recor
   return !!r && r.institution_id === scope.institution && r.exam_id === scope.exam && r.attempt_id === scope.attempt;
 }
 
+// Another attempt's recording is reported as absent, not forbidden: its existence is not ours to learn.
+const recordingNotFound = () => uploadError('EV_ERR_UPLOAD_RECORDING_NOT_FOUND', 'no such recording for this attempt');
+
 async function ownRecording(cell: Cell, scope: AttemptScope, recordingId: string): Promise<RecordingTable> {
   const r = await findRecording(cell.db, scope.institution, recordingId);
-  // Another attempt's recording is reported as absent, not forbidden: its existence is not ours to learn.
-  if (!ownedBy(r, scope)) throw uploadError('EV_ERR_UPLOAD_RECORDING_NOT_FOUND', 'no such recording for this attempt');
+  if (!ownedBy(r, scope)) throw recordingNotFound();
   return r;
 }
 
@@ -155,9 +157,7 @@ export async function recordingStatus(cell: Cell, scope: AttemptScope, recording
 
 export async function putSegment(cell: Cell, scope: AttemptScope, recordingId: string, idx: number, body: Uint8Array, now: number): Promise<SegmentReceipt> {
   const facts = await cell.recordings.get(scope.institution, recordingId);
-  if (!facts || facts.institution !== scope.institution || facts.exam !== scope.exam || facts.attempt !== scope.attempt) {
-    throw uploadError('EV_ERR_UPLOAD_RECORDING_NOT_FOUND', 'no such recording for this attempt');
-  }
+  if (!facts || facts.institution !== scope.institution || facts.exam !== scope.exam || facts.attempt !== scope.attempt) throw recordingNotFound();
   checkSegment(facts.segmentCount, facts.maxSegment, idx, body);
   const sha = sha256(body);
   const upload: SegmentUpload = {
