@@ -34,7 +34,7 @@ export const passcodeErrors = {
   EV_ERR_PASSCODE_MALFORMED: 400,
   /** The check character does not match: a character was mistyped. Not counted as a guess. */
   EV_ERR_PASSCODE_TYPO: 400,
-  /** No such passcode. Says nothing about whether the exam exists. */
+  /** No such passcode (or a withdrawn one, or one of a revoked platform). Says nothing about whether the exam exists. */
   EV_ERR_PASSCODE_INVALID: 401,
   /** The passcode was already redeemed (passcodes are single-use). */
   EV_ERR_PASSCODE_USED: 410,
