@@ -414,7 +414,14 @@ describe('the admin console', () => {
     const usedAttempt = redeemed.json<{ attempt: string }>().attempt;
     const attempts = await listRows.locator('td:nth-child(1)').allInnerTexts();
     const withdrawn = attempts.find((a) => a !== usedAttempt)!;
-    await page.getByRole('button', { name: `Withdraw the passcode of attempt ${withdrawn}` }).click();
+    const withdrawButton = page.getByRole('button', { name: `Withdraw the passcode of attempt ${withdrawn}` });
+    // Asked first: "Keep it" withdraws nothing and puts focus back on the button.
+    await withdrawButton.click();
+    await page.waitForFunction(() => document.activeElement?.id === 'withdraw-question');
+    await page.getByRole('button', { name: 'Keep it' }).click();
+    await page.waitForFunction((attempt) => document.activeElement?.getAttribute('aria-label') === `Withdraw the passcode of attempt ${attempt}`, withdrawn);
+    assert.equal(await page.locator('#withdraw-question').count(), 0);
+    await withdrawButton.click();
     await page.waitForFunction(() => document.activeElement?.id === 'withdraw-question');
     await axeCheck(page, shots, '12c-passcode-withdrawal');
     await page.getByRole('button', { name: 'Withdraw it' }).click();

@@ -55,9 +55,15 @@ function confirmWithdrawal(admin: Admin, exam: Exam, p: PasscodeSummary, area: H
   question.focus();
 }
 
+/** The latest drawing asked of each list region: an older answer arriving late is not drawn over a newer one. */
+const drawings = new WeakMap<HTMLElement, number>();
+
 /** Draws the exam's passcodes into `region`: who issued each, when, and where it stands. */
 async function drawPasscodeList(admin: Admin, exam: Exam, region: HTMLElement): Promise<void> {
+  const drawing = (drawings.get(region) ?? 0) + 1;
+  drawings.set(region, drawing);
   const { passcodes } = await callJson<PasscodeList>(passcodesPath(exam));
+  if (drawings.get(region) !== drawing) return;
   const refresh = (): Promise<void> => drawPasscodeList(admin, exam, region);
   const confirmation = el('div', { id: 'withdraw-confirmation' });
   const withdraw = (p: PasscodeSummary): HTMLButtonElement => {
