@@ -1,6 +1,6 @@
 /** OpenAPI description of assessment platforms and passcodes (docs/INTEGRATION.md, Part 2), merged into openapi.ts's document. */
 import { examPaths } from './openapi.exams.js';
-import { CREDENTIAL_TTL_MAX_SECONDS, CREDENTIAL_TTL_MIN_SECONDS, PASSCODE_BATCH_MAX, PASSCODE_TTL_MAX_SECONDS, PASSCODE_TTL_MIN_SECONDS, PLATFORM_NAME_MAX_LENGTH, WEBHOOK_URL_MAX_LENGTH } from './passcodes.js';
+import { CREDENTIAL_TTL_MAX_SECONDS, CREDENTIAL_TTL_MIN_SECONDS, PASSCODE_BATCH_MAX, PASSCODE_LIST_MAX, PASSCODE_TTL_MAX_SECONDS, PASSCODE_TTL_MIN_SECONDS, PLATFORM_NAME_MAX_LENGTH, WEBHOOK_URL_MAX_LENGTH } from './passcodes.js';
 
 const json = (schema: object) => ({ 'application/json': { schema } });
 const err = (description: string) => ({ description, content: json({ $ref: '#/components/schemas/Error' }) });
@@ -47,6 +47,20 @@ export const passcodeSchemas = {
       exam: id,
       attempt: id,
       expiresAt: { type: 'string', format: 'date-time' },
+    },
+  },
+  PasscodeSummary: {
+    type: 'object',
+    required: ['id', 'attempt', 'issuedBy', 'platform', 'createdAt', 'expiresAt', 'usedAt', 'state'],
+    properties: {
+      id,
+      attempt: id,
+      issuedBy: { type: 'string', enum: ['admin', 'platform'] },
+      platform: { type: ['string', 'null'], description: 'The issuing platform; null for an admin\'s passcode' },
+      createdAt: { type: 'string', format: 'date-time' },
+      expiresAt: { type: 'string', format: 'date-time' },
+      usedAt: { type: ['string', 'null'], format: 'date-time' },
+      state: { type: 'string', enum: ['unused', 'used', 'expired'], description: '`used` once redeemed; else `expired` once its lifetime is over; else `unused`' },
     },
   },
   RedeemedPasscode: {
@@ -147,6 +161,32 @@ export const passcodePaths = {
         '400': err('EV_ERR_PASSCODE_ISSUE_INVALID_REQUEST'),
         ...adminDenied,
         '404': err('No such exam in my institution (EV_ERR_EXAM_NOT_FOUND)'),
+        '503': err('The audit log could not record it (EV_ERR_STAFF_AUDIT_UNAVAILABLE)'),
+      },
+    },
+    get: {
+      summary: `An exam's passcodes, newest first, at most ${PASSCODE_LIST_MAX} (admin)`,
+      description: 'Every passcode of the exam, an admin\'s or a platform\'s, with where it stands: never the passcode nor its hash. Withdrawn passcodes are gone from the list.',
+      security: session,
+      parameters: [{ name: 'exam', in: 'path', required: true, schema: id }],
+      responses: {
+        '200': { description: 'The passcodes', content: json({ type: 'object', required: ['passcodes'], properties: { passcodes: { type: 'array', maxItems: PASSCODE_LIST_MAX, items: { $ref: '#/components/schemas/PasscodeSummary' } } } }) },
+        ...adminDenied,
+        '404': err('No such exam in my institution (EV_ERR_EXAM_NOT_FOUND)'),
+      },
+    },
+  },
+  '/v1/exams/{exam}/passcodes/{id}': {
+    delete: {
+      summary: 'Withdraw an unused passcode of an exam (admin): it can no longer be redeemed',
+      description: 'Written to the audit log (`passcodes.withdrawn`, with the admin) first, then the passcode is deleted; redeeming it afterwards answers as for a passcode never issued (EV_ERR_PASSCODE_INVALID). Of a withdrawal and a redemption at the same time, exactly one succeeds.',
+      security: session,
+      parameters: [{ name: 'exam', in: 'path', required: true, schema: id }, { name: 'id', in: 'path', required: true, schema: id }],
+      responses: {
+        '204': { description: 'Withdrawn' },
+        ...adminDenied,
+        '404': err('No such exam in my institution, or no such passcode of the exam (EV_ERR_EXAM_NOT_FOUND, EV_ERR_PASSCODE_NOT_FOUND)'),
+        '409': err('Already redeemed (EV_ERR_PASSCODE_ALREADY_USED)'),
         '503': err('The audit log could not record it (EV_ERR_STAFF_AUDIT_UNAVAILABLE)'),
       },
     },

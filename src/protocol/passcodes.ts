@@ -8,6 +8,8 @@
  *   POST   /v1/platform/exams                     (platform key)   → an exam of the platform's institution
  *   POST   /v1/platform/exams/{exam}/passcodes    (platform key)   → a passcode for one attempt
  *   POST   /v1/exams/{exam}/passcodes             (admin session)  { count } → that many passcodes, one attempt each
+ *   GET    /v1/exams/{exam}/passcodes             (admin session)  → the exam's latest passcodes (never the passcodes themselves)
+ *   DELETE /v1/exams/{exam}/passcodes/{id}        (admin session)  → withdrawn: an unused passcode can no longer be redeemed
  *   POST   /v1/passcodes/redeem                   (no credential)  { passcode } → the attempt credential
  */
 import type { AttemptInfo } from './attempt.js';
@@ -32,7 +34,7 @@ export const passcodeErrors = {
   EV_ERR_PASSCODE_MALFORMED: 400,
   /** The check character does not match: a character was mistyped. Not counted as a guess. */
   EV_ERR_PASSCODE_TYPO: 400,
-  /** No such passcode. Says nothing about whether the exam exists. */
+  /** No such passcode (or a withdrawn one, or one of a revoked platform). Says nothing about whether the exam exists. */
   EV_ERR_PASSCODE_INVALID: 401,
   /** The passcode was already redeemed (passcodes are single-use). */
   EV_ERR_PASSCODE_USED: 410,
@@ -42,6 +44,10 @@ export const passcodeErrors = {
   EV_ERR_PASSCODE_THROTTLED: 429,
   /** An admin's issue request is not `{ count, ttlSeconds?, credentialTtlSeconds? }` within the documented bounds. */
   EV_ERR_PASSCODE_ISSUE_INVALID_REQUEST: 400,
+  /** The exam has no passcode with this id (never issued, already withdrawn, or another exam's). */
+  EV_ERR_PASSCODE_NOT_FOUND: 404,
+  /** The passcode was redeemed already: its attempt has started, and withdrawing it would change nothing. */
+  EV_ERR_PASSCODE_ALREADY_USED: 409,
 } as const;
 
 export type PlatformErrorCode = keyof typeof platformErrors;
@@ -56,6 +62,8 @@ export const PASSCODE_TTL_MAX_SECONDS = 30 * 24 * 3600;
 export const PASSCODE_TTL_DEFAULT_SECONDS = 7 * 24 * 3600;
 /** An admin issues 1-500 passcodes at once (a sitting's worth, printed and handed out). */
 export const PASSCODE_BATCH_MAX = 500;
+/** An exam's passcode list holds its latest 1,000 passcodes. */
+export const PASSCODE_LIST_MAX = 1000;
 /** The attempt credential a redeemed passcode yields lives 1 minute to 7 days; default 8 hours. */
 export const CREDENTIAL_TTL_MIN_SECONDS = 60;
 export const CREDENTIAL_TTL_MAX_SECONDS = 7 * 24 * 3600;
@@ -116,6 +124,27 @@ export interface IssuePasscodesRequest {
 export interface IssuedPasscodes {
   /** Shown once: only keyed hashes are stored. */
   readonly passcodes: readonly IssuedPasscode[];
+}
+
+/** One passcode of an exam, as an admin sees it: what it is for and where it stands, never the passcode. */
+export interface PasscodeSummary {
+  /** The passcode's id: what DELETE /v1/exams/{exam}/passcodes/{id} takes. */
+  readonly id: string;
+  readonly attempt: string;
+  readonly issuedBy: 'admin' | 'platform';
+  /** The issuing platform's id; null for an admin's passcode. */
+  readonly platform: string | null;
+  /** ISO 8601, UTC. */
+  readonly createdAt: string;
+  readonly expiresAt: string;
+  readonly usedAt: string | null;
+  /** `used` once redeemed (even after its lifetime); else `expired` once its lifetime is over; else `unused`. */
+  readonly state: 'unused' | 'used' | 'expired';
+}
+
+/** GET /v1/exams/{exam}/passcodes: newest first, at most PASSCODE_LIST_MAX. */
+export interface PasscodeList {
+  readonly passcodes: readonly PasscodeSummary[];
 }
 
 /** POST /v1/passcodes/redeem: the attempt credential the upload API takes (docs/UPLOAD.md). */

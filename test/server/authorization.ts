@@ -156,6 +156,8 @@ export const expectations: Record<string, Row> = {
   'POST /v1/platform/exams': platformKeyOnly,
   'POST /v1/platform/exams/:exam/passcodes': platformKeyOnly,
   'POST /v1/exams/:exam/passcodes': adminOnly,
+  'GET /v1/exams/:exam/passcodes': adminOnly,
+  'DELETE /v1/exams/:exam/passcodes/:id': adminOnly,
   'POST /v1/passcodes/redeem': everyone,
   // LTI 1.3 (docs/LTI.md): registrations by admins; the LMS-facing routes carry their own credential
   // (a state and its browser binding, or a one-time code), so anyone may call them.

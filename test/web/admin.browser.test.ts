@@ -12,7 +12,8 @@
  * recording made at epoch 1 moved to epoch 2 and opening with its key) →
  * a second admin enrolled by safety number, its grant opening to the epoch-2 key → a third admin, in a
  * second browser, enrolled with the recovery key typed into its own console (a typo refused first) →
- * an exam and three passcodes issued for it (shown once, one redeemed once through the API), an
+ * an exam and three passcodes issued for it (shown once, listed, one redeemed once through the API,
+ * another withdrawn from the list and then refused by the server), an
  * assessment platform (its API key shown once, working, then revoked and refused), an
  * LTI registration (then removed),
  * retention → sign-out and passkey sign-in, keys unlocked → the audit log verified in the page, and an
@@ -398,11 +399,43 @@ describe('the admin console', () => {
     assert.equal(passcodes.length, 3);
     for (const p of passcodes) assert.match(p, /^[0-9A-HJKMNP-TV-Z]{5}(-[0-9A-HJKMNP-TV-Z]{5}){4}$/);
     assert.match(await page.locator('#live').innerText(), /3 passcodes issued/);
+    // Listed below the sheet (without the passcodes), each one unused and withdrawable.
+    const listRows = page.locator('#passcode-list tbody tr');
+    await page.waitForFunction(() => document.querySelectorAll('#passcode-list tbody tr').length === 3);
+    assert.deepEqual(await listRows.locator('td:nth-child(5)').allInnerTexts(), ['Not used', 'Not used', 'Not used']);
+    const listText = await page.locator('#passcode-list').innerText();
+    assert.ok(passcodes.every((p) => !listText.includes(p)), 'the list never shows a passcode');
     await axeCheck(page, shots, '12b-passcodes');
     const redeemed = await app.inject({ method: 'POST', url: '/v1/passcodes/redeem', payload: { passcode: passcodes[0] } });
     assert.equal(redeemed.statusCode, 200, redeemed.body);
     const reused = await app.inject({ method: 'POST', url: '/v1/passcodes/redeem', payload: { passcode: passcodes[0] } });
     assert.equal(reused.statusCode, 410, reused.body);
+    // Withdrawn from the list after a confirmation: gone from it, and the server refuses to redeem it.
+    const usedAttempt = redeemed.json<{ attempt: string }>().attempt;
+    const attempts = await listRows.locator('td:nth-child(1)').allInnerTexts();
+    const withdrawn = attempts.find((a) => a !== usedAttempt)!;
+    const withdrawButton = page.getByRole('button', { name: `Withdraw the passcode of attempt ${withdrawn}` });
+    // Asked first: "Keep it" withdraws nothing and puts focus back on the button.
+    await withdrawButton.click();
+    await page.waitForFunction(() => document.activeElement?.id === 'withdraw-question');
+    await page.getByRole('button', { name: 'Keep it' }).click();
+    await page.waitForFunction((attempt) => document.activeElement?.getAttribute('aria-label') === `Withdraw the passcode of attempt ${attempt}`, withdrawn);
+    assert.equal(await page.locator('#withdraw-question').count(), 0);
+    await withdrawButton.click();
+    await page.waitForFunction(() => document.activeElement?.id === 'withdraw-question');
+    await axeCheck(page, shots, '12c-passcode-withdrawal');
+    await page.getByRole('button', { name: 'Withdraw it' }).click();
+    await page.waitForFunction((attempt) => document.getElementById('live')?.textContent?.includes(`attempt ${attempt} is withdrawn`), withdrawn);
+    assert.equal(await page.locator('#passcode-sheet').count(), 1, 'the sheet just issued stays on screen');
+    const after = await listRows.locator('td:nth-child(1)').allInnerTexts();
+    assert.deepEqual([...after].sort(), attempts.filter((a) => a !== withdrawn).sort());
+    assert.match(await listRows.filter({ hasText: usedAttempt }).locator('td:nth-child(5)').innerText(), /^Used /);
+    assert.equal(await listRows.filter({ hasText: usedAttempt }).getByRole('button').count(), 0, 'a used passcode cannot be withdrawn');
+    const rest = await Promise.all(passcodes.slice(1).map((passcode) => app.inject({ method: 'POST', url: '/v1/passcodes/redeem', payload: { passcode } })));
+    const notRedeemed = rest.filter((r) => r.statusCode !== 200);
+    assert.equal(notRedeemed.length, 1, 'of the two others, only the withdrawn one is refused');
+    assert.deepEqual([notRedeemed[0]!.statusCode, notRedeemed[0]!.json<{ error: { code: string } }>().error.code], [401, 'EV_ERR_PASSCODE_INVALID']);
+    assert.notEqual(rest.find((r) => r.statusCode === 200)!.json<{ attempt: string }>().attempt, withdrawn);
     await page.getByRole('button', { name: 'Back to exams' }).click();
     await heading(page, 'Exams');
     const left = await page.evaluate(() => document.documentElement.outerHTML + JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }));

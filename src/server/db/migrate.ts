@@ -14,11 +14,12 @@ import * as cell0009 from './migrations/cell/0009-lti.js';
 import * as cell0010 from './migrations/cell/0010-log-objects.js';
 import * as cell0011 from './migrations/cell/0011-passcode-lockouts.js';
 import * as cell0012 from './migrations/cell/0012-review-records.js';
+import * as cell0013 from './migrations/cell/0013-passcodes-admin-issuer.js';
 import * as directory0001 from './migrations/directory/0001-initial.js';
 import * as directory0002 from './migrations/directory/0002-passcode-locators.js';
 import * as directory0003 from './migrations/directory/0003-lti-platforms.js';
 
-const migrations: Record<'cell' | 'directory', Record<string, Migration>> = {
+export const migrations: Record<'cell' | 'directory', Record<string, Migration>> = {
   cell: {
     '0001-initial': cell0001,
     '0002-small-objects': cell0002,
@@ -31,6 +32,7 @@ const migrations: Record<'cell' | 'directory', Record<string, Migration>> = {
     '0010-log-objects': cell0010,
     '0011-passcode-lockouts': cell0011,
     '0012-review-records': cell0012,
+    '0013-passcodes-admin-issuer': cell0013,
   },
   directory: {
     '0001-initial': directory0001,

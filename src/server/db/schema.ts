@@ -264,8 +264,8 @@ export interface PasscodeTable {
   institution_id: string;
   exam_id: string;
   attempt_id: string;
-  /** The issuing platform; '' when an admin issued it (who: the `passcodes.issued` audit event). */
-  platform_id: string;
+  /** The issuing platform; null when an admin issued it (who: the `passcodes.issued` audit event). */
+  platform_id: string | null;
   credential_ttl_seconds: number;
   expires_at: number;
   used_at: number | null;

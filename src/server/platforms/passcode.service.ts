@@ -5,6 +5,8 @@
  * - Issue: the exam gets a random locator on its first passcode (reserved in the directory, so a
  *   redemption goes to one cell); each passcode is the locator, 85 random bits and a check character
  *   (src/protocol/passcode-format.ts), stored only as a keyed hash (passcode-key.ts).
+ * - List and withdraw: an admin sees where each of an exam's passcodes stands (never the passcode),
+ *   and withdraws an unused one by deleting its row, after writing the withdrawal to the audit log.
  * - Redeem: locks are checked first (throttle.ts, and lockout-store.ts for those kept across restarts); the typed text is read (a malformed text or a
  *   failed check character is refused without spending the guessing budget: anyone can compute check
  *   characters offline, so they tell a guesser nothing); the keyed hash is looked up in the locator's
@@ -26,17 +28,20 @@ import {
   type IssuedPasscode,
   type IssuedPasscodes,
   PASSCODE_BATCH_MAX,
+  PASSCODE_LIST_MAX,
   PASSCODE_TTL_DEFAULT_SECONDS,
   PASSCODE_TTL_MAX_SECONDS,
   PASSCODE_TTL_MIN_SECONDS,
   type PasscodeErrorCode,
+  type PasscodeList,
+  type PasscodeSummary,
   type RedeemedPasscode,
   passcodeErrors,
 } from '../../protocol/passcodes.js';
 import type { RecordingStatus } from '../../protocol/upload.js';
 import type { AttemptScope } from '../attempts/credential.js';
 import { insertCredential, newAttemptToken, tokenHash } from '../attempts/credential.js';
-import type { DirectoryDatabase } from '../db/schema.js';
+import type { DirectoryDatabase, PasscodeTable } from '../db/schema.js';
 import { findExam } from '../exams/exam.repository.js';
 import { examOf, snapshotIntervalOf } from '../exams/exam.service.js';
 import { newId } from '../ids.js';
@@ -46,11 +51,14 @@ import type { PasscodeKeys } from './passcode-key.js';
 import { type AuthenticatedPlatform, platformError } from './platform.service.js';
 import {
   consumePasscode,
+  deleteUnusedPasscode,
   findExamByLocator,
+  findExamPasscode,
   findExamLocator,
   findPasscode,
   insertExamLocator,
   insertPasscode,
+  listPasscodes,
   platformOfAttempt,
   regionOfLocator,
   reserveLocator,
@@ -104,11 +112,11 @@ async function locatorOf(cell: Cell, directory: Kysely<DirectoryDatabase>, insti
   throw new Error('could not assign a passcode locator');
 }
 
-/** Who issues: a platform, or an institution's admin (`platform` is then '': no platform, so no webhooks). */
+/** Who issues: a platform, or an institution's admin (`platform` is then null: no platform, so no webhooks). */
 interface PasscodeIssuer {
   readonly cell: Cell;
   readonly institution: string;
-  readonly platform: string;
+  readonly platform: string | null;
 }
 
 interface Lifetimes {
@@ -165,12 +173,19 @@ export async function issuePasscode(context: PasscodeContext, platform: Authenti
   return issued as IssuedPasscode;
 }
 
+/** The admin acting, from the staff session: their institution's cell, their institution, their id. */
+export interface StaffScope {
+  readonly cell: Cell;
+  readonly institution: string;
+  readonly staffId: string;
+}
+
 /**
  * Issues `count` passcodes, each for a new attempt, at an admin's request: the same passcodes as a
  * platform's, issued by no platform (so their attempts send no webhooks). The issue is written to the
  * audit log, with the admin as `by`, before any passcode exists; if the log cannot take it, none is issued.
  */
-export async function issuePasscodesByStaff(context: PasscodeContext, staff: { readonly cell: Cell; readonly institution: string; readonly staffId: string }, examId: string, body: unknown): Promise<IssuedPasscodes> {
+export async function issuePasscodesByStaff(context: PasscodeContext, staff: StaffScope, examId: string, body: unknown): Promise<IssuedPasscodes> {
   const now = context.clock();
   const exam = await examOf(staff.cell, staff.institution, examId);
   const invalid = (message: string): ApiError => passcodeError('EV_ERR_PASSCODE_ISSUE_INVALID_REQUEST', message);
@@ -182,7 +197,49 @@ export async function issuePasscodesByStaff(context: PasscodeContext, staff: { r
   const lifetimes = lifetimesOf(body, invalid);
   await auditStaffEvent(staff.cell, staff.institution, 'passcodes.issued', { exam: exam.exam, count, by: staff.staffId, expiresAt: now + lifetimes.ttl * 1000 });
   const attempts = Array.from({ length: count }, () => newId('att'));
-  return { passcodes: await issueFor(context, { cell: staff.cell, institution: staff.institution, platform: '' }, exam.exam, attempts, lifetimes, now) };
+  return { passcodes: await issueFor(context, { cell: staff.cell, institution: staff.institution, platform: null }, exam.exam, attempts, lifetimes, now) };
+}
+
+function summaryOf(row: PasscodeTable, now: number): PasscodeSummary {
+  const iso = (ms: number): string => new Date(ms).toISOString();
+  const used = row.used_at === null ? null : Number(row.used_at);
+  return {
+    id: row.id,
+    attempt: row.attempt_id,
+    issuedBy: row.platform_id === null ? 'admin' : 'platform',
+    platform: row.platform_id,
+    createdAt: iso(Number(row.created_at)),
+    expiresAt: iso(Number(row.expires_at)),
+    usedAt: used === null ? null : iso(used),
+    state: used !== null ? 'used' : Number(row.expires_at) <= now ? 'expired' : 'unused',
+  };
+}
+
+/** An exam's latest passcodes (PASSCODE_LIST_MAX), newest first: where each stands, never the passcode or its hash. */
+export async function passcodesOfExam(context: PasscodeContext, staff: StaffScope, examId: string): Promise<PasscodeList> {
+  const exam = await examOf(staff.cell, staff.institution, examId);
+  const now = context.clock();
+  return { passcodes: (await listPasscodes(staff.cell.db, staff.institution, exam.exam, PASSCODE_LIST_MAX)).map((row) => summaryOf(row, now)) };
+}
+
+/**
+ * Withdraws an unused passcode of an exam (an admin's or a platform's): its row is deleted, so a
+ * redemption finds no such passcode and answers as for one never issued. The withdrawal is written to
+ * the audit log (`passcodes.withdrawn`, with the admin as `by`) first: if the log cannot take it, the
+ * passcode stays. If a redemption wins the race between the two, the passcode stays used and the
+ * answer is EV_ERR_PASSCODE_ALREADY_USED, after the log has recorded the attempt to withdraw it.
+ */
+export async function withdrawPasscodeByStaff(staff: StaffScope, examId: string, passcodeId: string): Promise<void> {
+  const exam = await examOf(staff.cell, staff.institution, examId);
+  const notFound = (): ApiError => passcodeError('EV_ERR_PASSCODE_NOT_FOUND', `exam ${exam.exam} has no passcode ${JSON.stringify(passcodeId)}`);
+  const alreadyUsed = (): ApiError => passcodeError('EV_ERR_PASSCODE_ALREADY_USED', 'the passcode was already redeemed: its attempt has started');
+  const row = idPattern.test(passcodeId) ? await findExamPasscode(staff.cell.db, staff.institution, exam.exam, passcodeId) : undefined;
+  if (!row) throw notFound();
+  if (row.used_at !== null) throw alreadyUsed();
+  await auditStaffEvent(staff.cell, staff.institution, 'passcodes.withdrawn', { exam: exam.exam, passcode: row.id, attempt: row.attempt_id, by: staff.staffId });
+  if (await deleteUnusedPasscode(staff.cell.db, staff.institution, exam.exam, row.id)) return;
+  // Redeemed, or withdrawn by another request, since it was read.
+  throw (await findExamPasscode(staff.cell.db, staff.institution, exam.exam, row.id)) ? alreadyUsed() : notFound();
 }
 
 /** Redeems passcodes, with the guessing limits of one server process and the lockouts kept in the cells. */
@@ -233,8 +290,8 @@ export class PasscodeRedeemer {
       if (!(await consumePasscode(trx, row.id, now))) return null;
       const issued = newAttemptToken(cell.region);
       await insertCredential(trx, { token_hash: tokenHash(issued), institution_id: row.institution_id, exam_id: row.exam_id, attempt_id: row.attempt_id, expires_at: expiresAt, created_at: now });
-      // An admin's passcode ('' for platform) has no platform to tell.
-      if (row.platform_id !== '') {
+      // An admin's passcode (platform_id NULL) has no platform to tell.
+      if (row.platform_id !== null) {
         await enqueueWebhook(trx, {
           institution: row.institution_id,
           platform: row.platform_id,
@@ -245,8 +302,8 @@ export class PasscodeRedeemer {
       }
       return issued;
     });
-    // Another request consumed it first.
-    if (token === null) return this.wrong(cell, true, examKey, addrKey, now, 'EV_ERR_PASSCODE_USED');
+    // Another request consumed it first, or an admin withdrew it meanwhile: then it is as if it never existed.
+    if (token === null) return this.wrong(cell, true, examKey, addrKey, now, (await findPasscode(cell.db, hash)) ? 'EV_ERR_PASSCODE_USED' : 'EV_ERR_PASSCODE_INVALID');
     this.byAddress.forgive(addrKey, now);
     this.context.onEvent();
     const exam = await findExam(cell.db, row.institution_id, row.exam_id);

@@ -53,7 +53,7 @@ export async function insertPasscode(db: Kysely<CellDatabase>, row: PasscodeTabl
 export async function findPasscode(db: Kysely<CellDatabase>, codeHash: string): Promise<(PasscodeTable & { revoked_at: number | null }) | undefined> {
   return db
     .selectFrom('passcodes')
-    // Left: an admin's passcodes name no platform (platform_id ''), so nothing revokes them but expiry and use.
+    // Left: an admin's passcodes name no platform (platform_id NULL), so only expiry, use and withdrawal end them.
     .leftJoin('platforms', 'platforms.id', 'passcodes.platform_id')
     .selectAll('passcodes')
     .select('platforms.revoked_at')
@@ -67,7 +67,33 @@ export async function consumePasscode(db: Kysely<CellDatabase>, id: string, now:
   return Number(result.numUpdatedRows) === 1;
 }
 
-/** The platform whose passcode started an attempt (the latest redeemed one), if any. */
+/** An exam's passcodes, newest first, at most `limit`. */
+export async function listPasscodes(db: Kysely<CellDatabase>, institutionId: string, examId: string, limit: number): Promise<PasscodeTable[]> {
+  return db
+    .selectFrom('passcodes')
+    .selectAll()
+    .where('institution_id', '=', institutionId)
+    .where('exam_id', '=', examId)
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(limit)
+    .execute();
+}
+
+export async function findExamPasscode(db: Kysely<CellDatabase>, institutionId: string, examId: string, id: string): Promise<PasscodeTable | undefined> {
+  return db.selectFrom('passcodes').selectAll().where('institution_id', '=', institutionId).where('exam_id', '=', examId).where('id', '=', id).executeTakeFirst();
+}
+
+/**
+ * Deletes a passcode if it is unused: one statement, like consumePasscode's, so of a withdrawal and a
+ * redemption racing exactly one changes the row. False when it was used or is gone.
+ */
+export async function deleteUnusedPasscode(db: Kysely<CellDatabase>, institutionId: string, examId: string, id: string): Promise<boolean> {
+  const result = await db.deleteFrom('passcodes').where('institution_id', '=', institutionId).where('exam_id', '=', examId).where('id', '=', id).where('used_at', 'is', null).executeTakeFirst();
+  return Number(result.numDeletedRows) === 1;
+}
+
+/** The platform whose passcode started an attempt (the latest redeemed one), if any: none for an admin's passcode. */
 export async function platformOfAttempt(db: Kysely<CellDatabase>, institutionId: string, examId: string, attemptId: string): Promise<string | undefined> {
   const row = await db
     .selectFrom('passcodes')
@@ -78,7 +104,7 @@ export async function platformOfAttempt(db: Kysely<CellDatabase>, institutionId:
     .where('used_at', 'is not', null)
     .orderBy('used_at', 'desc')
     .executeTakeFirst();
-  return row?.platform_id;
+  return row?.platform_id ?? undefined;
 }
 
 export async function findExamByLocator(db: Kysely<CellDatabase>, locator: string): Promise<{ institution_id: string; exam_id: string } | undefined> {

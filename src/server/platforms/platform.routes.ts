@@ -2,7 +2,8 @@
  * HTTP routes of assessment platforms and passcodes (docs/INTEGRATION.md, Part 2):
  * - admins register, list and revoke their institution's platforms (staff session);
  * - a platform, with its API key, creates exams and per-attempt passcodes of its institution;
- * - an admin issues a batch of passcodes for an exam of their institution (staff session);
+ * - an admin issues a batch of passcodes for an exam of their institution, lists the exam's passcodes
+ *   and withdraws unused ones (staff session);
  * - a test taker redeems a passcode, with no other credential, for the attempt credential.
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
@@ -13,7 +14,7 @@ import type { Cell } from '../regions/cell.types.js';
 import { requireStaff, staffCellOf, staffOf } from '../staff/staff-auth.js';
 import type { StaffAuthContext } from '../staff/staff.types.js';
 import type { PasscodeKeys } from './passcode-key.js';
-import { PasscodeRedeemer, ThrottledError, issuePasscode, issuePasscodesByStaff } from './passcode.service.js';
+import { PasscodeRedeemer, type StaffScope, ThrottledError, issuePasscode, issuePasscodesByStaff, passcodesOfExam, withdrawPasscodeByStaff } from './passcode.service.js';
 import { authenticatePlatform, platformsOf, registerPlatform, revokePlatformOf } from './platform.service.js';
 
 export interface PlatformRoutesOptions {
@@ -30,6 +31,7 @@ export const platformRoutes: FastifyPluginAsync<PlatformRoutesOptions> = async (
   const { cells, clock } = context;
   const admin = requireStaff(['admin'], context);
   const cellOf = (request: FastifyRequest): Cell => staffCellOf(cells, request);
+  const staffScope = (request: FastifyRequest): StaffScope => ({ cell: cellOf(request), institution: staffOf(request).institution, staffId: staffOf(request).staffId });
   const passcodes = { cells, directory, keys, clock, onEvent, warn: (message: string) => app.log.warn(message) };
   const redeemer = new PasscodeRedeemer(passcodes);
 
@@ -54,9 +56,15 @@ export const platformRoutes: FastifyPluginAsync<PlatformRoutesOptions> = async (
     return reply.code(201).header('cache-control', 'no-store').send(issued);
   });
   app.post<{ Params: { exam: string } }>('/exams/:exam/passcodes', { preHandler: admin }, async (request, reply) => {
-    const staff = staffOf(request);
-    const issued = await issuePasscodesByStaff(passcodes, { cell: cellOf(request), institution: staff.institution, staffId: staff.staffId }, request.params.exam, request.body);
+    const issued = await issuePasscodesByStaff(passcodes, staffScope(request), request.params.exam, request.body);
     return reply.code(201).header('cache-control', 'no-store').send(issued);
+  });
+  app.get<{ Params: { exam: string } }>('/exams/:exam/passcodes', { preHandler: admin }, async (request, reply) => {
+    return reply.header('cache-control', 'no-store').send(await passcodesOfExam(passcodes, staffScope(request), request.params.exam));
+  });
+  app.delete<{ Params: { exam: string; id: string } }>('/exams/:exam/passcodes/:id', { preHandler: admin }, async (request, reply) => {
+    await withdrawPasscodeByStaff(staffScope(request), request.params.exam, request.params.id);
+    return reply.code(204).send();
   });
 
   app.post('/passcodes/redeem', async (request, reply) => {

@@ -3,13 +3,18 @@
  * a count, a lifetime, then the passcodes shown once as a printable sheet. The server keeps only a
  * keyed hash of each, so this screen is their only copy: they live in its DOM and nowhere else (no
  * storage, no title, no URL), and are gone when the admin moves to another screen.
+ *
+ * Below, the exam's passcodes as the server lists them (GET; never the passcodes themselves), each
+ * unused one with a Withdraw button (DELETE). The confirmation is asked on this screen, not on a
+ * screen of its own, so that a sheet just issued stays in view.
  */
 import type { Exam } from '../../protocol/exams.js';
-import { PASSCODE_BATCH_MAX, PASSCODE_TTL_MAX_SECONDS, type IssuedPasscodes } from '../../protocol/passcodes.js';
+import { PASSCODE_BATCH_MAX, PASSCODE_LIST_MAX, PASSCODE_TTL_MAX_SECONDS, type IssuedPasscodes, type PasscodeList, type PasscodeSummary } from '../../protocol/passcodes.js';
+import { callJson } from '../shared/api.js';
 import { button, el, showScreen } from '../shared/dom.js';
-import { staffJson } from '../shared/staff-session.js';
+import { staffCall, staffJson } from '../shared/staff-session.js';
 import type { Admin } from './custody.js';
-import { APP, actionForm, field, submit, when } from './ui.js';
+import { APP, actionForm, field, problemText, submit, table, when } from './ui.js';
 
 const DAY_SECONDS = 24 * 3600;
 const MAX_DAYS = PASSCODE_TTL_MAX_SECONDS / DAY_SECONDS;
@@ -30,18 +35,74 @@ function sheet(exam: Exam, issued: IssuedPasscodes): HTMLElement {
   return section;
 }
 
+const STATES: Record<PasscodeSummary['state'], string> = { unused: 'Not used', used: 'Used', expired: 'Expired' };
+
+const passcodesPath = (exam: Exam): string => `/v1/exams/${encodeURIComponent(exam.exam)}/passcodes`;
+
+/** Asks, above the list, whether to withdraw `p`; the answer is announced and the list drawn again. */
+function confirmWithdrawal(admin: Admin, exam: Exam, p: PasscodeSummary, area: HTMLElement, opener: HTMLButtonElement, refresh: () => Promise<void>): void {
+  const question = el('p', { id: 'withdraw-question', tabindex: '-1' },
+    `Withdraw the passcode of attempt ${p.attempt}? It stops working at once. This cannot be undone: issue a new passcode if the test taker still needs one.`);
+  area.replaceChildren(question, actionForm(admin.live, 'Withdrawing the passcode…', async () => {
+    await staffCall(admin.me, `${passcodesPath(exam)}/${encodeURIComponent(p.id)}`, { method: 'DELETE' });
+    await refresh();
+    document.getElementById('passcode-list-heading')?.focus();
+    return `The passcode of attempt ${p.attempt} is withdrawn: it can no longer be used.`;
+  }, el('div', { class: 'actions' }, submit('Withdraw it'), button('Keep it', () => {
+    area.replaceChildren();
+    opener.focus();
+  }, { class: 'secondary' }))));
+  question.focus();
+}
+
+/** The latest drawing asked of each list region: an older answer arriving late is not drawn over a newer one. */
+const drawings = new WeakMap<HTMLElement, number>();
+
+/** Draws the exam's passcodes into `region`: who issued each, when, and where it stands. */
+async function drawPasscodeList(admin: Admin, exam: Exam, region: HTMLElement): Promise<void> {
+  const drawing = (drawings.get(region) ?? 0) + 1;
+  drawings.set(region, drawing);
+  const { passcodes } = await callJson<PasscodeList>(passcodesPath(exam));
+  if (drawings.get(region) !== drawing) return;
+  const refresh = (): Promise<void> => drawPasscodeList(admin, exam, region);
+  const confirmation = el('div', { id: 'withdraw-confirmation' });
+  const withdraw = (p: PasscodeSummary): HTMLButtonElement => {
+    const b: HTMLButtonElement = button('Withdraw', () => confirmWithdrawal(admin, exam, p, confirmation, b, refresh), { class: 'secondary', 'aria-label': `Withdraw the passcode of attempt ${p.attempt}` });
+    return b;
+  };
+  region.replaceChildren(
+    el('h2', { id: 'passcode-list-heading', tabindex: '-1' }, 'Passcodes of this exam'),
+    el('p', {}, `Every passcode of the exam not withdrawn, issued here or by an assessment platform: the newest ${PASSCODE_LIST_MAX.toLocaleString('en')} at most, newest first. The passcodes themselves cannot be shown again. An unused passcode can be withdrawn, for example one handed out by mistake.`),
+    confirmation,
+    passcodes.length === 0
+      ? el('p', {}, 'No passcode yet.')
+      : table(`Passcodes of ${exam.title}`, ['Attempt', 'Issued by', 'Created', 'Expires', 'State', 'Withdrawal'], passcodes.map((p) => [
+        p.attempt, p.issuedBy === 'admin' ? 'An admin' : `Platform ${p.platform ?? ''}`, when(p.createdAt), when(p.expiresAt),
+        p.state === 'used' && p.usedAt ? `Used ${when(p.usedAt)}` : STATES[p.state], p.state === 'unused' ? withdraw(p) : '',
+      ])),
+  );
+}
+
 export function passcodesScreen(admin: Admin, exam: Exam, back: () => Promise<void>): void {
   const count = field('passcode-count', 'Number of passcodes', { type: 'number', min: '1', max: String(PASSCODE_BATCH_MAX), inputmode: 'numeric', required: true, value: '30' }, `1 to ${PASSCODE_BATCH_MAX}: one for each test taker.`);
   const days = field('passcode-days', 'Valid for (days)', { type: 'number', min: '1', max: String(MAX_DAYS), inputmode: 'numeric', required: true, value: '7' }, `1 to ${MAX_DAYS} days. A passcode not used by then stops working.`);
   const result = el('div', { id: 'passcode-result' });
+  // Not printed: the printed sheet is the passcodes alone.
+  const list = el('section', { id: 'passcode-list', class: 'screen-only', 'aria-labelledby': 'passcode-list-heading' });
+  const drawList = (): Promise<void> => drawPasscodeList(admin, exam, list).catch((e: unknown) => {
+    list.replaceChildren(el('h2', { id: 'passcode-list-heading', tabindex: '-1' }, 'Passcodes of this exam'), el('p', { class: 'error' }, problemText(e)));
+  });
   showScreen(admin.main, `Issue passcodes for ${exam.title}`, APP,
     el('p', { class: 'screen-only' }, `Each passcode lets one test taker start one attempt of exam ${exam.exam}, without an account. Issuing is written to the institution's audit log.`),
     actionForm(admin.live, 'Issuing the passcodes…', async () => {
       const body = { count: Number(count.input.value), ttlSeconds: Number(days.input.value) * DAY_SECONDS };
       const issued = await staffJson<IssuedPasscodes>(admin.me, `/v1/exams/${encodeURIComponent(exam.exam)}/passcodes`, { method: 'POST', json: body });
       result.replaceChildren(sheet(exam, issued));
+      await drawList();
       return `${issued.passcodes.length} passcodes issued. They are shown below, only this once.`;
     }, count.wrap, days.wrap, el('div', { class: 'actions' }, submit('Issue the passcodes'), button('Back to exams', () => void back().catch(() => undefined), { class: 'secondary' }))),
     result,
+    list,
   );
+  void drawList();
 }
