@@ -103,7 +103,7 @@ export class EncryptedBlobStore implements RowsBlobStore {
    */
   async putWith(key: string, data: Uint8Array, alongside: readonly CompiledQuery[]): Promise<readonly QueryResult[]> {
     this.check(key);
-    if (!this.rows) throw new Error('this store cannot commit rows alongside its objects: check rowsAlongside');
+    this.rowStores();
     return this.inFlight.track(this.order.run(key, () => this.write(key, data, alongside)));
   }
 
@@ -114,8 +114,7 @@ export class EncryptedBlobStore implements RowsBlobStore {
    */
   async putNewWith(key: string, data: Uint8Array, alongside: readonly CompiledQuery[]): Promise<readonly QueryResult[]> {
     this.check(key);
-    const rows = this.rows;
-    if (!rows) throw new Error('this store cannot commit rows alongside its objects: check rowsAlongside');
+    const rows = this.rowStores();
     return this.inFlight.track(
       this.order.run(key, async () => {
         const { dataKey, record } = await this.freshKey(key);
@@ -240,6 +239,12 @@ export class EncryptedBlobStore implements RowsBlobStore {
       await Promise.all([this.objects.close(), this.records.close()]);
     })();
     return this.closing;
+  }
+
+  /** The inner stores, for the puts that commit rows alongside; only when `rowsAlongside`. */
+  private rowStores(): { readonly objects: LogBlobStore; readonly records: SqlBlobStore } {
+    if (!this.rows) throw new Error('this store cannot commit rows alongside its objects: check rowsAlongside');
+    return this.rows;
   }
 
   private check(key: string): void {
