@@ -74,12 +74,13 @@ function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** The eu cell's at-rest key records (rows of its database), key → SHA-256. */
+/** The eu cell's at-rest key records (in its objects' rows of its database), key → SHA-256. */
 async function keyRecordHashes(dataDir: string): Promise<Map<string, string>> {
   const db = openSqlite<CellDatabase>(join(dataDir, 'cells/eu/metadata.db'));
   try {
-    const rows = await db.selectFrom('small_objects').selectAll().execute();
-    return new Map(rows.map((r) => [r.key, createHash('sha256').update(r.data).digest('hex')]));
+    const rows = await db.selectFrom('log_objects').select(['key', 'record']).where('record', 'is not', null).execute();
+    assert.equal((await db.selectFrom('small_objects').select('key').execute()).length, 0, 'every key record is in its object\'s row');
+    return new Map(rows.map((r) => [r.key, createHash('sha256').update(r.record as Uint8Array).digest('hex')]));
   } finally {
     await db.destroy();
   }
@@ -89,10 +90,11 @@ async function keyRecordHashes(dataDir: string): Promise<Map<string, string>> {
 async function damageKeyRecord(dataDir: string, key: string): Promise<void> {
   const db = openSqlite<CellDatabase>(join(dataDir, 'cells/eu/metadata.db'));
   try {
-    const row = await db.selectFrom('small_objects').selectAll().where('key', '=', key).executeTakeFirstOrThrow();
-    const bytes = Uint8Array.from(row.data);
+    const row = await db.selectFrom('log_objects').select('record').where('key', '=', key).executeTakeFirstOrThrow();
+    assert.ok(row.record, `${key} has its key record in its row`);
+    const bytes = Uint8Array.from(row.record);
     bytes[bytes.length - 1] = (bytes[bytes.length - 1] as number) ^ 1;
-    await db.updateTable('small_objects').set({ data: bytes }).where('key', '=', key).execute();
+    await db.updateTable('log_objects').set({ record: bytes }).where('key', '=', key).execute();
   } finally {
     await db.destroy();
   }

@@ -74,6 +74,8 @@ export interface LogObjectTable {
   offset: number;
   /** The object's length in bytes. */
   length: number;
+  /** A small record kept with the object (cell migration 0014): its at-rest key record, or null. */
+  record: Uint8Array | null;
 }
 
 /** The cell's audit log (src/server/audit, docs/AUDIT-LOG.md): append-only, never updated. */

@@ -1,9 +1,10 @@
 /**
  * The embedded default's cell storage: sealed objects in a log-structured blob store (log files in
- * `<cell>/blobs/objects/`, their index in the cell's database), their key records in the cell's
- * database too (one ~100-byte row each), all written through the cell's group commit so that a
- * segment's index rows and key record share commits with every other upload's; all wrapped by the
- * cell's file keyring (`<cell>/keyring/keyring.json`, key id `<region>-kek`).
+ * `<cell>/blobs/objects/`, their index in the cell's database), each object's key record in its row
+ * of that index (records written before cell migration 0014 whose object the log did not hold stay
+ * in `small_objects`), all written through the cell's group commit so that a segment's index row and
+ * its object's row share commits with every other upload's; all wrapped by the cell's file keyring
+ * (`<cell>/keyring/keyring.json`, key id `<region>-kek`).
  */
 import { join } from 'node:path';
 import type { Kysely } from 'kysely';

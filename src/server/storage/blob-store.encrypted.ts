@@ -9,6 +9,12 @@
  * be the inner `list`, and lets the records have their own, short, backup retention: a shred is
  * final only once no backup of the record is left.
  *
+ * Over a LogBlobStore (the cells' layout), whose rows live in a database anyway, a record is kept
+ * in its object's own row instead (`LogPutOptions.record`): a first put inserts one row, not two,
+ * and record and object are written, and shredded, together. `keyRecords` is then only read for
+ * records written before that (cell migration 0014 moves those whose object the log holds), and a
+ * shred deletes from it too.
+ *
  * - Rotation re-wraps, never re-encrypts: `rewrapAll` rewrites key records under the keyring's
  *   current version and leaves every sealed object untouched.
  * - Shredding (`shred`, which is also `delete`) destroys the key record first, then the object:
@@ -74,6 +80,8 @@ export class EncryptedBlobStore implements RowsBlobStore {
   readonly rowsAlongside: boolean;
   /** Set when `rowsAlongside`: the inner stores, seen as what they are. */
   private readonly rows: { readonly objects: LogBlobStore; readonly records: SqlBlobStore } | null = null;
+  /** Set when `objects` is a log store: new key records go into the objects' rows. */
+  private readonly log: LogBlobStore | null;
   private readonly objects: BlobStore;
   private readonly records: BlobStore;
   private readonly keyring: KeyEncryptionKeyring;
@@ -88,6 +96,7 @@ export class EncryptedBlobStore implements RowsBlobStore {
     this.keyring = options.keyring;
     this.rewrapConcurrency = options.rewrapConcurrency ?? 16;
     const { objects, keyRecords } = options;
+    this.log = objects instanceof LogBlobStore ? objects : null;
     if (objects instanceof LogBlobStore && keyRecords instanceof SqlBlobStore && objects.commits === keyRecords.commits) this.rows = { objects, records: keyRecords };
     this.rowsAlongside = this.rows !== null;
   }
@@ -98,8 +107,8 @@ export class EncryptedBlobStore implements RowsBlobStore {
   }
 
   /**
-   * `put`, with `alongside` committed in the same write as the sealed object's location and, on a
-   * first put, its key record: the three exist together or not at all. Only when `rowsAlongside`.
+   * `put`, with `alongside` committed in the same write as the sealed object's row, which on a first
+   * put holds its key record too: they exist together or not at all. Only when `rowsAlongside`.
    */
   async putWith(key: string, data: Uint8Array, alongside: readonly CompiledQuery[]): Promise<readonly QueryResult[]> {
     this.check(key);
@@ -109,8 +118,9 @@ export class EncryptedBlobStore implements RowsBlobStore {
 
   /**
    * `putWith` for a key that holds nothing: a fresh data key, without reading whether the key has a
-   * record, and its record inserted, not replaced, so that the write fails, committing nothing, if
-   * the key has one after all (blob-store.ts RowsBlobStore). Only when `rowsAlongside`.
+   * record, and the object's row, record included, inserted, not replaced, so that the write fails,
+   * committing nothing, if the key holds an object after all (blob-store.ts RowsBlobStore). Only when
+   * `rowsAlongside`.
    */
   async putNewWith(key: string, data: Uint8Array, alongside: readonly CompiledQuery[]): Promise<readonly QueryResult[]> {
     this.check(key);
@@ -118,25 +128,23 @@ export class EncryptedBlobStore implements RowsBlobStore {
     return this.inFlight.track(
       this.order.run(key, async () => {
         const { dataKey, record } = await this.freshKey(key);
-        const results = await rows.objects.putPartsWith(key, sealObjectParts(dataKey, key, data), [rows.records.insertQuery(key, record), ...alongside], true);
-        return results.slice(1);
+        return rows.objects.putPartsWith(key, sealObjectParts(dataKey, key, data), alongside, { fresh: true, record });
       }),
     );
   }
 
   /** In the key's turn. `alongside` null: a plain put. */
   private async write(key: string, data: Uint8Array, alongside: readonly CompiledQuery[] | null): Promise<readonly QueryResult[]> {
-    const existing = await this.records.get(key);
+    const existing = await this.recordOf(key);
     let dataKey: KeyObject;
     let record: Uint8Array | null = null;
     if (existing) dataKey = await this.openRecord(key, existing);
     else ({ dataKey, record } = await this.freshKey(key));
     const parts = sealObjectParts(dataKey, key, data);
-    if (this.rows) {
-      // One write: the record, the object's location and the caller's rows commit together.
-      const queries = record ? [this.rows.records.putQuery(key, record), ...(alongside ?? [])] : (alongside ?? []);
-      const results = await this.rows.objects.putPartsWith(key, parts, queries);
-      return results.slice(record ? 1 : 0);
+    if (this.log) {
+      // One write: the object's row, with its record on a first put, and the caller's rows commit
+      // together. A record kept elsewhere (written before records moved into rows) stays there.
+      return this.log.putPartsWith(key, parts, alongside ?? [], record ? { record } : {});
     }
     const object = takesParts(this.objects) ? this.objects.putParts(key, parts) : this.objects.put(key, Buffer.concat(parts));
     // A first put writes both at once: either may land alone in a crash, and each alone reads as
@@ -160,7 +168,10 @@ export class EncryptedBlobStore implements RowsBlobStore {
     );
   }
 
-  /** Crypto-shredding: the key record goes first (durably), then the sealed object. */
+  /**
+   * Crypto-shredding: the key record goes first (durably), then the sealed object. Over a log store
+   * the record in the object's row goes with the row, after any record kept apart.
+   */
   async shred(key: string): Promise<void> {
     this.check(key);
     return this.inFlight.track(
@@ -191,11 +202,11 @@ export class EncryptedBlobStore implements RowsBlobStore {
     let rewrapped = 0;
     let upToDate = 0;
     const failed: Array<{ key: string; code: string }> = [];
-    await this.forEachKey(this.records.list(prefix), async (key) => {
+    await this.forEachKey(this.recordKeys(prefix), async (key) => {
       await this.order.run(key, async () => {
-        const bytes = await this.records.get(key);
-        if (!bytes) return; // shredded meanwhile
-        const record = decodeKeyRecord(bytes);
+        const held = await this.heldRecord(key);
+        if (!held) return; // shredded meanwhile
+        const record = decodeKeyRecord(held.bytes);
         if (record && record.keyId === keyId && record.version === version) {
           upToDate++;
           return;
@@ -206,7 +217,7 @@ export class EncryptedBlobStore implements RowsBlobStore {
           if (!raw) throw new AtRestIntegrityError(key);
           const next = encodeKeyRecord(await this.keyring.wrapKey(raw, keyRecordAad(key)));
           raw.fill(0);
-          await this.records.put(key, next);
+          await held.replace(next);
           rewrapped++;
         } catch (error) {
           if (!(error instanceof StorageError)) throw error;
@@ -225,10 +236,12 @@ export class EncryptedBlobStore implements RowsBlobStore {
   async sweepOrphans(prefix = ''): Promise<SweepResult> {
     assertNotClosed(this.closing);
     const objectKeys = await keySet(this.objects.list(prefix));
-    const recordKeys = await keySet(this.records.list(prefix));
+    const recordKeys = await keySet(this.recordKeys(prefix));
+    // A record in an object's row always has its object: only records kept apart can be orphans.
+    const apartKeys = this.log ? await keySet(this.records.list(prefix)) : recordKeys;
     return {
-      objects: await this.removeUnpaired(objectKeys, recordKeys, this.records, this.objects),
-      records: await this.removeUnpaired(recordKeys, objectKeys, this.objects, this.records),
+      objects: await this.removeUnpaired(objectKeys, recordKeys, async (key) => (await this.recordOf(key)) !== null, this.objects),
+      records: await this.removeUnpaired(apartKeys, objectKeys, async (key) => (await this.objects.get(key)) !== null, this.records),
     };
   }
 
@@ -252,9 +265,46 @@ export class EncryptedBlobStore implements RowsBlobStore {
     assertNotClosed(this.closing);
   }
 
+  /** The key's record, from its object's row if it has one there, else from `keyRecords`. */
+  private async recordOf(key: string): Promise<Uint8Array | null> {
+    return (await this.log?.record(key)) ?? (await this.records.get(key));
+  }
+
+  /** The key's record and how to replace it where it is; null when it has none. */
+  private async heldRecord(key: string): Promise<{ bytes: Uint8Array; replace(next: Uint8Array): Promise<unknown> } | null> {
+    const log = this.log;
+    const inRow = await log?.record(key);
+    if (log && inRow) return { bytes: inRow, replace: (next) => log.setRecord(key, next) };
+    const apart = await this.records.get(key);
+    return apart ? { bytes: apart, replace: (next) => this.records.put(key, next) } : null;
+  }
+
+  /** Keys that have a record, in an object's row or kept apart, each once. */
+  private async *recordKeys(prefix: string): AsyncIterable<string> {
+    const log = this.log;
+    if (!log) {
+      yield* this.records.list(prefix);
+      return;
+    }
+    yield* log.listRecorded(prefix);
+    // Records kept apart are few (migration 0014 moved the rest): a key with one in its row came above.
+    for await (const key of this.records.list(prefix)) if ((await log.record(key)) === null) yield key;
+  }
+
+  /** The object with its record: one read of its row over a log store. */
+  private async sealedWithRecord(key: string): Promise<{ record: Uint8Array | null; sealed: Uint8Array | null }> {
+    if (!this.log) {
+      const [record, sealed] = await Promise.all([this.records.get(key), this.objects.get(key)]);
+      return { record, sealed };
+    }
+    const stored = await this.log.getWithRecord(key);
+    if (!stored) return { record: null, sealed: null };
+    return { record: stored.record ?? (await this.records.get(key)), sealed: stored.data };
+  }
+
   /** The plaintext; null when record or object is missing; false when the pair does not open. */
   private async read(key: string): Promise<Uint8Array | null | false> {
-    const [record, sealed] = await Promise.all([this.records.get(key), this.objects.get(key)]);
+    const { record, sealed } = await this.sealedWithRecord(key);
     if (!record || !sealed) return null;
     let dataKey: KeyObject;
     try {
@@ -288,14 +338,14 @@ export class EncryptedBlobStore implements RowsBlobStore {
     }
   }
 
-  /** Deletes from `from` each of `keys` missing from `paired`, checked again in the key's turn. */
-  private async removeUnpaired(keys: Set<string>, paired: Set<string>, other: BlobStore, from: BlobStore): Promise<number> {
+  /** Deletes from `from` each of `keys` missing from `paired`, checked again (`stillPaired`) in the key's turn. */
+  private async removeUnpaired(keys: Set<string>, paired: Set<string>, stillPaired: (key: string) => Promise<boolean>, from: BlobStore): Promise<number> {
     let removed = 0;
     for (const key of keys) {
       if (paired.has(key)) continue;
       // A put may have completed the pair since the listing.
       await this.order.run(key, async () => {
-        if ((await other.get(key)) !== null) return;
+        if (await stillPaired(key)) return;
         await from.delete(key);
         removed++;
       });

@@ -17,6 +17,12 @@
  * none) or its new one. Bytes a crash left without a row — a torn record at the end of a file, a
  * record whose row never committed — are never read: reads go through rows, never by scanning.
  *
+ * A row may also keep a small record of the object's (`LogPutOptions.record`, up to 64 KiB): the at-rest
+ * layer keeps each object's key record there (blob-store.encrypted.ts), so that a first put inserts one
+ * row, not two, and an upload's metadata costs one random b-tree insertion fewer (docs/STORAGE.md). The
+ * record is written with the location, survives compaction, can be replaced alone (`setRecord`, for a
+ * key rotation's re-wrap) and goes with the row.
+ *
  * Deleting a key deletes its row; its bytes stay in the log until reclaimed. `reclaim()` (run at open
  * and a few seconds after deletes) removes files no row points into, and compacts files mostly dead:
  * their live objects are appended again, then the file is removed. A key whose row is gone cannot be
@@ -107,14 +113,25 @@ export interface ReclaimResult {
   readonly moved: number;
 }
 
+/** What a put also does besides storing the object. */
+export interface LogPutOptions {
+  /** The location is inserted, not replaced: the write fails if the key holds an object (`putNewWith`). */
+  readonly fresh?: boolean;
+  /** Kept in the object's row with its location (at most MAX_ROW_RECORD bytes); without it, a row keeps the record it has. */
+  readonly record?: Uint8Array;
+}
+
+/** The largest record a row keeps: it is meant for key records (~100 bytes), not data. */
+export const MAX_ROW_RECORD = 64 * 1024;
+
 interface Append {
   readonly key: string;
   readonly parts: readonly Uint8Array[];
   readonly length: number;
   /** Queries committed in the same write as the object's location (RowsBlobStore). */
   readonly alongside: readonly CompiledQuery[];
-  /** The location is inserted, not replaced: the write fails if the key holds an object (`putNewWith`). */
   readonly fresh: boolean;
+  readonly record: Uint8Array | null;
   resolve(results: readonly QueryResult[]): void;
   reject(error: unknown): void;
 }
@@ -137,12 +154,31 @@ interface Location {
   readonly length: number;
 }
 
+// A new location keeps the row's record (an overwrite, a compaction) unless a put brings one.
 const upsert = queryTemplate((db: Kysely<CellDatabase>, key: string, file: number, offset: number, length: number) =>
-  db.insertInto('log_objects').values({ key, file, offset, length }).onConflict((oc) => oc.column('key').doUpdateSet({ file, offset, length })));
-const insert = queryTemplate((db: Kysely<CellDatabase>, key: string, file: number, offset: number, length: number) =>
-  db.insertInto('log_objects').values({ key, file, offset, length }));
+  db.insertInto('log_objects').values({ key, file, offset, length, record: null }).onConflict((oc) => oc.column('key').doUpdateSet({ file, offset, length })));
+const upsertRecord = queryTemplate((db: Kysely<CellDatabase>, key: string, file: number, offset: number, length: number, record: Uint8Array) =>
+  db.insertInto('log_objects').values({ key, file, offset, length, record }).onConflict((oc) => oc.column('key').doUpdateSet({ file, offset, length, record })));
+const insert = queryTemplate((db: Kysely<CellDatabase>, key: string, file: number, offset: number, length: number, record: Uint8Array | null) =>
+  db.insertInto('log_objects').values({ key, file, offset, length, record }));
 const remove = queryTemplate((db: Kysely<CellDatabase>, key: string) => db.deleteFrom('log_objects').where('key', '=', key));
-const locate = queryTemplate((db: Kysely<CellDatabase>, key: string) => db.selectFrom('log_objects').select(['file', 'offset', 'length']).where('key', '=', key));
+const locate = queryTemplate((db: Kysely<CellDatabase>, key: string) => db.selectFrom('log_objects').select(['file', 'offset', 'length', 'record']).where('key', '=', key));
+const recordOf = queryTemplate((db: Kysely<CellDatabase>, key: string) => db.selectFrom('log_objects').select('record').where('key', '=', key));
+const replaceRecord = queryTemplate((db: Kysely<CellDatabase>, key: string, record: Uint8Array) => db.updateTable('log_objects').set({ record }).where('key', '=', key));
+
+interface Row {
+  readonly file: number;
+  readonly offset: number;
+  readonly length: number;
+  readonly record: Uint8Array | null;
+}
+
+/** An object as `getWithRecord` returns it. */
+export interface StoredObject {
+  readonly data: Uint8Array;
+  /** The record its row keeps, or null. */
+  readonly record: Uint8Array | null;
+}
 
 /** The file's first block: the header, then zeros. Aligned memory, for direct I/O. */
 function fileHeaderBlock(): Buffer {
@@ -155,6 +191,11 @@ function fileHeaderBlock(): Buffer {
 
 function recordBytes(a: Pick<Append, 'key' | 'length'>): number {
   return RECORD_HEADER + a.key.length + a.length;
+}
+
+function checkRecord(record: Uint8Array): Uint8Array {
+  if (record.byteLength > MAX_ROW_RECORD) throw new RangeError(`a LogBlobStore row keeps a record of up to ${MAX_ROW_RECORD} bytes`);
+  return record;
 }
 
 function isDirectIoRefused(error: unknown): boolean {
@@ -280,23 +321,55 @@ export class LogBlobStore implements PartsBlobStore, RowsBlobStore {
   }
 
   async putNewWith(key: string, data: Uint8Array, alongside: readonly CompiledQuery[]): Promise<readonly QueryResult[]> {
-    return this.putPartsWith(key, [data], alongside, true);
+    return this.putPartsWith(key, [data], alongside, { fresh: true });
   }
 
   /**
-   * `putParts` and `putWith` in one; `fresh`, `putNewWith`. A refused fresh put leaves its record in
-   * the log with no row pointing at it: dead space, reclaimed like a deleted object's.
+   * `putParts` and `putWith` in one, with `options` (`fresh`: `putNewWith`). A refused fresh put
+   * leaves its bytes in the log with no row pointing at them: dead space, reclaimed like a deleted
+   * object's.
    */
-  async putPartsWith(key: string, parts: readonly Uint8Array[], alongside: readonly CompiledQuery[], fresh = false): Promise<readonly QueryResult[]> {
+  async putPartsWith(key: string, parts: readonly Uint8Array[], alongside: readonly CompiledQuery[], options: LogPutOptions = {}): Promise<readonly QueryResult[]> {
     this.check(key);
     const length = parts.reduce((n, p) => n + p.byteLength, 0);
     if (length > 0xffffffff) throw new RangeError('LogBlobStore holds objects up to 4 GiB');
-    return this.inFlight.track(this.order.run(key, () => this.append({ key, parts, length, alongside, fresh })));
+    // Copied now: the caller may reuse its buffer once the put resolves, and the row is written later.
+    const record = options.record ? Uint8Array.from(checkRecord(options.record)) : null;
+    return this.inFlight.track(this.order.run(key, () => this.append({ key, parts, length, alongside, fresh: options.fresh ?? false, record })));
   }
 
   async get(key: string): Promise<Uint8Array | null> {
     this.check(key);
+    return this.inFlight.track(this.order.run(key, async () => (await this.read(key))?.data ?? null));
+  }
+
+  /** The object and the record its row keeps, read together; null when the key holds no object. */
+  async getWithRecord(key: string): Promise<StoredObject | null> {
+    this.check(key);
     return this.inFlight.track(this.order.run(key, () => this.read(key)));
+  }
+
+  /** The record the key's row keeps; null when it keeps none or the key holds no object. */
+  async record(key: string): Promise<Uint8Array | null> {
+    this.check(key);
+    return this.inFlight.track(
+      this.order.run(key, async () => {
+        const [row] = await rowsOf<{ record: Uint8Array | null }>(this.db, recordOf(this.db, key));
+        return row?.record ? new Uint8Array(row.record) : null;
+      }),
+    );
+  }
+
+  /** Replaces the record the key's row keeps, leaving the object as it is; false when the key holds no object. */
+  async setRecord(key: string, record: Uint8Array): Promise<boolean> {
+    this.check(key);
+    const query = replaceRecord(this.db, key, Uint8Array.from(checkRecord(record)));
+    return this.inFlight.track(this.order.run(key, async () => (await this.commits.run([query]))[0]?.changes === 1));
+  }
+
+  /** Every key under `prefix` whose row keeps a record (in no promised order; `list`'s prefix rule). */
+  async *listRecorded(prefix: string): AsyncIterable<string> {
+    for await (const key of this.keys(prefix, true)) yield key;
   }
 
   async delete(key: string): Promise<void> {
@@ -310,11 +383,16 @@ export class LogBlobStore implements PartsBlobStore, RowsBlobStore {
   }
 
   async *list(prefix: string): AsyncIterable<string> {
+    for await (const key of this.keys(prefix, false)) yield key;
+  }
+
+  private async *keys(prefix: string, recorded: boolean): AsyncIterable<string> {
     if (prefix !== '') assertBlobPrefix(prefix);
     assertNotClosed(this.closing);
     // A range, not LIKE: keys may hold `_`, which LIKE treats as a wildcard.
     let query = this.db.selectFrom('log_objects').select('key').where('key', '>=', prefix);
     if (prefix !== '') query = query.where('key', '<', `${prefix}\u{10ffff}`);
+    if (recorded) query = query.where('record', 'is not', null);
     for (const row of await query.execute()) yield row.key;
   }
 
@@ -464,7 +542,9 @@ export class LogBlobStore implements PartsBlobStore, RowsBlobStore {
     // its own put only.
     const location = (i: number) => {
       const row = rows[i] as Location;
-      return ((batch[i] as Append).fresh ? insert : upsert)(this.db, row.key, row.file, row.offset, row.length);
+      const { fresh, record } = batch[i] as Append;
+      if (fresh) return insert(this.db, row.key, row.file, row.offset, row.length, record);
+      return record ? upsertRecord(this.db, row.key, row.file, row.offset, row.length, record) : upsert(this.db, row.key, row.file, row.offset, row.length);
     };
     const plain = batch.flatMap((a, i) => (a.alongside.length === 0 ? [i] : []));
     const writes: Promise<unknown>[] = [];
@@ -497,8 +577,8 @@ export class LogBlobStore implements PartsBlobStore, RowsBlobStore {
     await previous.handle.close().catch(() => {});
   }
 
-  private async read(key: string): Promise<Uint8Array | null> {
-    const [row] = await rowsOf<{ file: number; offset: number; length: number }>(this.db, locate(this.db, key));
+  private async read(key: string): Promise<StoredObject | null> {
+    const [row] = await rowsOf<Row>(this.db, locate(this.db, key));
     if (!row) return null;
     const length = Number(row.length);
     const total = RECORD_HEADER + key.length + length;
@@ -514,7 +594,7 @@ export class LogBlobStore implements PartsBlobStore, RowsBlobStore {
     if (record.toString('latin1', 0, 4) !== RECORD_MAGIC || record.readUInt16BE(4) !== key.length || record.readUInt32BE(6) !== length || record.toString('latin1', RECORD_HEADER, RECORD_HEADER + key.length) !== key) {
       throw this.corrupt(key, 'the record does not match its index row');
     }
-    return new Uint8Array(record.buffer, record.byteOffset + RECORD_HEADER + key.length, length);
+    return { data: new Uint8Array(record.buffer, record.byteOffset + RECORD_HEADER + key.length, length), record: row.record ? new Uint8Array(row.record) : null };
   }
 
   private corrupt(key: string, why: string): StorageError {
@@ -575,9 +655,10 @@ export class LogBlobStore implements PartsBlobStore, RowsBlobStore {
       await this.order.run(key, async () => {
         const row = await this.db.selectFrom('log_objects').select('file').where('key', '=', key).executeTakeFirst();
         if (!row || Number(row.file) !== file) return; // deleted or rewritten meanwhile
-        const data = await this.read(key);
-        if (!data) return;
-        await this.append({ key, parts: [data], length: data.byteLength, alongside: [], fresh: false });
+        const stored = await this.read(key);
+        if (!stored) return;
+        // No record given: the row keeps its own.
+        await this.append({ key, parts: [stored.data], length: stored.data.byteLength, alongside: [], fresh: false, record: null });
         moved++;
       });
     }

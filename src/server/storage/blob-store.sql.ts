@@ -1,11 +1,13 @@
 /**
  * A BlobStore for small objects in a SQL table (`small_objects`), through Kysely, so it works on every
- * dialect the cells use. The cells keep their at-rest key records here: a key record is ~100 bytes,
- * and a file per record would cost a second fsynced file for every segment.
+ * dialect the cells use. It is the cells' `keyRecords` store of at-rest key records: a key record is
+ * ~100 bytes, and a file per record would cost a second fsynced file for every object. New records
+ * now go into their objects' rows of the log store (blob-store.encrypted.ts); this table keeps those
+ * written before cell migration 0014 whose object the log did not hold.
  *
  * Writes go through a group commit (db/group-commit.ts): puts and deletes that arrive together share
- * one transaction — in a cell, with its segment index rows and log store locations — so a burst of N
- * writes costs one fsync, and each write still resolves only once its transaction has committed.
+ * one transaction, in a cell with every other write of its database, so a burst of N writes costs one
+ * fsync, and each write still resolves only once its transaction has committed.
  */
 import type { Kysely } from 'kysely';
 import { GroupCommit, kyselyExecutor } from '../db/group-commit.js';
@@ -18,7 +20,6 @@ import { StorageError } from './errors.js';
 
 const upsert = queryTemplate((db: Kysely<CellDatabase>, key: string, data: Uint8Array) =>
   db.insertInto('small_objects').values({ key, data }).onConflict((oc) => oc.column('key').doUpdateSet({ data })));
-const insert = queryTemplate((db: Kysely<CellDatabase>, key: string, data: Uint8Array) => db.insertInto('small_objects').values({ key, data }));
 const remove = queryTemplate((db: Kysely<CellDatabase>, key: string) => db.deleteFrom('small_objects').where('key', '=', key));
 const select = queryTemplate((db: Kysely<CellDatabase>, key: string) => db.selectFrom('small_objects').select('data').where('key', '=', key));
 
@@ -38,29 +39,11 @@ export class SqlBlobStore implements BlobStore {
   ) {}
 
   async put(key: string, data: Uint8Array): Promise<void> {
-    return this.write(key, this.putQuery(key, data));
-  }
-
-  /**
-   * The query that `put` commits, for a caller committing it itself in a write of its own through
-   * `commits` (blob-store.encrypted.ts: a key record in the same write as its object). Reads of the
-   * key do not wait for such a write: the caller orders its own operations on the key.
-   */
-  putQuery(key: string, data: Uint8Array): CompiledQuery {
-    return this.rowQuery(upsert, key, data);
-  }
-
-  /** `putQuery` for a key that holds nothing: an insert, which fails if the key holds an object. */
-  insertQuery(key: string, data: Uint8Array): CompiledQuery {
-    return this.rowQuery(insert, key, data);
-  }
-
-  private rowQuery(query: typeof upsert, key: string, data: Uint8Array): CompiledQuery {
     assertBlobKey(key);
     if (data.byteLength > MAX_SMALL_OBJECT) throw new RangeError(`SqlBlobStore holds objects up to ${MAX_SMALL_OBJECT} bytes`);
     this.assertOpen();
     // Copied now: the caller may reuse its buffer once put resolves, and the row is written later.
-    return query(this.db, key, Uint8Array.from(data));
+    return this.write(key, upsert(this.db, key, Uint8Array.from(data)));
   }
 
   async delete(key: string): Promise<void> {

@@ -300,6 +300,7 @@ describe('custody: deletion by crypto-shredding and retention', () => {
     const backup = new Map<string, Uint8Array>();
     for (const k of keys) backup.set(k, (await objects.get(k)) as Uint8Array);
     assert.ok([...backup.values()].every((v) => v instanceof Uint8Array && v.length > 0));
+    for (const k of keys) assert.ok((await objects.record(k))?.length, `${k} has its at-rest key record in its row`);
 
     const del = await s.app.inject({ method: 'DELETE', url: `/v1/custody/recordings/${inst.id}/cam-1`, headers: admin.send });
     assert.equal(del.statusCode, 200, del.body);
@@ -307,7 +308,8 @@ describe('custody: deletion by crypto-shredding and retention', () => {
     for (const k of keys) {
       assert.equal(await cell.blobs.get(k), null);
       assert.equal(await objects.get(k), null);
-      assert.equal(await new SqlBlobStore(cell.db).get(k), null, 'the at-rest key record is gone');
+      assert.equal(await new SqlBlobStore(cell.db).get(k), null, 'no at-rest key record is kept apart');
+      assert.equal(await cell.db.selectFrom('log_objects').select('record').where('key', '=', k).executeTakeFirst(), undefined, 'the object\'s row, with its at-rest key record, is gone');
     }
     // Restore the objects from the backup: with the cell's keyring still there, they do not open.
     for (const [k, v] of backup) await objects.put(k, v);

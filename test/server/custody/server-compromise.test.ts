@@ -394,15 +394,16 @@ describe('server compromise', () => {
     const stolenDb = openSqlite<CellDatabase>(join(stolenCell, 'metadata.db'));
     t.after(() => stolenDb.destroy());
     const keyring = await openCellKeyring(stolenCell, 'eu');
-    const records = new SqlBlobStore(stolenDb);
-    const store = new EncryptedBlobStore({ objects: await openCellObjects(stolenCell, stolenDb, { reclaimDelayMs: null }), keyRecords: records, keyring });
+    const sealed = await openCellObjects(stolenCell, stolenDb, { reclaimDelayMs: null });
+    const store = new EncryptedBlobStore({ objects: sealed, keyRecords: new SqlBlobStore(stolenDb), keyring });
     const harvest = new Harvest();
     const objects: { key: string; bytes: Uint8Array }[] = [];
     for await (const key of store.list('')) {
       const bytes = await store.get(key);
       assert.ok(bytes, key);
       objects.push({ key, bytes });
-      const raw = await keyring.unwrapKey(decodeKeyRecord((await records.get(key)) as Uint8Array) as NonNullable<ReturnType<typeof decodeKeyRecord>>, keyRecordAad(key));
+      // The key record is kept in the object's row of the log store.
+      const raw = await keyring.unwrapKey(decodeKeyRecord((await sealed.record(key)) as Uint8Array) as NonNullable<ReturnType<typeof decodeKeyRecord>>, keyRecordAad(key));
       assert.ok(raw, `the at-rest data key of ${key}`);
       harvest.add(raw, `at-rest data key of ${key}`);
     }

@@ -5,26 +5,17 @@
  * before the migration are redeemed, listed and withdrawn after it as before.
  */
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { type Kysely, Migrator, sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { IssuedPasscodes, PasscodeList } from '../../../src/protocol/passcodes.js';
-import { openSqlite } from '../../../src/server/db/dialect.sqlite.js';
-import { migrateToLatest, migrations } from '../../../src/server/db/migrate.js';
+import { migrateToLatest } from '../../../src/server/db/migrate.js';
 import type { CellDatabase } from '../../../src/server/db/schema.js';
 import { addStaff } from '../custody/support.js';
 import { issuePasscode, redeem, registerTestPlatform } from '../platforms/support.js';
-import { tempDir } from '../storage/support.js';
 import { startTestServer } from '../support/test-server.js';
+import { cellDatabaseAt, migrateTo } from './support.js';
 
 const BEFORE = '0012-review-records';
-const migrator = (db: Kysely<CellDatabase>) => new Migrator({ db: db as never, provider: { getMigrations: async () => migrations.cell } });
-
-async function migrateTo(db: Kysely<CellDatabase>, target: string): Promise<void> {
-  const { error } = await migrator(db).migrateTo(target);
-  if (error) throw error;
-}
 
 /** The schema of `passcodes`: its columns (name, type, not null) and its indexes' SQL. */
 async function shape(db: Kysely<CellDatabase>) {
@@ -40,13 +31,7 @@ const row = (id: string, platform: string, used: number | null) => ({
 
 describe('cell migration 0013: an admin-issued passcode has no platform (NULL)', () => {
   it("turns '' into NULL on a SQLite file migrated step by step, keeps every row and index, and goes back down", async (t) => {
-    const dir = await tempDir('migration-0013');
-    const db = openSqlite<CellDatabase>(join(dir, 'metadata.db'));
-    t.after(async () => {
-      await db.destroy();
-      await rm(dir, { recursive: true, force: true });
-    });
-    await migrateTo(db, BEFORE);
+    const db = await cellDatabaseAt(t, 'migration-0013', BEFORE);
     const old = await shape(db);
     assert.equal(old.columns.find((c) => c.name === 'platform_id')?.notnull, 1);
     await db.insertInto('passcodes').values([row('pc-admin', '', null), row('pc-used', '', 1_500_000), row('pc-platform', 'plat-1', null)]).execute();

@@ -41,8 +41,8 @@ describe('rows committed alongside an object', () => {
     assert.match(String((failed as PromiseRejectedResult).reason), /UNIQUE/);
     assert.equal(plain.status, 'fulfilled');
     assert.equal(await cell.store.get('seg/2'), null);
+    // The object's row, which holds its key record, is not there.
     assert.equal(await cell.db.selectFrom('log_objects').select('key').where('key', '=', 'seg/2').executeTakeFirst(), undefined);
-    assert.equal(await cell.db.selectFrom('small_objects').select('key').where('key', '=', 'seg/2').executeTakeFirst(), undefined);
     assertBytes(await cell.store.get('seg/3'), data);
 
     // A second put of a key reuses its key record: the results are still only the caller's.
@@ -63,10 +63,13 @@ describe('rows committed alongside an object', () => {
     const results = await cell.store.putNewWith('seg/1', data, [insertSide('side/1')]);
     assert.deepEqual(results.map((r) => r.changes), [1]);
     assertBytes(await cell.store.get('seg/1'), data);
-    const record = await cell.db.selectFrom('small_objects').select('data').where('key', '=', 'seg/1').executeTakeFirstOrThrow();
+    // The key record is in the object's own row, with its location: one row for the object.
+    const row = await cell.db.selectFrom('log_objects').selectAll().where('key', '=', 'seg/1').executeTakeFirstOrThrow();
+    assert.ok(row.record && row.record.length > 0);
+    assert.equal(await keyOf('small_objects', 'seg/1'), undefined);
 
-    // Taken: the write fails on the key record's insert (its location's too) with the database's own
-    // constraint violation, and neither the caller's row nor anything of the new object is committed.
+    // Taken: the write fails on the insert of the object's row with the database's own constraint
+    // violation, and neither the caller's row nor anything of the new object is committed.
     const refused = await cell.store.putNewWith('seg/1', randomBytes(50_000), [insertSide('side/2')]).then(
       () => assert.fail('a put of a new key over an existing object was accepted'),
       (error: unknown) => error,
@@ -74,17 +77,16 @@ describe('rows committed alongside an object', () => {
     assert.ok(isConstraintViolation(refused), String(refused));
     assert.equal(await keyOf('small_objects', 'side/2'), undefined);
     assertBytes(await cell.store.get('seg/1'), data);
-    assert.deepEqual((await cell.db.selectFrom('small_objects').select('data').where('key', '=', 'seg/1').executeTakeFirstOrThrow()).data, record.data);
+    assert.deepEqual(await cell.db.selectFrom('log_objects').selectAll().where('key', '=', 'seg/1').executeTakeFirstOrThrow(), row);
 
-    // The log store alone refuses the same way, by its location row.
-    const location = await cell.db.selectFrom('log_objects').selectAll().where('key', '=', 'seg/1').executeTakeFirstOrThrow();
+    // The log store alone refuses the same way, by its row.
     const logRefused = await cell.log.putNewWith('seg/1', randomBytes(100), [insertSide('side/3')]).then(
       () => assert.fail('the log store put a new key over an existing object'),
       (error: unknown) => error,
     );
     assert.ok(isConstraintViolation(logRefused), String(logRefused));
     assert.equal(await keyOf('small_objects', 'side/3'), undefined);
-    assert.deepEqual(await cell.db.selectFrom('log_objects').selectAll().where('key', '=', 'seg/1').executeTakeFirstOrThrow(), location);
+    assert.deepEqual(await cell.db.selectFrom('log_objects').selectAll().where('key', '=', 'seg/1').executeTakeFirstOrThrow(), row);
 
     // Once the key is deleted it is new again.
     await cell.store.delete('seg/1');
