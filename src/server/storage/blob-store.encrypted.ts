@@ -43,7 +43,6 @@ import type { CompiledQuery } from 'kysely';
 import type { QueryResult } from '../db/group-commit.js';
 import { type BlobStore, type RowsBlobStore, assertBlobKey, takesParts } from './blob-store.js';
 import { LogBlobStore } from './blob-store.log.js';
-import { SqlBlobStore } from './blob-store.sql.js';
 import { InFlight, KeyedQueue } from './concurrency.js';
 import { decodeKeyRecord, encodeKeyRecord, importDataKey, keyRecordAad, newDataKey, openObject, sealObjectParts } from './at-rest.js';
 import { AtRestIntegrityError, StorageError, assertNotClosed } from './errors.js';
@@ -76,10 +75,11 @@ export interface SweepResult {
 }
 
 export class EncryptedBlobStore implements RowsBlobStore {
-  /** True when objects and key records are rows of one database through one group commit (the cells' layout). */
+  /**
+   * True over a log store (the cells' layout): queries given alongside a put commit in one write with
+   * the object's row, which holds its key record.
+   */
   readonly rowsAlongside: boolean;
-  /** Set when `rowsAlongside`: the inner stores, seen as what they are. */
-  private readonly rows: { readonly objects: LogBlobStore; readonly records: SqlBlobStore } | null = null;
   /** Set when `objects` is a log store: new key records go into the objects' rows. */
   private readonly log: LogBlobStore | null;
   private readonly objects: BlobStore;
@@ -95,10 +95,8 @@ export class EncryptedBlobStore implements RowsBlobStore {
     this.records = options.keyRecords;
     this.keyring = options.keyring;
     this.rewrapConcurrency = options.rewrapConcurrency ?? 16;
-    const { objects, keyRecords } = options;
-    this.log = objects instanceof LogBlobStore ? objects : null;
-    if (objects instanceof LogBlobStore && keyRecords instanceof SqlBlobStore && objects.commits === keyRecords.commits) this.rows = { objects, records: keyRecords };
-    this.rowsAlongside = this.rows !== null;
+    this.log = options.objects instanceof LogBlobStore ? options.objects : null;
+    this.rowsAlongside = this.log !== null;
   }
 
   async put(key: string, data: Uint8Array): Promise<void> {
@@ -112,7 +110,7 @@ export class EncryptedBlobStore implements RowsBlobStore {
    */
   async putWith(key: string, data: Uint8Array, alongside: readonly CompiledQuery[]): Promise<readonly QueryResult[]> {
     this.check(key);
-    this.rowStores();
+    this.rowStore();
     return this.inFlight.track(this.order.run(key, () => this.write(key, data, alongside)));
   }
 
@@ -124,11 +122,11 @@ export class EncryptedBlobStore implements RowsBlobStore {
    */
   async putNewWith(key: string, data: Uint8Array, alongside: readonly CompiledQuery[]): Promise<readonly QueryResult[]> {
     this.check(key);
-    const rows = this.rowStores();
+    const log = this.rowStore();
     return this.inFlight.track(
       this.order.run(key, async () => {
         const { dataKey, record } = await this.freshKey(key);
-        return rows.objects.putPartsWith(key, sealObjectParts(dataKey, key, data), alongside, { fresh: true, record });
+        return log.putPartsWith(key, sealObjectParts(dataKey, key, data), alongside, { fresh: true, record });
       }),
     );
   }
@@ -254,10 +252,10 @@ export class EncryptedBlobStore implements RowsBlobStore {
     return this.closing;
   }
 
-  /** The inner stores, for the puts that commit rows alongside; only when `rowsAlongside`. */
-  private rowStores(): { readonly objects: LogBlobStore; readonly records: SqlBlobStore } {
-    if (!this.rows) throw new Error('this store cannot commit rows alongside its objects: check rowsAlongside');
-    return this.rows;
+  /** The log store, for the puts that commit rows alongside; only when `rowsAlongside`. */
+  private rowStore(): LogBlobStore {
+    if (!this.log) throw new Error('this store cannot commit rows alongside its objects: check rowsAlongside');
+    return this.log;
   }
 
   private check(key: string): void {

@@ -1,8 +1,8 @@
 /**
  * Rows committed alongside an object (blob-store.ts RowsBlobStore): in the cells' layout, a put can
- * carry queries of the cell's database that commit in the same write as the sealed object's location
- * and its key record, so the three exist together or not at all. Real SQLite files, the real worker
- * group commit, the real keyring.
+ * carry queries of the cell's database that commit in the same write as the sealed object's row (its
+ * location and its key record), so they exist together or not at all. Real SQLite files, the real
+ * worker group commit, the real keyring.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -16,7 +16,7 @@ import { SqlBlobStore } from '../../../src/server/storage/blob-store.sql.js';
 import { takesRows } from '../../../src/server/storage/blob-store.js';
 import { FileKeyring } from '../../../src/server/storage/keyring.js';
 import { assertBytes } from './blob-store.contract.js';
-import { openCellStore, openLog, tempDir } from './support.js';
+import { openCellStore, openEncrypted, openLog, tempDir } from './support.js';
 
 const insertSide = (key: string) => CompiledQuery.raw('insert into small_objects (key, data) values (?, ?)', [key, Buffer.from('side')]);
 
@@ -95,17 +95,25 @@ describe('rows committed alongside an object', () => {
     assertBytes(await cell.store.get('seg/1'), next);
   });
 
-  it('is not offered when objects and key records do not share one group commit', async (t) => {
+  it('is offered over a log store, whatever group commit the records kept apart use, and not over other stores', async (t) => {
     const dir = await tempDir('rows-apart');
     t.after(() => rm(dir, { recursive: true, force: true }));
     const log = await openLog(dir);
     t.after(() => log.close());
     const keyring = await FileKeyring.open({ dir: join(dir, 'keyring'), keyId: 'eu-kek' });
-    // The log store's locations go through its own group commit, the key records through another.
-    const apart = new EncryptedBlobStore({ objects: log.store, keyRecords: new SqlBlobStore(log.db), keyring });
-    assert.equal(apart.rowsAlongside, false);
-    assert.equal(takesRows(apart), false);
-    await assert.rejects(apart.putWith('seg/1', randomBytes(10), [insertSide('side/1')]), /rowsAlongside/);
-    await assert.rejects(apart.putNewWith('seg/1', randomBytes(10), [insertSide('side/1')]), /rowsAlongside/);
+    // Records kept apart go through another group commit: the new ones go into the log's rows anyway.
+    const overLog = new EncryptedBlobStore({ objects: log.store, keyRecords: new SqlBlobStore(log.db), keyring });
+    assert.equal(overLog.rowsAlongside, true);
+    const data = randomBytes(10);
+    assert.deepEqual((await overLog.putNewWith('seg/1', data, [insertSide('side/1')])).map((r) => r.changes), [1]);
+    assertBytes(await overLog.get('seg/1'), data);
+    assert.ok((await log.store.record('seg/1'))?.length);
+
+    const fs = await openEncrypted(join(dir, 'fs'));
+    assert.equal(fs.store.rowsAlongside, false);
+    assert.equal(takesRows(fs.store), false);
+    await assert.rejects(fs.store.putWith('seg/1', randomBytes(10), [insertSide('side/2')]), /rowsAlongside/);
+    await assert.rejects(fs.store.putNewWith('seg/1', randomBytes(10), [insertSide('side/2')]), /rowsAlongside/);
+    await fs.store.close();
   });
 });
