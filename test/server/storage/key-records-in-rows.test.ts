@@ -170,3 +170,25 @@ describe('the cell store with a key record kept apart (written before migration 
     assert.equal(await cell.store.get('old/a'), null);
   });
 });
+
+describe('a cell store written before migration 0014', () => {
+  it('opens every object after the upgrade, with every record moved into its row', async (t) => {
+    const dir = await tempDir('record-upgrade');
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const objects = new Map(Array.from({ length: 12 }, (_, i) => [`inst/rec/${i}`, randomBytes(1_000 + i * 997)] as const));
+    const first = await openCellStore(dir);
+    for (const [key, data] of objects) await first.store.put(key, data);
+    // Back to the layout before 0014: the records in small_objects, no record column.
+    await migrateTo(first.db, BEFORE);
+    assert.equal((await first.db.selectFrom('small_objects').select('key').execute()).length, objects.size);
+    await first.close();
+
+    const upgraded = await openCellStore(dir);
+    t.after(() => upgraded.close());
+    assert.deepEqual(await upgraded.db.selectFrom('small_objects').select('key').execute(), []);
+    for (const [key, data] of objects) {
+      assert.ok((await upgraded.log.record(key))?.length, `${key}'s record is in its row`);
+      assert.equal(bytes(await upgraded.store.get(key)), bytes(data));
+    }
+  });
+});
