@@ -165,12 +165,24 @@ export const passcodePaths = {
       },
     },
     get: {
-      summary: `An exam's passcodes, newest first, at most ${PASSCODE_LIST_MAX} (admin)`,
-      description: 'Every passcode of the exam, an admin\'s or a platform\'s, with where it stands: never the passcode nor its hash. Withdrawn passcodes are gone from the list.',
+      summary: `An exam's passcodes, newest first, a page of at most ${PASSCODE_LIST_MAX} (admin)`,
+      description: 'Every passcode of the exam, an admin\'s or a platform\'s, with where it stands: never the passcode nor its hash. Withdrawn passcodes are gone from the list. `next` is the `before` of the next, older page, null on the last one; pages follow by position, so a passcode issued or withdrawn meanwhile neither shifts a page nor shows twice.',
       security: session,
-      parameters: [{ name: 'exam', in: 'path', required: true, schema: id }],
+      parameters: [
+        { name: 'exam', in: 'path', required: true, schema: id },
+        { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: PASSCODE_LIST_MAX, default: PASSCODE_LIST_MAX } },
+        { name: 'before', in: 'query', required: false, description: 'The `next` of the previous page', schema: { type: 'string', pattern: '^[0-9]{1,15}\\.[A-Za-z0-9_:-]{1,128}$' } },
+      ],
       responses: {
-        '200': { description: 'The passcodes', content: json({ type: 'object', required: ['passcodes'], properties: { passcodes: { type: 'array', maxItems: PASSCODE_LIST_MAX, items: { $ref: '#/components/schemas/PasscodeSummary' } } } }) },
+        '200': {
+          description: 'A page of the passcodes',
+          content: json({
+            type: 'object',
+            required: ['passcodes', 'next'],
+            properties: { passcodes: { type: 'array', maxItems: PASSCODE_LIST_MAX, items: { $ref: '#/components/schemas/PasscodeSummary' } }, next: { type: ['string', 'null'] } },
+          }),
+        },
+        '400': err('A limit or before that is not one (EV_ERR_API_BAD_REQUEST)'),
         ...adminDenied,
         '404': err('No such exam in my institution (EV_ERR_EXAM_NOT_FOUND)'),
       },

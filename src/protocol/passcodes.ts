@@ -142,9 +142,14 @@ export interface PasscodeSummary {
   readonly state: 'unused' | 'used' | 'expired';
 }
 
-/** GET /v1/exams/{exam}/passcodes: newest first, at most PASSCODE_LIST_MAX. */
+/**
+ * GET /v1/exams/{exam}/passcodes[?limit=N][&before=cursor]: a page of the exam's passcodes, newest
+ * first, at most `limit` (1 to PASSCODE_LIST_MAX, which is the default).
+ */
 export interface PasscodeList {
   readonly passcodes: readonly PasscodeSummary[];
+  /** The `before` of the next, older page; null on the last page. */
+  readonly next: string | null;
 }
 
 /** POST /v1/passcodes/redeem: the attempt credential the upload API takes (docs/UPLOAD.md). */

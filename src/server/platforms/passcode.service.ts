@@ -58,6 +58,7 @@ import {
   findPasscode,
   insertExamLocator,
   insertPasscode,
+  type PasscodePosition,
   listPasscodes,
   platformOfAttempt,
   regionOfLocator,
@@ -215,11 +216,41 @@ function summaryOf(row: PasscodeTable, now: number): PasscodeSummary {
   };
 }
 
-/** An exam's latest passcodes (PASSCODE_LIST_MAX), newest first: where each stands, never the passcode or its hash. */
-export async function passcodesOfExam(context: PasscodeContext, staff: StaffScope, examId: string): Promise<PasscodeList> {
+/** The query of a passcode listing: `limit` (1 to PASSCODE_LIST_MAX) and `before` (a page's `next`). */
+export interface PasscodeListQuery {
+  readonly limit?: unknown;
+  readonly before?: unknown;
+}
+
+// A page's `next`: where its last passcode stands in the order, `<created_at in ms>.<id>`.
+const cursorPattern = /^([0-9]{1,15})\.([A-Za-z0-9_:-]{1,128})$/;
+
+function listQueryOf(query: PasscodeListQuery): { limit: number; before?: PasscodePosition } {
+  const bad = (message: string): ApiError => new ApiError('EV_ERR_API_BAD_REQUEST', message);
+  let limit = PASSCODE_LIST_MAX;
+  if (query.limit !== undefined) {
+    limit = typeof query.limit === 'string' && /^[0-9]{1,4}$/.test(query.limit) ? Number(query.limit) : 0;
+    if (limit < 1 || limit > PASSCODE_LIST_MAX) throw bad(`limit must be a whole number from 1 to ${PASSCODE_LIST_MAX}`);
+  }
+  if (query.before === undefined) return { limit };
+  const m = typeof query.before === 'string' ? cursorPattern.exec(query.before) : null;
+  if (!m) throw bad('before must be the next of an earlier page of this listing');
+  return { limit, before: { createdAt: Number(m[1]), id: m[2] as string } };
+}
+
+/**
+ * A page of an exam's passcodes, newest first: where each stands, never the passcode or its hash.
+ * Pages follow one another by position, not by offset: a passcode issued or withdrawn meanwhile
+ * neither shifts a later page nor shows twice.
+ */
+export async function passcodesOfExam(context: PasscodeContext, staff: StaffScope, examId: string, query: PasscodeListQuery = {}): Promise<PasscodeList> {
+  const { limit, before } = listQueryOf(query);
   const exam = await examOf(staff.cell, staff.institution, examId);
   const now = context.clock();
-  return { passcodes: (await listPasscodes(staff.cell.db, staff.institution, exam.exam, PASSCODE_LIST_MAX)).map((row) => summaryOf(row, now)) };
+  const rows = await listPasscodes(staff.cell.db, staff.institution, exam.exam, limit + 1, before);
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return { passcodes: page.map((row) => summaryOf(row, now)), next: rows.length > limit && last ? `${Number(last.created_at)}.${last.id}` : null };
 }
 
 /**

@@ -67,17 +67,19 @@ export async function consumePasscode(db: Kysely<CellDatabase>, id: string, now:
   return Number(result.numUpdatedRows) === 1;
 }
 
-/** An exam's passcodes, newest first, at most `limit`. */
-export async function listPasscodes(db: Kysely<CellDatabase>, institutionId: string, examId: string, limit: number): Promise<PasscodeTable[]> {
-  return db
-    .selectFrom('passcodes')
-    .selectAll()
-    .where('institution_id', '=', institutionId)
-    .where('exam_id', '=', examId)
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(limit)
-    .execute();
+/** Where a page of an exam's passcodes starts: after the passcode made at `createdAt` with `id`. */
+export interface PasscodePosition {
+  readonly createdAt: number;
+  readonly id: string;
+}
+
+/** An exam's passcodes, newest first (then by id), at most `limit`, from just after `before` if given. */
+export async function listPasscodes(db: Kysely<CellDatabase>, institutionId: string, examId: string, limit: number, before?: PasscodePosition): Promise<PasscodeTable[]> {
+  let query = db.selectFrom('passcodes').selectAll().where('institution_id', '=', institutionId).where('exam_id', '=', examId);
+  if (before) {
+    query = query.where((eb) => eb.or([eb('created_at', '<', before.createdAt), eb.and([eb('created_at', '=', before.createdAt), eb('id', '<', before.id)])]));
+  }
+  return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
 }
 
 export async function findExamPasscode(db: Kysely<CellDatabase>, institutionId: string, examId: string, id: string): Promise<PasscodeTable | undefined> {

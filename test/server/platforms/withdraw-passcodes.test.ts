@@ -103,6 +103,45 @@ describe('listing and withdrawing an exam\'s passcodes', () => {
     assert.equal((await s.services.cells.get('eu')!.db.selectFrom('audit_log').select('seq').where('type', '=', 'passcodes.withdrawn').execute()).length, 3);
   });
 
+  it('pages by position: every passcode once, in order, whatever is withdrawn between pages; a bad limit or before is a 400', async (t) => {
+    const s = await startTestServer(t);
+    const inst = await s.institution('eu');
+    const admin = await examWithAdmin(s, inst, 'adm-pages', 'bio-7');
+    for (const count of [3, 2, 2]) {
+      const res = await s.app.inject({ method: 'POST', url: list('bio-7'), headers: admin.send, payload: { count, ttlSeconds: 3600 } });
+      assert.equal(res.statusCode, 201, res.body);
+      s.now += 1000; // batches apart in time, passcodes of a batch at the same instant
+    }
+    const all = await listed(s, admin.send, 'bio-7');
+    assert.equal(all.length, 7);
+    const page = async (query: string): Promise<PasscodeList> => {
+      const res = await s.app.inject({ method: 'GET', url: `${list('bio-7')}?${query}`, headers: admin.send });
+      assert.equal(res.statusCode, 200, res.body);
+      return res.json<PasscodeList>();
+    };
+    assert.equal((await s.app.inject({ method: 'GET', url: list('bio-7'), headers: admin.send })).json<PasscodeList>().next, null);
+
+    const first = await page('limit=3');
+    assert.deepEqual(first.passcodes, all.slice(0, 3));
+    assert.ok(first.next);
+    // Withdrawn between pages: the next page starts where the first ended, and skips it.
+    const gone = all[4]!;
+    assert.equal((await s.app.inject({ method: 'DELETE', url: one('bio-7', gone.id), headers: admin.send })).statusCode, 204);
+    const second = await page(`limit=2&before=${encodeURIComponent(first.next)}`);
+    assert.deepEqual(second.passcodes, [all[3], all[5]]);
+    assert.ok(second.next);
+    const third = await page(`limit=2&before=${encodeURIComponent(second.next)}`);
+    assert.deepEqual(third, { passcodes: [all[6]], next: null });
+    // A page that ends exactly at the last passcode says so.
+    assert.deepEqual((await page('limit=6')).next, null);
+    assert.ok((await page('limit=5')).next);
+
+    for (const query of ['limit=0', 'limit=1001', 'limit=x', 'limit=2.5', 'before=x', 'before=12.', 'before=.pc-1', `before=${'9'.repeat(16)}.pc-1`]) {
+      const res = await s.app.inject({ method: 'GET', url: `${list('bio-7')}?${query}`, headers: admin.send });
+      assert.deepEqual([res.statusCode, code(res.body)], [400, 'EV_ERR_API_BAD_REQUEST'], query);
+    }
+  });
+
   it('are refused to reviewers, other institutions, missing sessions and CSRF tokens', async (t) => {
     const s = await startTestServer(t);
     const inst = await s.institution('eu');
