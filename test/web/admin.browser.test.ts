@@ -13,7 +13,8 @@
  * a second admin enrolled by safety number, its grant opening to the epoch-2 key → a third admin, in a
  * second browser, enrolled with the recovery key typed into its own console (a typo refused first) →
  * an exam and three passcodes issued for it (shown once, listed, one redeemed once through the API,
- * another withdrawn from the list and then refused by the server), an
+ * another withdrawn from the list and then refused by the server; a hundred more, the older ones
+ * shown by "Show older passcodes"), an
  * assessment platform (its API key shown once, working, then revoked and refused), an
  * LTI registration (then removed),
  * retention → sign-out and passkey sign-in, keys unlocked → the audit log verified in the page, and an
@@ -62,6 +63,7 @@ import { chromiumArgs } from '../support/browser.js';
 import { startHttpsApp } from '../support/https-app.js';
 import { chromiumTool, requireTool } from '../support/system-tools.js';
 import { builtWebApps } from '../support/web-build.js';
+import { LIST_PAGE } from '../../src/web/admin/passcodes.js';
 import { axeCheck, heading, shotsDir } from './recorder-support.js';
 
 const shots = shotsDir('admin');
@@ -436,6 +438,19 @@ describe('the admin console', () => {
     assert.equal(notRedeemed.length, 1, 'of the two others, only the withdrawn one is refused');
     assert.deepEqual([notRedeemed[0]!.statusCode, notRedeemed[0]!.json<{ error: { code: string } }>().error.code], [401, 'EV_ERR_PASSCODE_INVALID']);
     assert.notEqual(rest.find((r) => r.statusCode === 200)!.json<{ attempt: string }>().attempt, withdrawn);
+    // More passcodes than a page: the list shows the newest LIST_PAGE, and "Show older passcodes" the rest.
+    await page.getByLabel('Number of passcodes').fill(String(LIST_PAGE));
+    await page.getByRole('button', { name: 'Issue the passcodes' }).click();
+    await page.waitForFunction((n) => document.querySelectorAll('ol.passcodes code').length === n, LIST_PAGE);
+    const older = page.getByRole('button', { name: 'Show older passcodes' });
+    await older.waitFor();
+    assert.equal(await listRows.count(), LIST_PAGE);
+    await older.click();
+    await page.waitForFunction((n) => document.querySelectorAll('#passcode-list tbody tr').length === n, LIST_PAGE + 2);
+    await page.waitForFunction((n) => document.activeElement === document.querySelectorAll('#passcode-list tbody tr')[n]?.firstElementChild, LIST_PAGE);
+    assert.equal(await older.count(), 0, 'no older page is left');
+    assert.deepEqual([...(await listRows.locator('td:nth-child(1)').allInnerTexts()).slice(LIST_PAGE)].sort(), [...after].sort(), 'the two first passcodes left come last');
+    await axeCheck(page, shots, '12d-passcodes-older');
     await page.getByRole('button', { name: 'Back to exams' }).click();
     await heading(page, 'Exams');
     const left = await page.evaluate(() => document.documentElement.outerHTML + JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }));

@@ -4,12 +4,12 @@
  * keyed hash of each, so this screen is their only copy: they live in its DOM and nowhere else (no
  * storage, no title, no URL), and are gone when the admin moves to another screen.
  *
- * Below, the exam's passcodes as the server lists them (GET; never the passcodes themselves), each
- * unused one with a Withdraw button (DELETE). The confirmation is asked on this screen, not on a
- * screen of its own, so that a sheet just issued stays in view.
+ * Below, the exam's passcodes as the server lists them (GET; never the passcodes themselves), a page
+ * of LIST_PAGE at a time, each unused one with a Withdraw button (DELETE). The confirmation is asked
+ * on this screen, not on a screen of its own, so that a sheet just issued stays in view.
  */
 import type { Exam } from '../../protocol/exams.js';
-import { PASSCODE_BATCH_MAX, PASSCODE_LIST_MAX, PASSCODE_TTL_MAX_SECONDS, type IssuedPasscodes, type PasscodeList, type PasscodeSummary } from '../../protocol/passcodes.js';
+import { PASSCODE_BATCH_MAX, PASSCODE_TTL_MAX_SECONDS, type IssuedPasscodes, type PasscodeList, type PasscodeSummary } from '../../protocol/passcodes.js';
 import { callJson } from '../shared/api.js';
 import { button, el, showScreen } from '../shared/dom.js';
 import { staffCall, staffJson } from '../shared/staff-session.js';
@@ -17,6 +17,8 @@ import type { Admin } from './custody.js';
 import { APP, actionForm, field, problemText, submit, table, when } from './ui.js';
 
 const DAY_SECONDS = 24 * 3600;
+/** Passcodes the list shows at first, and adds with each "Show older passcodes". */
+export const LIST_PAGE = 100;
 const MAX_DAYS = PASSCODE_TTL_MAX_SECONDS / DAY_SECONDS;
 
 /** The sheet of issued passcodes, its heading focused so a screen reader starts there. */
@@ -58,13 +60,28 @@ function confirmWithdrawal(admin: Admin, exam: Exam, p: PasscodeSummary, area: H
 /** The latest drawing asked of each list region: an older answer arriving late is not drawn over a newer one. */
 const drawings = new WeakMap<HTMLElement, number>();
 
-/** Draws the exam's passcodes into `region`: who issued each, when, and where it stands. */
-async function drawPasscodeList(admin: Admin, exam: Exam, region: HTMLElement): Promise<void> {
+/**
+ * Draws the exam's passcodes into `region`: who issued each, when, and where it stands. `shown`
+ * are those already drawn, and `before` where the next page starts: "Show older passcodes" adds it.
+ */
+async function drawPasscodeList(admin: Admin, exam: Exam, region: HTMLElement, shown: readonly PasscodeSummary[] = [], before: string | null = null): Promise<void> {
   const drawing = (drawings.get(region) ?? 0) + 1;
   drawings.set(region, drawing);
-  const { passcodes } = await callJson<PasscodeList>(passcodesPath(exam));
+  const page = await callJson<PasscodeList>(`${passcodesPath(exam)}?limit=${LIST_PAGE}${before === null ? '' : `&before=${encodeURIComponent(before)}`}`);
   if (drawings.get(region) !== drawing) return;
+  const passcodes = [...shown, ...page.passcodes];
   const refresh = (): Promise<void> => drawPasscodeList(admin, exam, region);
+  const next = page.next;
+  const older = next === null ? null : button('Show older passcodes', () => {
+    void drawPasscodeList(admin, exam, region, passcodes, next).then(() => {
+      // Focus goes to the first passcode just added, where reading goes on.
+      const cell = region.querySelectorAll<HTMLElement>('tbody tr > :first-child')[passcodes.length];
+      cell?.setAttribute('tabindex', '-1');
+      cell?.focus();
+    }, (e: unknown) => {
+      region.append(el('p', { class: 'error', role: 'alert' }, problemText(e)));
+    });
+  }, { class: 'secondary' });
   const confirmation = el('div', { id: 'withdraw-confirmation' });
   const withdraw = (p: PasscodeSummary): HTMLButtonElement => {
     const b: HTMLButtonElement = button('Withdraw', () => confirmWithdrawal(admin, exam, p, confirmation, b, refresh), { class: 'secondary', 'aria-label': `Withdraw the passcode of attempt ${p.attempt}` });
@@ -72,7 +89,7 @@ async function drawPasscodeList(admin: Admin, exam: Exam, region: HTMLElement): 
   };
   region.replaceChildren(
     el('h2', { id: 'passcode-list-heading', tabindex: '-1' }, 'Passcodes of this exam'),
-    el('p', {}, `Every passcode of the exam not withdrawn, issued here or by an assessment platform: the newest ${PASSCODE_LIST_MAX.toLocaleString('en')} at most, newest first. The passcodes themselves cannot be shown again. An unused passcode can be withdrawn, for example one handed out by mistake.`),
+    el('p', {}, `Every passcode of the exam not withdrawn, issued here or by an assessment platform, newest first, ${LIST_PAGE} at a time. The passcodes themselves cannot be shown again. An unused passcode can be withdrawn, for example one handed out by mistake.`),
     confirmation,
     passcodes.length === 0
       ? el('p', {}, 'No passcode yet.')
@@ -80,6 +97,7 @@ async function drawPasscodeList(admin: Admin, exam: Exam, region: HTMLElement): 
         p.attempt, p.issuedBy === 'admin' ? 'An admin' : `Platform ${p.platform ?? ''}`, when(p.createdAt), when(p.expiresAt),
         p.state === 'used' && p.usedAt ? `Used ${when(p.usedAt)}` : STATES[p.state], p.state === 'unused' ? withdraw(p) : '',
       ])),
+    ...(older ? [el('div', { class: 'actions' }, older)] : []),
   );
 }
 
