@@ -234,9 +234,9 @@ export class EncryptedBlobStore implements RowsBlobStore {
   async sweepOrphans(prefix = ''): Promise<SweepResult> {
     assertNotClosed(this.closing);
     const objectKeys = await keySet(this.objects.list(prefix));
-    const recordKeys = await keySet(this.recordKeys(prefix));
+    const apartKeys = await keySet(this.records.list(prefix));
     // A record in an object's row always has its object: only records kept apart can be orphans.
-    const apartKeys = this.log ? await keySet(this.records.list(prefix)) : recordKeys;
+    const recordKeys = this.log ? new Set([...apartKeys, ...(await keySet(this.log.listRecorded(prefix)))]) : apartKeys;
     return {
       objects: await this.removeUnpaired(objectKeys, recordKeys, async (key) => (await this.recordOf(key)) !== null, this.objects),
       records: await this.removeUnpaired(apartKeys, objectKeys, async (key) => (await this.objects.get(key)) !== null, this.records),
@@ -265,10 +265,10 @@ export class EncryptedBlobStore implements RowsBlobStore {
 
   /** The key's record, from its object's row if it has one there, else from `keyRecords`. */
   private async recordOf(key: string): Promise<Uint8Array | null> {
-    return (await this.log?.record(key)) ?? (await this.records.get(key));
+    return (await this.heldRecord(key))?.bytes ?? null;
   }
 
-  /** The key's record and how to replace it where it is; null when it has none. */
+  /** The key's record (from its object's row first) and how to replace it where it is; null when it has none. */
   private async heldRecord(key: string): Promise<{ bytes: Uint8Array; replace(next: Uint8Array): Promise<unknown> } | null> {
     const log = this.log;
     const inRow = await log?.record(key);
