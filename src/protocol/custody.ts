@@ -112,7 +112,7 @@ export interface UnlockResponse {
   /** base64url of the sealed header (SPEC §5): it holds the data key wrapped to the epoch key. */
   readonly header: string;
   readonly segmentCount: number | null;
-  readonly segments: readonly { readonly index: number; readonly size: number; readonly sha256: string }[];
+  readonly segments: readonly { readonly index: number; readonly size: number }[];
   /** The audit log entry that recorded this unlock. */
   readonly auditSeq: number;
 }

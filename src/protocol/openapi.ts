@@ -122,12 +122,12 @@ export const openApiDocument = {
       },
       SegmentReceipt: {
         type: 'object',
-        required: ['recording', 'index', 'size', 'sha256', 'created'],
+        required: ['recording', 'index', 'size', 'tag', 'created'],
         properties: {
           recording: { type: 'string' },
           index: { type: 'integer' },
           size: { type: 'integer' },
-          sha256: { type: 'string', description: 'Hex SHA-256 of the stored sealed segment' },
+          tag: { type: 'string', pattern: '^[0-9a-f]{32}$', description: "Hex of the stored segment's last 16 bytes: the AES-GCM tag its sealing ends with" },
           created: { type: 'boolean', description: 'False when the same bytes were already stored' },
         },
       },

@@ -32,8 +32,11 @@ export interface SegmentReceipt {
   readonly recording: string;
   readonly index: number;
   readonly size: number;
-  /** Hex SHA-256 of the stored sealed segment. */
-  readonly sha256: string;
+  /**
+   * Hex of the segment's last 16 bytes: the tag its sealing ends with (SPEC §6), which names these bytes
+   * to the client that sealed them.
+   */
+  readonly tag: string;
   /** False when the same bytes were already stored (an idempotent retry). */
   readonly created: boolean;
 }

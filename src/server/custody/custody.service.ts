@@ -448,7 +448,7 @@ export async function unlock(cell: Cell, principal: StaffPrincipal, institution:
   }
   const segments = await cell.db
     .selectFrom('segments')
-    .select(['idx', 'size', 'sha256'])
+    .select(['idx', 'size'])
     .where('institution_id', '=', institution)
     .where('recording_id', '=', r.recording_id)
     .orderBy('idx')
@@ -459,7 +459,7 @@ export async function unlock(cell: Cell, principal: StaffPrincipal, institution:
     epoch,
     header: toBase64Url(header),
     segmentCount: r.segment_count === null ? null : Number(r.segment_count),
-    segments: segments.map((s) => ({ index: Number(s.idx), size: Number(s.size), sha256: s.sha256 })),
+    segments: segments.map((s) => ({ index: Number(s.idx), size: Number(s.size) })),
     auditSeq: seq,
   };
 }
@@ -469,7 +469,7 @@ export async function readSegmentForReviewer(cell: Cell, principal: StaffPrincip
   await approvedMember(cell, principal);
   await recordingOf(cell, institution, recordingId);
   const s = await findSegment(cell.db, institution, recordingId, idx);
-  const bytes = s ? await cell.blobs.get(segmentBlobKey(institution, recordingId, idx, s.sha256)) : null;
+  const bytes = s ? await cell.blobs.get(segmentBlobKey(institution, recordingId, idx, s.name)) : null;
   if (!bytes) throw custodyError('EV_ERR_CUSTODY_SEGMENT_NOT_FOUND', `segment ${idx} is not stored`);
   return bytes;
 }
@@ -584,7 +584,7 @@ export interface DeletionReceipt {
 export async function deleteRecording(cell: Cell, institution: string, recordingId: string, by: { reason: 'admin'; admin: string } | { reason: 'retention' }): Promise<DeletionReceipt> {
   const r = await recordingOf(cell, institution, recordingId);
   await cell.segmentIndex.idle();
-  const segments = await cell.db.selectFrom('segments').select(['idx', 'sha256']).where('institution_id', '=', institution).where('recording_id', '=', r.recording_id).execute();
+  const segments = await cell.db.selectFrom('segments').select(['idx', 'name']).where('institution_id', '=', institution).where('recording_id', '=', r.recording_id).execute();
   const payload: AuditPayload = {
     recording: r.recording_id,
     epoch: Number(r.epoch),
@@ -595,7 +595,7 @@ export async function deleteRecording(cell: Cell, institution: string, recording
   };
   const seq = await audit(cell, institution, 'recording.deleted', payload);
   await cell.blobs.delete(headerBlobKey(r));
-  for (const s of segments) await cell.blobs.delete(segmentBlobKey(institution, r.recording_id, Number(s.idx), s.sha256));
+  for (const s of segments) await cell.blobs.delete(segmentBlobKey(institution, r.recording_id, Number(s.idx), s.name));
   await cell.db.transaction().execute(async (trx) => {
     await trx.deleteFrom('segments').where('institution_id', '=', institution).where('recording_id', '=', r.recording_id).execute();
     await trx.deleteFrom('recordings').where('institution_id', '=', institution).where('recording_id', '=', r.recording_id).execute();

@@ -16,6 +16,7 @@ import * as cell0011 from './migrations/cell/0011-passcode-lockouts.js';
 import * as cell0012 from './migrations/cell/0012-review-records.js';
 import * as cell0013 from './migrations/cell/0013-passcodes-admin-issuer.js';
 import * as cell0014 from './migrations/cell/0014-log-object-records.js';
+import * as cell0015 from './migrations/cell/0015-segment-names.js';
 import * as directory0001 from './migrations/directory/0001-initial.js';
 import * as directory0002 from './migrations/directory/0002-passcode-locators.js';
 import * as directory0003 from './migrations/directory/0003-lti-platforms.js';
@@ -35,6 +36,7 @@ export const migrations: Record<'cell' | 'directory', Record<string, Migration>>
     '0012-review-records': cell0012,
     '0013-passcodes-admin-issuer': cell0013,
     '0014-log-object-records': cell0014,
+    '0015-segment-names': cell0015,
   },
   directory: {
     '0001-initial': directory0001,

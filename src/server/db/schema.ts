@@ -54,8 +54,11 @@ export interface SegmentTable {
   recording_id: string;
   idx: number;
   size: number;
-  /** Hex SHA-256 of the sealed segment; part of its blob key, and what makes a re-upload idempotent. */
-  sha256: string;
+  /**
+   * The last part of the segment's blob key: 32 random hex digits drawn by the upload that stored it,
+   * so no other upload's object can ever take its key (cell migration 0015).
+   */
+  name: string;
   created_at: number;
 }
 

@@ -13,6 +13,7 @@ import type { RecordingTable, SegmentTable } from '../db/schema.js';
 import { findEpochKey, findInstitution } from '../institutions/institution.repository.js';
 import type { Cell } from '../regions/cell.types.js';
 import { takesRows } from '../storage/blob-store.js';
+import { randomPool } from '../storage/random-pool.js';
 import { completeRecording, findRecording, findSegment, insertRecording, storedIndexes } from './recording.repository.js';
 import type { IndexOutcome } from './segment-index.js';
 
@@ -38,8 +39,9 @@ export function headerBlobKey(r: Pick<RecordingTable, 'institution_id' | 'record
   return `${recordingPrefix(r.institution_id, r.recording_id)}/header-${r.header_sha256.slice(0, 32)}`;
 }
 
-export function segmentBlobKey(institution: string, recording: string, idx: number, sha: string): string {
-  return `${recordingPrefix(institution, recording)}/segments/${String(idx).padStart(10, '0')}-${sha.slice(0, 32)}`;
+/** `name` is the segment row's (schema.ts `SegmentTable.name`). */
+export function segmentBlobKey(institution: string, recording: string, idx: number, name: string): string {
+  return `${recordingPrefix(institution, recording)}/segments/${String(idx).padStart(10, '0')}-${name}`;
 }
 
 function ownedBy(r: RecordingTable | undefined, scope: AttemptScope): r is RecordingTable {
@@ -159,10 +161,10 @@ export async function putSegment(cell: Cell, scope: AttemptScope, recordingId: s
   const facts = await cell.recordings.get(scope.institution, recordingId);
   if (!facts || facts.institution !== scope.institution || facts.exam !== scope.exam || facts.attempt !== scope.attempt) throw recordingNotFound();
   checkSegment(facts.segmentCount, facts.maxSegment, idx, body);
-  const sha = sha256(body);
+  const name = randomPool.take(16).toString('hex');
   const upload: SegmentUpload = {
-    key: segmentBlobKey(scope.institution, recordingId, idx, sha),
-    row: { institution_id: scope.institution, recording_id: recordingId, idx, size: body.length, sha256: sha, created_at: now },
+    key: segmentBlobKey(scope.institution, recordingId, idx, name),
+    row: { institution_id: scope.institution, recording_id: recordingId, idx, size: body.length, name, created_at: now },
     body,
   };
   const { blobs } = cell;
@@ -171,15 +173,20 @@ export async function putSegment(cell: Cell, scope: AttemptScope, recordingId: s
     // segment already sent, or a recording completed or deleted since it was read; the checked path
     // below then settles those with fresh reads.
     const first = await cell.segmentIndex.insertFirst(upload.row, (queries) => blobs.putNewWith(upload.key, body, queries));
-    if (first === 'inserted') return receiptOf(upload.row, true);
+    if (first === 'inserted') return receiptOf(upload, true);
     cell.recordings.forget(scope.institution, recordingId);
     if (first === 'closed') await blobs.delete(upload.key);
   }
   return checkedPut(cell, scope, upload);
 }
 
+/**
+ * One upload of a segment. Its blob key ends in a name of its own, drawn at random, so no other
+ * upload's object, whatever its bytes, ever takes or overwrites its key: the index row alone decides
+ * which object a recording keeps, and a repeat is told from a conflict by comparing the bytes. Nothing
+ * on the way is hashed: the segment's sealing tag already names it to the client (the receipt).
+ */
 interface SegmentUpload {
-  /** The blob key holds the content hash, so a racing upload of other bytes never overwrites ours. */
   readonly key: string;
   readonly row: SegmentTable;
   readonly body: Uint8Array;
@@ -194,8 +201,9 @@ function checkSegment(segmentCount: number | null, maxSegment: number, idx: numb
   }
 }
 
-function receiptOf(row: SegmentTable, created: boolean): SegmentReceipt {
-  return { recording: row.recording_id, index: row.idx, size: row.size, sha256: row.sha256, created };
+function receiptOf({ row, body }: SegmentUpload, created: boolean): SegmentReceipt {
+  const tag = Buffer.from(body.buffer, body.byteOffset + body.length - TAG_LENGTH, TAG_LENGTH).toString('hex');
+  return { recording: row.recording_id, index: row.idx, size: row.size, tag, created };
 }
 
 /** An upload decided from what the database holds now: a repeat, a conflict, or a new segment. */
@@ -203,13 +211,9 @@ async function checkedPut(cell: Cell, scope: AttemptScope, upload: SegmentUpload
   const { key, row, body } = upload;
   const r = await ownRecording(cell, scope, row.recording_id);
   checkSegment(r.segment_count === null ? null : Number(r.segment_count), r.max_segment, row.idx, body);
-  const conflict = () => uploadError('EV_ERR_UPLOAD_SEGMENT_CONFLICT', `segment ${row.idx} is already stored with other bytes`);
 
   const prior = await findSegment(cell.db, scope.institution, row.recording_id, row.idx);
-  if (prior) {
-    if (prior.sha256 !== row.sha256) throw conflict();
-    return receiptOf(row, false);
-  }
+  if (prior) return repeatOrConflict(cell, upload, prior);
   const { blobs } = cell;
   let outcome: IndexOutcome;
   if (takesRows(blobs)) {
@@ -219,10 +223,20 @@ async function checkedPut(cell: Cell, scope: AttemptScope, upload: SegmentUpload
     await blobs.put(key, body);
     outcome = await cell.segmentIndex.insert(row);
   }
-  if (outcome.inserted) return receiptOf(row, true);
-  if (outcome.existing.sha256 === row.sha256) return receiptOf(row, false);
-  await cell.blobs.delete(key);
-  throw conflict();
+  if (outcome.inserted) return receiptOf(upload, true);
+  // Another upload of this index won: the object under this upload's own name is nobody's.
+  await blobs.delete(key);
+  return repeatOrConflict(cell, upload, outcome.existing);
+}
+
+/** 200 when the segment stored at this index holds exactly these bytes, 409 otherwise. */
+async function repeatOrConflict(cell: Cell, upload: SegmentUpload, stored: SegmentTable): Promise<SegmentReceipt> {
+  const { row, body } = upload;
+  if (Number(stored.size) === body.length) {
+    const bytes = await cell.blobs.get(segmentBlobKey(row.institution_id, row.recording_id, row.idx, stored.name));
+    if (bytes && Buffer.compare(bytes, body) === 0) return receiptOf(upload, false);
+  }
+  throw uploadError('EV_ERR_UPLOAD_SEGMENT_CONFLICT', `segment ${row.idx} is already stored with other bytes`);
 }
 
 export async function completeUpload(cell: Cell, scope: AttemptScope, recordingId: string, segmentCount: number, now: number): Promise<RecordingStatus> {
@@ -251,7 +265,7 @@ export async function readHeader(cell: Cell, scope: AttemptScope, recordingId: s
 export async function readSegment(cell: Cell, scope: AttemptScope, recordingId: string, idx: number): Promise<Uint8Array> {
   await ownRecording(cell, scope, recordingId);
   const s = await findSegment(cell.db, scope.institution, recordingId, idx);
-  const bytes = s ? await cell.blobs.get(segmentBlobKey(scope.institution, recordingId, idx, s.sha256)) : null;
+  const bytes = s ? await cell.blobs.get(segmentBlobKey(scope.institution, recordingId, idx, s.name)) : null;
   if (!bytes) throw uploadError('EV_ERR_UPLOAD_SEGMENT_NOT_FOUND', `segment ${idx} is not stored`);
   return bytes;
 }

@@ -4,7 +4,8 @@
  * with each other and with the cell's other small writes.
  *
  * A row whose (institution, recording, index) already exists is not overwritten; the caller learns the
- * stored row and decides (same bytes: idempotent success; other bytes: conflict).
+ * stored row and decides, by comparing the bytes stored under it (same bytes: idempotent success;
+ * other bytes: conflict).
  */
 import type { CompiledQuery, Kysely } from 'kysely';
 import { isConstraintViolation } from '../db/constraint.js';
@@ -22,19 +23,19 @@ export type IndexOutcome = { readonly inserted: true } | { readonly inserted: fa
  */
 export type FirstOutcome = 'inserted' | 'taken' | 'closed';
 
-const insertNew = queryTemplate((db: Kysely<CellDatabase>, institutionId: string, recordingId: string, idx: number, size: number, sha256: string, createdAt: number) =>
-  db.insertInto('segments').values({ institution_id: institutionId, recording_id: recordingId, idx, size, sha256, created_at: createdAt }).onConflict((oc) => oc.doNothing()));
+const insertNew = queryTemplate((db: Kysely<CellDatabase>, institutionId: string, recordingId: string, idx: number, size: number, name: string, createdAt: number) =>
+  db.insertInto('segments').values({ institution_id: institutionId, recording_id: recordingId, idx, size, name, created_at: createdAt }).onConflict((oc) => oc.doNothing()));
 
 // A plain insert (a row already at this index fails the write), of a row only while its recording
 // exists and is not complete: the check and the insert are one statement in the commit.
-const insertOpen = queryTemplate((db: Kysely<CellDatabase>, institutionId: string, recordingId: string, idx: number, size: number, sha256: string, createdAt: number) =>
+const insertOpen = queryTemplate((db: Kysely<CellDatabase>, institutionId: string, recordingId: string, idx: number, size: number, name: string, createdAt: number) =>
   db
     .insertInto('segments')
-    .columns(['institution_id', 'recording_id', 'idx', 'size', 'sha256', 'created_at'])
+    .columns(['institution_id', 'recording_id', 'idx', 'size', 'name', 'created_at'])
     .expression((eb) =>
       eb
         .selectFrom('recordings')
-        .select((s) => ['institution_id', 'recording_id', s.val(idx).as('idx'), s.val(size).as('size'), s.val(sha256).as('sha256'), s.val(createdAt).as('created_at')])
+        .select((s) => ['institution_id', 'recording_id', s.val(idx).as('idx'), s.val(size).as('size'), s.val(name).as('name'), s.val(createdAt).as('created_at')])
         .where('institution_id', '=', institutionId)
         .where('recording_id', '=', recordingId)
         .where('segment_count', 'is', null),
@@ -56,7 +57,7 @@ export class SegmentIndexWriter {
    * exactly when the object does, at the cost of one commit instead of two in a row.
    */
   async insertThrough(row: SegmentTable, commit: (queries: readonly CompiledQuery[]) => Promise<readonly QueryResult[]>): Promise<IndexOutcome> {
-    const [result] = await commit([insertNew(this.db, row.institution_id, row.recording_id, row.idx, row.size, row.sha256, row.created_at)]);
+    const [result] = await commit([insertNew(this.db, row.institution_id, row.recording_id, row.idx, row.size, row.name, row.created_at)]);
     if (result?.changes === 1) return { inserted: true };
     // Rows are never changed once written, so the one that won can be read after the commit.
     const existing = await findSegment(this.db, row.institution_id, row.recording_id, row.idx);
@@ -72,7 +73,7 @@ export class SegmentIndexWriter {
   async insertFirst(row: SegmentTable, commit: (queries: readonly CompiledQuery[]) => Promise<readonly QueryResult[]>): Promise<FirstOutcome> {
     let results: readonly QueryResult[];
     try {
-      results = await commit([insertOpen(this.db, row.institution_id, row.recording_id, row.idx, row.size, row.sha256, row.created_at)]);
+      results = await commit([insertOpen(this.db, row.institution_id, row.recording_id, row.idx, row.size, row.name, row.created_at)]);
     } catch (error) {
       if (isConstraintViolation(error)) return 'taken';
       throw error;

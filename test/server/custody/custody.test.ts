@@ -294,7 +294,7 @@ describe('custody: deletion by crypto-shredding and retention', () => {
     const cell = cellOf(s);
     const row = await cell.db.selectFrom('recordings').selectAll().executeTakeFirstOrThrow();
     const segs = await cell.db.selectFrom('segments').selectAll().execute();
-    const keys = [headerBlobKey(row), ...segs.map((x) => segmentBlobKey(inst.id, 'cam-1', Number(x.idx), x.sha256))];
+    const keys = [headerBlobKey(row), ...segs.map((x) => segmentBlobKey(inst.id, 'cam-1', Number(x.idx), x.name))];
     // A "backup" of the sealed objects as they sit on disk.
     const objects = await openCellObjects(cellDir(s.dataDir, 'eu'), cell.db, { reclaimDelayMs: null });
     const backup = new Map<string, Uint8Array>();
