@@ -172,6 +172,7 @@ export const passcodePaths = {
         { name: 'exam', in: 'path', required: true, schema: id },
         { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: PASSCODE_LIST_MAX, default: PASSCODE_LIST_MAX } },
         { name: 'before', in: 'query', required: false, description: 'The `next` of the previous page', schema: { type: 'string', pattern: '^[0-9]{1,15}\\.[A-Za-z0-9_:-]{1,128}$' } },
+        { name: 'attempt', in: 'query', required: false, description: "Only this attempt's passcodes (paged the same way)", schema: id },
       ],
       responses: {
         '200': {
@@ -182,7 +183,7 @@ export const passcodePaths = {
             properties: { passcodes: { type: 'array', maxItems: PASSCODE_LIST_MAX, items: { $ref: '#/components/schemas/PasscodeSummary' } }, next: { type: ['string', 'null'] } },
           }),
         },
-        '400': err('A limit or before that is not one (EV_ERR_API_BAD_REQUEST)'),
+        '400': err('A limit, before or attempt that is not one (EV_ERR_API_BAD_REQUEST)'),
         ...adminDenied,
         '404': err('No such exam in my institution (EV_ERR_EXAM_NOT_FOUND)'),
       },

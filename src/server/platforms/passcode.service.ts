@@ -58,7 +58,7 @@ import {
   findPasscode,
   insertExamLocator,
   insertPasscode,
-  type PasscodePosition,
+  type PasscodeListing,
   listPasscodes,
   platformOfAttempt,
   regionOfLocator,
@@ -216,38 +216,49 @@ function summaryOf(row: PasscodeTable, now: number): PasscodeSummary {
   };
 }
 
-/** The query of a passcode listing: `limit` (1 to PASSCODE_LIST_MAX) and `before` (a page's `next`). */
+/**
+ * The query of a passcode listing: `limit` (1 to PASSCODE_LIST_MAX), `before` (a page's `next`) and
+ * `attempt` (only that attempt's passcodes).
+ */
 export interface PasscodeListQuery {
   readonly limit?: unknown;
   readonly before?: unknown;
+  readonly attempt?: unknown;
 }
 
 // A page's `next`: where its last passcode stands in the order, `<created_at in ms>.<id>`.
 const cursorPattern = /^([0-9]{1,15})\.([A-Za-z0-9_:-]{1,128})$/;
 
-function listQueryOf(query: PasscodeListQuery): { limit: number; before?: PasscodePosition } {
+function listQueryOf(query: PasscodeListQuery): PasscodeListing {
   const bad = (message: string): ApiError => new ApiError('EV_ERR_API_BAD_REQUEST', message);
   let limit = PASSCODE_LIST_MAX;
   if (query.limit !== undefined) {
     limit = typeof query.limit === 'string' && /^[0-9]{1,4}$/.test(query.limit) ? Number(query.limit) : 0;
     if (limit < 1 || limit > PASSCODE_LIST_MAX) throw bad(`limit must be a whole number from 1 to ${PASSCODE_LIST_MAX}`);
   }
-  if (query.before === undefined) return { limit };
+  let attempt: string | undefined;
+  if (query.attempt !== undefined) {
+    if (typeof query.attempt !== 'string' || !idPattern.test(query.attempt)) throw bad('attempt must be an attempt id: 1-64 characters of [A-Za-z0-9._:-]');
+    attempt = query.attempt;
+  }
+  if (query.before === undefined) return { limit, attempt };
   const m = typeof query.before === 'string' ? cursorPattern.exec(query.before) : null;
   if (!m) throw bad('before must be the next of an earlier page of this listing');
-  return { limit, before: { createdAt: Number(m[1]), id: m[2] as string } };
+  return { limit, attempt, before: { createdAt: Number(m[1]), id: m[2] as string } };
 }
 
 /**
- * A page of an exam's passcodes, newest first: where each stands, never the passcode or its hash.
+ * A page of an exam's passcodes (or of one attempt's), newest first: where each stands, never the
+ * passcode or its hash.
  * Pages follow one another by position, not by offset: a passcode issued or withdrawn meanwhile
  * neither shifts a later page nor shows twice.
  */
 export async function passcodesOfExam(context: PasscodeContext, staff: StaffScope, examId: string, query: PasscodeListQuery = {}): Promise<PasscodeList> {
-  const { limit, before } = listQueryOf(query);
+  const listing = listQueryOf(query);
+  const { limit } = listing;
   const exam = await examOf(staff.cell, staff.institution, examId);
   const now = context.clock();
-  const rows = await listPasscodes(staff.cell.db, staff.institution, exam.exam, limit + 1, before);
+  const rows = await listPasscodes(staff.cell.db, staff.institution, exam.exam, { ...listing, limit: limit + 1 });
   const page = rows.slice(0, limit);
   const last = page.at(-1);
   return { passcodes: page.map((row) => summaryOf(row, now)), next: rows.length > limit && last ? `${Number(last.created_at)}.${last.id}` : null };

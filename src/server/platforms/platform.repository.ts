@@ -74,8 +74,16 @@ export interface PasscodePosition {
 }
 
 /** An exam's passcodes, newest first (then by id), at most `limit`, from just after `before` if given. */
-export async function listPasscodes(db: Kysely<CellDatabase>, institutionId: string, examId: string, limit: number, before?: PasscodePosition): Promise<PasscodeTable[]> {
+/** Which of an exam's passcodes to list: at most `limit`, only `attempt`'s if set, older than `before` if set. */
+export interface PasscodeListing {
+  readonly limit: number;
+  readonly attempt?: string | undefined;
+  readonly before?: PasscodePosition | undefined;
+}
+
+export async function listPasscodes(db: Kysely<CellDatabase>, institutionId: string, examId: string, { limit, attempt, before }: PasscodeListing): Promise<PasscodeTable[]> {
   let query = db.selectFrom('passcodes').selectAll().where('institution_id', '=', institutionId).where('exam_id', '=', examId);
+  if (attempt !== undefined) query = query.where('attempt_id', '=', attempt);
   if (before) {
     query = query.where((eb) => eb.or([eb('created_at', '<', before.createdAt), eb.and([eb('created_at', '=', before.createdAt), eb('id', '<', before.id)])]));
   }

@@ -59,7 +59,7 @@ export const platformRoutes: FastifyPluginAsync<PlatformRoutesOptions> = async (
     const issued = await issuePasscodesByStaff(passcodes, staffScope(request), request.params.exam, request.body);
     return reply.code(201).header('cache-control', 'no-store').send(issued);
   });
-  app.get<{ Params: { exam: string }; Querystring: { limit?: unknown; before?: unknown } }>('/exams/:exam/passcodes', { preHandler: admin }, async (request, reply) => {
+  app.get<{ Params: { exam: string }; Querystring: { limit?: unknown; before?: unknown; attempt?: unknown } }>('/exams/:exam/passcodes', { preHandler: admin }, async (request, reply) => {
     return reply.header('cache-control', 'no-store').send(await passcodesOfExam(passcodes, staffScope(request), request.params.exam, request.query));
   });
   app.delete<{ Params: { exam: string; id: string } }>('/exams/:exam/passcodes/:id', { preHandler: admin }, async (request, reply) => {

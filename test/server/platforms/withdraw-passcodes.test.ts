@@ -142,6 +142,42 @@ describe('listing and withdrawing an exam\'s passcodes', () => {
     }
   });
 
+  it("finds one attempt's passcodes, paged the same way; a bad attempt is a 400", async (t) => {
+    const s = await startTestServer(t);
+    const inst = await s.institution('eu');
+    const admin = await examWithAdmin(s, inst, 'adm-find', 'bio-8');
+    assert.equal((await s.app.inject({ method: 'POST', url: '/v1/exams', headers: admin.send, payload: { exam: 'bio-9', title: 'Exam bio-9' } })).statusCode, 201);
+    const issued = (await s.app.inject({ method: 'POST', url: list('bio-8'), headers: admin.send, payload: { count: 4, ttlSeconds: 3600 } })).json<IssuedPasscodes>().passcodes;
+    const platform = await registerTestPlatform(s, inst);
+    // The platform issues its attempt a passcode three times (each a reissue), in bio-8 and once in bio-9.
+    for (const exam of ['bio-8', 'bio-8', 'bio-9', 'bio-8']) {
+      s.now += 1000;
+      await issuePasscode(s, platform, exam, { attempt: 'att-re', ttlSeconds: 300 });
+    }
+    const find = async (exam: string, query: string): Promise<PasscodeList> => {
+      const res = await s.app.inject({ method: 'GET', url: `${list(exam)}?${query}`, headers: admin.send });
+      assert.equal(res.statusCode, 200, res.body);
+      return res.json<PasscodeList>();
+    };
+    const target = issued[2]!.attempt;
+    const alone = await find('bio-8', `attempt=${encodeURIComponent(target)}`);
+    assert.deepEqual([alone.passcodes.map((p) => p.attempt), alone.next], [[target], null]);
+    const all = (await listed(s, admin.send, 'bio-8')).filter((p) => p.attempt === 'att-re');
+    assert.equal(all.length, 3);
+    const first = await find('bio-8', 'attempt=att-re&limit=2');
+    assert.deepEqual(first.passcodes, all.slice(0, 2));
+    assert.ok(first.next);
+    assert.deepEqual(await find('bio-8', `attempt=att-re&limit=2&before=${encodeURIComponent(first.next)}`), { passcodes: all.slice(2), next: null });
+    assert.equal((await find('bio-9', 'attempt=att-re')).passcodes.length, 1);
+    assert.deepEqual(await find('bio-9', `attempt=${encodeURIComponent(target)}`), { passcodes: [], next: null });
+    assert.deepEqual(await find('bio-8', 'attempt=no-such-attempt'), { passcodes: [], next: null });
+
+    for (const query of ['attempt=', 'attempt=a%20b', `attempt=${'a'.repeat(65)}`, 'attempt=-x', 'attempt=x&attempt=y']) {
+      const res = await s.app.inject({ method: 'GET', url: `${list('bio-8')}?${query}`, headers: admin.send });
+      assert.deepEqual([res.statusCode, code(res.body)], [400, 'EV_ERR_API_BAD_REQUEST'], query);
+    }
+  });
+
   it('are refused to reviewers, other institutions, missing sessions and CSRF tokens', async (t) => {
     const s = await startTestServer(t);
     const inst = await s.institution('eu');
