@@ -14,7 +14,7 @@
  * second browser, enrolled with the recovery key typed into its own console (a typo refused first) →
  * an exam and three passcodes issued for it (shown once, listed, one redeemed once through the API,
  * another withdrawn from the list and then refused by the server; a hundred more, the older ones
- * shown by "Show older passcodes"), an
+ * shown by "Show older passcodes", one attempt's found by its id), an
  * assessment platform (its API key shown once, working, then revoked and refused), an
  * LTI registration (then removed),
  * retention → sign-out and passkey sign-in, keys unlocked → the audit log verified in the page, and an
@@ -451,6 +451,21 @@ describe('the admin console', () => {
     assert.equal(await older.count(), 0, 'no older page is left');
     assert.deepEqual([...(await listRows.locator('td:nth-child(1)').allInnerTexts()).slice(LIST_PAGE)].sort(), [...after].sort(), 'the two first passcodes left come last');
     await axeCheck(page, shots, '12d-passcodes-older');
+    // One attempt's passcodes, found by its id; then every passcode again.
+    const sought = after[0]!;
+    const findField = page.getByLabel('Attempt', { exact: true });
+    await findField.fill(sought);
+    await page.getByRole('button', { name: 'Find its passcodes' }).click();
+    await page.waitForFunction((a) => document.getElementById('passcode-list-heading')?.textContent === `Passcodes of attempt ${a}` && document.activeElement?.id === 'passcode-list-heading', sought);
+    assert.deepEqual(await listRows.locator('td:nth-child(1)').allInnerTexts(), [sought]);
+    assert.ok((await page.locator('#live').innerText()).includes(`1 passcode of attempt ${sought}.`));
+    await axeCheck(page, shots, '12e-passcodes-found');
+    await findField.fill('no-such-attempt');
+    await page.getByRole('button', { name: 'Find its passcodes' }).click();
+    await page.waitForFunction(() => document.getElementById('live')?.textContent?.includes('No passcode of attempt no-such-attempt in this exam.'));
+    assert.equal(await listRows.count(), 0);
+    await page.getByRole('button', { name: 'Show every passcode' }).click();
+    await page.waitForFunction((n) => document.querySelectorAll('#passcode-list tbody tr').length === n && document.activeElement?.id === 'passcode-list-heading', LIST_PAGE);
     await page.getByRole('button', { name: 'Back to exams' }).click();
     await heading(page, 'Exams');
     const left = await page.evaluate(() => document.documentElement.outerHTML + JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }));

@@ -5,7 +5,7 @@
  * storage, no title, no URL), and are gone when the admin moves to another screen.
  *
  * Below, the exam's passcodes as the server lists them (GET; never the passcodes themselves), a page
- * of LIST_PAGE at a time, each unused one with a Withdraw button (DELETE). The confirmation is asked
+ * of LIST_PAGE at a time or one attempt's, each unused one with a Withdraw button (DELETE). The confirmation is asked
  * on this screen, not on a screen of its own, so that a sheet just issued stays in view.
  */
 import type { Exam } from '../../protocol/exams.js';
@@ -60,20 +60,30 @@ function confirmWithdrawal(admin: Admin, exam: Exam, p: PasscodeSummary, area: H
 /** The latest drawing asked of each list region: an older answer arriving late is not drawn over a newer one. */
 const drawings = new WeakMap<HTMLElement, number>();
 
+/** What the list shows: every passcode, or one attempt's; `shown` already drawn, the next page from `before`. */
+interface ListView {
+  readonly attempt?: string | undefined;
+  readonly shown?: readonly PasscodeSummary[];
+  readonly before?: string | null;
+}
+
 /**
- * Draws the exam's passcodes into `region`: who issued each, when, and where it stands. `shown`
- * are those already drawn, and `before` where the next page starts: "Show older passcodes" adds it.
+ * Draws the exam's passcodes into `region` (or one attempt's, found with the form above them): who
+ * issued each, when, and where it stands. "Show older passcodes" adds the next page. Resolves with the
+ * number of passcodes drawn.
  */
-async function drawPasscodeList(admin: Admin, exam: Exam, region: HTMLElement, shown: readonly PasscodeSummary[] = [], before: string | null = null): Promise<void> {
+async function drawPasscodeList(admin: Admin, exam: Exam, region: HTMLElement, view: ListView = {}): Promise<number> {
+  const { attempt, shown = [], before = null } = view;
   const drawing = (drawings.get(region) ?? 0) + 1;
   drawings.set(region, drawing);
-  const page = await callJson<PasscodeList>(`${passcodesPath(exam)}?limit=${LIST_PAGE}${before === null ? '' : `&before=${encodeURIComponent(before)}`}`);
-  if (drawings.get(region) !== drawing) return;
+  const query = [`limit=${LIST_PAGE}`, ...(attempt === undefined ? [] : [`attempt=${encodeURIComponent(attempt)}`]), ...(before === null ? [] : [`before=${encodeURIComponent(before)}`])];
+  const page = await callJson<PasscodeList>(`${passcodesPath(exam)}?${query.join('&')}`);
+  if (drawings.get(region) !== drawing) return shown.length;
   const passcodes = [...shown, ...page.passcodes];
-  const refresh = (): Promise<void> => drawPasscodeList(admin, exam, region);
+  const refresh = async (): Promise<void> => void (await drawPasscodeList(admin, exam, region, { attempt }));
   const next = page.next;
   const older = next === null ? null : button('Show older passcodes', () => {
-    void drawPasscodeList(admin, exam, region, passcodes, next).then(() => {
+    void drawPasscodeList(admin, exam, region, { attempt, shown: passcodes, before: next }).then(() => {
       // Focus goes to the first passcode just added, where reading goes on.
       const cell = region.querySelectorAll<HTMLElement>('tbody tr > :first-child')[passcodes.length];
       cell?.setAttribute('tabindex', '-1');
@@ -87,18 +97,31 @@ async function drawPasscodeList(admin: Admin, exam: Exam, region: HTMLElement, s
     const b: HTMLButtonElement = button('Withdraw', () => confirmWithdrawal(admin, exam, p, confirmation, b, refresh), { class: 'secondary', 'aria-label': `Withdraw the passcode of attempt ${p.attempt}` });
     return b;
   };
+  const focusHeading = (): void => document.getElementById('passcode-list-heading')?.focus();
+  const find = field('passcode-find', 'Attempt', { value: attempt ?? '', spellcheck: false }, 'An attempt id, as the list shows it: only that attempt\'s passcodes are listed.');
+  const search = actionForm(admin.live, 'Finding the passcodes…', async () => {
+    const wanted = find.input.value.trim();
+    const found = await drawPasscodeList(admin, exam, region, { attempt: wanted });
+    focusHeading();
+    return found === 0 ? `No passcode of attempt ${wanted} in this exam.` : `${found} ${found === 1 ? 'passcode' : 'passcodes'} of attempt ${wanted}.`;
+  }, find.wrap, el('div', { class: 'actions' }, submit('Find its passcodes'), attempt === undefined ? null : button('Show every passcode', () => {
+    void drawPasscodeList(admin, exam, region).then(focusHeading, (e: unknown) => region.append(el('p', { class: 'error', role: 'alert' }, problemText(e))));
+  }, { class: 'secondary' })));
+  const what = attempt === undefined ? 'Passcodes of this exam' : `Passcodes of attempt ${attempt}`;
   region.replaceChildren(
-    el('h2', { id: 'passcode-list-heading', tabindex: '-1' }, 'Passcodes of this exam'),
+    el('h2', { id: 'passcode-list-heading', tabindex: '-1' }, what),
     el('p', {}, `Every passcode of the exam not withdrawn, issued here or by an assessment platform, newest first, ${LIST_PAGE} at a time. The passcodes themselves cannot be shown again. An unused passcode can be withdrawn, for example one handed out by mistake.`),
+    search,
     confirmation,
     passcodes.length === 0
-      ? el('p', {}, 'No passcode yet.')
-      : table(`Passcodes of ${exam.title}`, ['Attempt', 'Issued by', 'Created', 'Expires', 'State', 'Withdrawal'], passcodes.map((p) => [
+      ? el('p', {}, attempt === undefined ? 'No passcode yet.' : `No passcode of attempt ${attempt} in this exam.`)
+      : table(`${what} (${exam.title})`, ['Attempt', 'Issued by', 'Created', 'Expires', 'State', 'Withdrawal'], passcodes.map((p) => [
         p.attempt, p.issuedBy === 'admin' ? 'An admin' : `Platform ${p.platform ?? ''}`, when(p.createdAt), when(p.expiresAt),
         p.state === 'used' && p.usedAt ? `Used ${when(p.usedAt)}` : STATES[p.state], p.state === 'unused' ? withdraw(p) : '',
       ])),
     ...(older ? [el('div', { class: 'actions' }, older)] : []),
   );
+  return passcodes.length;
 }
 
 export function passcodesScreen(admin: Admin, exam: Exam, back: () => Promise<void>): void {
@@ -107,7 +130,7 @@ export function passcodesScreen(admin: Admin, exam: Exam, back: () => Promise<vo
   const result = el('div', { id: 'passcode-result' });
   // Not printed: the printed sheet is the passcodes alone.
   const list = el('section', { id: 'passcode-list', class: 'screen-only', 'aria-labelledby': 'passcode-list-heading' });
-  const drawList = (): Promise<void> => drawPasscodeList(admin, exam, list).catch((e: unknown) => {
+  const drawList = (): Promise<void> => drawPasscodeList(admin, exam, list).then(() => undefined, (e: unknown) => {
     list.replaceChildren(el('h2', { id: 'passcode-list-heading', tabindex: '-1' }, 'Passcodes of this exam'), el('p', { class: 'error' }, problemText(e)));
   });
   showScreen(admin.main, `Issue passcodes for ${exam.title}`, APP,
