@@ -19,7 +19,7 @@ import { type EpochCheck, type TrustAnchors, checkEpochKey } from './epoch-trust
 import { type LogPin, type LogReader, checkStatementsInLog } from './log-proof.js';
 import { anchorsFromJson, anchorsToJson, normaliseCredential, takeHandoff } from './handoff.js';
 import { type SealedTrack, isResumable, openSealedTrack, resumeSealedTrack } from './sealed-track.js';
-import { type UploadState, type Uploader, startUploader } from './uploader.js';
+import { ReceiptMismatchError, type UploadState, type Uploader, startUploader } from './uploader.js';
 import { type StoredAttempt, type StoredRecording, type Vault, openVault } from './vault.js';
 import { pieces, regionName, size, trackNames } from './words.js';
 import { DEFAULT_SNAPSHOT_INTERVAL_SECONDS, PIECE_SECONDS } from '../../protocol/recording-timing.js';
@@ -44,6 +44,7 @@ const pendingViews = new Set<HTMLElement>();
 
 function describeProblem(e: unknown): string {
   if (e instanceof UnreachableError) return 'The ExamVault server cannot be reached. Check your internet connection and try again.';
+  if (e instanceof ReceiptMismatchError) return `The server did not confirm the bytes this computer sent (${e.code}). Your recording stays locked on this computer: please tell your institution.`;
   if (e instanceof ApiCallError) {
     if (e.code === 'EV_ERR_AUTH_INVALID_CREDENTIAL') return 'This exam code is not valid. Check that you copied all of it.';
     if (e.code === 'EV_ERR_AUTH_EXPIRED_CREDENTIAL') return 'This exam code has expired. Ask your institution for a new one.';

@@ -2,18 +2,39 @@
  * Sends what the vault holds, in order, and resumes after any failure (docs/UPLOAD.md "Resuming"):
  * post the header again (idempotent), read the status once per page to drop what the server already
  * holds, upload the rest, then complete. A segment leaves the vault only when the server answered
- * 200 or 201 for it.
+ * 200 or 201 for it with a receipt for its bytes (index, size and sealing tag).
  *
  * No answer at all (offline, server restarting) is retried with a growing pause (1 s up to 5 s) and
  * at once when the browser says it is back online. An answer with an error code is not retried: the
  * page says what went wrong. One recording, one segment at a time: uploads keep the order they were
  * sealed in, so what is missing after a failure is always the tail.
  */
-import type { RecordingStatus } from '../../protocol/upload.js';
+import type { RecordingStatus, SegmentReceipt } from '../../protocol/upload.js';
 import { ApiCallError, UnreachableError, call, callJson } from '../shared/api.js';
 import type { StoredRecording, Vault } from './vault.js';
 
 export type Connection = 'sending' | 'idle' | 'offline' | 'failed';
+
+/**
+ * The server acknowledged a segment with a receipt for other bytes: another index or size, or another
+ * sealing tag (its last 16 bytes) than this page sealed. The segment stays in the vault.
+ */
+export class ReceiptMismatchError extends Error {
+  readonly code = 'EV_ERR_RECORDER_RECEIPT_MISMATCH';
+
+  constructor(recording: string, index: number) {
+    super(`the server's receipt for segment ${index} of ${recording} is not for the bytes sent`);
+    this.name = 'ReceiptMismatchError';
+  }
+}
+
+const TAG_BYTES = 16;
+const hex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+
+/** Whether `receipt` acknowledges exactly `sealed` as segment `index`. */
+function receiptFits(receipt: Partial<SegmentReceipt>, index: number, sealed: Uint8Array): boolean {
+  return receipt.index === index && receipt.size === sealed.length && receipt.tag === hex(sealed.subarray(sealed.length - TAG_BYTES));
+}
 
 export interface UploadState {
   readonly connection: Connection;
@@ -70,7 +91,9 @@ export function startUploader(vault: Vault, token: string, onState: (s: UploadSt
     for (const s of await vault.segments(r.id)) {
       const sealed = await vault.sealed(r.id, s.index);
       if (!sealed) continue;
-      await call(`${base}/segments/${s.index}`, { method: 'PUT', token, bytes: sealed });
+      const receipt = (await (await call(`${base}/segments/${s.index}`, { method: 'PUT', token, bytes: sealed })).json()) as Partial<SegmentReceipt>;
+      // The local copy goes only once the server has acknowledged these very bytes.
+      if (!receiptFits(receipt, s.index, sealed)) throw new ReceiptMismatchError(r.id, s.index);
       // Said only once the server answered: while offline, each retry would otherwise announce "connected".
       onState({ connection: 'sending' });
       await vault.deleteSegment(r.id, s.index);
