@@ -143,8 +143,9 @@ export interface PasscodeSummary {
 }
 
 /**
- * GET /v1/exams/{exam}/passcodes[?limit=N][&before=cursor]: a page of the exam's passcodes, newest
- * first, at most `limit` (1 to PASSCODE_LIST_MAX, which is the default).
+ * GET /v1/exams/{exam}/passcodes[?limit=N][&before=cursor][&attempt=id]: a page of the exam's
+ * passcodes (or of one attempt's), newest first, at most `limit` (1 to PASSCODE_LIST_MAX, which is
+ * the default).
  */
 export interface PasscodeList {
   readonly passcodes: readonly PasscodeSummary[];

@@ -73,7 +73,6 @@ export interface PasscodePosition {
   readonly id: string;
 }
 
-/** An exam's passcodes, newest first (then by id), at most `limit`, from just after `before` if given. */
 /** Which of an exam's passcodes to list: at most `limit`, only `attempt`'s if set, older than `before` if set. */
 export interface PasscodeListing {
   readonly limit: number;
@@ -81,6 +80,7 @@ export interface PasscodeListing {
   readonly before?: PasscodePosition | undefined;
 }
 
+/** An exam's passcodes, newest first (then by id), as `listing` says. */
 export async function listPasscodes(db: Kysely<CellDatabase>, institutionId: string, examId: string, { limit, attempt, before }: PasscodeListing): Promise<PasscodeTable[]> {
   let query = db.selectFrom('passcodes').selectAll().where('institution_id', '=', institutionId).where('exam_id', '=', examId);
   if (attempt !== undefined) query = query.where('attempt_id', '=', attempt);

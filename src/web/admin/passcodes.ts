@@ -81,6 +81,8 @@ async function drawPasscodeList(admin: Admin, exam: Exam, region: HTMLElement, v
   if (drawings.get(region) !== drawing) return shown.length;
   const passcodes = [...shown, ...page.passcodes];
   const refresh = async (): Promise<void> => void (await drawPasscodeList(admin, exam, region, { attempt }));
+  // A later page or the whole list that could not be drawn: said below what is shown.
+  const alertProblem = (e: unknown): void => void region.append(el('p', { class: 'error', role: 'alert' }, problemText(e)));
   const next = page.next;
   const older = next === null ? null : button('Show older passcodes', () => {
     void drawPasscodeList(admin, exam, region, { attempt, shown: passcodes, before: next }).then(() => {
@@ -88,9 +90,7 @@ async function drawPasscodeList(admin: Admin, exam: Exam, region: HTMLElement, v
       const cell = region.querySelectorAll<HTMLElement>('tbody tr > :first-child')[passcodes.length];
       cell?.setAttribute('tabindex', '-1');
       cell?.focus();
-    }, (e: unknown) => {
-      region.append(el('p', { class: 'error', role: 'alert' }, problemText(e)));
-    });
+    }, alertProblem);
   }, { class: 'secondary' });
   const confirmation = el('div', { id: 'withdraw-confirmation' });
   const withdraw = (p: PasscodeSummary): HTMLButtonElement => {
@@ -105,7 +105,7 @@ async function drawPasscodeList(admin: Admin, exam: Exam, region: HTMLElement, v
     focusHeading();
     return found === 0 ? `No passcode of attempt ${wanted} in this exam.` : `${found} ${found === 1 ? 'passcode' : 'passcodes'} of attempt ${wanted}.`;
   }, find.wrap, el('div', { class: 'actions' }, submit('Find its passcodes'), attempt === undefined ? null : button('Show every passcode', () => {
-    void drawPasscodeList(admin, exam, region).then(focusHeading, (e: unknown) => region.append(el('p', { class: 'error', role: 'alert' }, problemText(e))));
+    void drawPasscodeList(admin, exam, region).then(focusHeading, alertProblem);
   }, { class: 'secondary' })));
   const what = attempt === undefined ? 'Passcodes of this exam' : `Passcodes of attempt ${attempt}`;
   region.replaceChildren(

@@ -9,6 +9,7 @@
  * page says what went wrong. One recording, one segment at a time: uploads keep the order they were
  * sealed in, so what is missing after a failure is always the tail.
  */
+import { TAG_LENGTH, toHex } from '../../crypto/index.js';
 import type { RecordingStatus, SegmentReceipt } from '../../protocol/upload.js';
 import { ApiCallError, UnreachableError, call, callJson } from '../shared/api.js';
 import type { StoredRecording, Vault } from './vault.js';
@@ -28,12 +29,9 @@ export class ReceiptMismatchError extends Error {
   }
 }
 
-const TAG_BYTES = 16;
-const hex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-
 /** Whether `receipt` acknowledges exactly `sealed` as segment `index`. */
 function receiptFits(receipt: Partial<SegmentReceipt>, index: number, sealed: Uint8Array): boolean {
-  return receipt.index === index && receipt.size === sealed.length && receipt.tag === hex(sealed.subarray(sealed.length - TAG_BYTES));
+  return receipt.index === index && receipt.size === sealed.length && receipt.tag === toHex(sealed.subarray(sealed.length - TAG_LENGTH));
 }
 
 export interface UploadState {
