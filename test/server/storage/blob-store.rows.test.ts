@@ -16,16 +16,13 @@ import { SqlBlobStore } from '../../../src/server/storage/blob-store.sql.js';
 import { takesRows } from '../../../src/server/storage/blob-store.js';
 import { FileKeyring } from '../../../src/server/storage/keyring.js';
 import { assertBytes } from './blob-store.contract.js';
-import { openCellStore, openEncrypted, openLog, tempDir } from './support.js';
+import { cellStoreFor, openEncrypted, openLog, tempDir } from './support.js';
 
 const insertSide = (key: string) => CompiledQuery.raw('insert into small_objects (key, data) values (?, ?)', [key, Buffer.from('side')]);
 
 describe('rows committed alongside an object', () => {
   it('commits them with the object and its key record; a failing one undoes its own put only', async (t) => {
-    const dir = await tempDir('rows');
-    t.after(() => rm(dir, { recursive: true, force: true }));
-    const cell = await openCellStore(dir);
-    t.after(() => cell.close());
+    const cell = await cellStoreFor(t, 'rows');
     assert.ok(takesRows(cell.store));
 
     const data = randomBytes(50_000);
@@ -52,10 +49,7 @@ describe('rows committed alongside an object', () => {
   });
 
   it('puts a new key without reading it first, and refuses, committing nothing, a key that holds an object', async (t) => {
-    const dir = await tempDir('rows-new');
-    t.after(() => rm(dir, { recursive: true, force: true }));
-    const cell = await openCellStore(dir);
-    t.after(() => cell.close());
+    const cell = await cellStoreFor(t, 'rows-new');
     const keyOf = async (table: 'log_objects' | 'small_objects', key: string) =>
       cell.db.selectFrom(table).select('key').where('key', '=', key).executeTakeFirst();
 

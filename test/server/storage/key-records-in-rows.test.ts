@@ -12,7 +12,7 @@ import { sql } from 'kysely';
 import { migrateToLatest } from '../../../src/server/db/migrate.js';
 import { MAX_ROW_RECORD } from '../../../src/server/storage/blob-store.log.js';
 import { cellDatabaseAt, migrateTo } from '../db/support.js';
-import { openCellStore, openLog, tempDir } from './support.js';
+import { cellStoreFor, openCellStore, openLog, tempDir } from './support.js';
 
 const bytes = (u: Uint8Array | null | undefined): string | null => (u ? Buffer.from(u).toString('hex') : null);
 
@@ -119,10 +119,7 @@ describe('cell migration 0014: key records move into their objects\' rows', () =
 
 describe('the cell store with a key record kept apart (written before migration 0014)', () => {
   it('reads, overwrites, re-wraps, sweeps and shreds it as before', async (t) => {
-    const dir = await tempDir('record-apart');
-    t.after(() => rm(dir, { recursive: true, force: true }));
-    const cell = await openCellStore(dir);
-    t.after(() => cell.close());
+    const cell = await cellStoreFor(t, 'record-apart');
 
     const [a, b, c] = [randomBytes(40_000), randomBytes(30_000), randomBytes(20_000)];
     await cell.store.put('old/a', a);

@@ -1,5 +1,5 @@
 /** Helpers for the storage tests that touch the filesystem directly. */
-import { mkdir, mkdtemp, readdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Kysely } from 'kysely';
@@ -89,4 +89,15 @@ export async function openCellStore(dir: string): Promise<{ store: EncryptedBlob
       await db.destroy();
     },
   };
+}
+
+/** `openCellStore` in a directory of its own, closed and then removed after the test. */
+export async function cellStoreFor(t: { after(fn: () => Promise<unknown>): void }, label: string): Promise<Awaited<ReturnType<typeof openCellStore>>> {
+  const dir = await tempDir(label);
+  const cell = await openCellStore(dir);
+  t.after(async () => {
+    await cell.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  return cell;
 }
