@@ -51,10 +51,15 @@ export function keyRecordAad(key: string): Uint8Array {
   return prologue(RECORD_MAGIC, key);
 }
 
-/** A fresh object data key: 32 random bytes, and the same as a key object for the cipher. */
-export function newDataKey(): { raw: Uint8Array; key: KeyObject } {
-  const raw = randomPool.take(DATA_KEY_LENGTH);
-  return { raw, key: importDataKey(raw) };
+/**
+ * A data key for the cipher: a key object, or its 32 raw bytes. A fresh key is sealed with once, so it
+ * stays raw: making a key object of it would cost as much again as wrapping it.
+ */
+export type DataKey = KeyObject | Uint8Array;
+
+/** A fresh object data key: 32 random bytes of its own, for the caller to wipe once it is sealed and wrapped. */
+export function newDataKey(): Uint8Array {
+  return randomPool.take(DATA_KEY_LENGTH);
 }
 
 /** A key object holding its own copy of `raw`: the caller may wipe `raw` afterwards. */
@@ -69,7 +74,7 @@ export function importDataKey(raw: Uint8Array): KeyObject {
  * its consecutive parts (header with nonce, ciphertext, tag): a store that writes parts as they are
  * (blob-store.ts `takesParts`) spares a copy of the whole object.
  */
-export function sealObjectParts(dataKey: KeyObject, key: string, plaintext: Uint8Array): Uint8Array[] {
+export function sealObjectParts(dataKey: DataKey, key: string, plaintext: Uint8Array): Uint8Array[] {
   const nonce = randomPool.take(NONCE_LENGTH);
   const aad = prologue(OBJECT_MAGIC, key);
   const cipher = createCipheriv('aes-256-gcm', dataKey, nonce, { authTagLength: TAG_LENGTH });
@@ -85,7 +90,7 @@ export function sealObjectParts(dataKey: KeyObject, key: string, plaintext: Uint
 }
 
 /** The sealed object in one buffer. */
-export function sealObject(dataKey: KeyObject, key: string, plaintext: Uint8Array): Uint8Array {
+export function sealObject(dataKey: DataKey, key: string, plaintext: Uint8Array): Uint8Array {
   return Buffer.concat(sealObjectParts(dataKey, key, plaintext));
 }
 

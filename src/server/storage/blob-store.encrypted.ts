@@ -44,7 +44,8 @@ import type { QueryResult } from '../db/group-commit.js';
 import { type BlobStore, type RowsBlobStore, assertBlobKey, takesParts } from './blob-store.js';
 import { LogBlobStore } from './blob-store.log.js';
 import { InFlight, KeyedQueue } from './concurrency.js';
-import { decodeKeyRecord, encodeKeyRecord, importDataKey, keyRecordAad, newDataKey, openObject, sealObjectParts } from './at-rest.js';
+import { type DataKey, decodeKeyRecord, encodeKeyRecord, importDataKey, keyRecordAad, newDataKey, openObject, sealObjectParts } from './at-rest.js';
+import { releaseBuffer } from './release-buffer.js';
 import { AtRestIntegrityError, StorageError, assertNotClosed } from './errors.js';
 import type { KeyEncryptionKeyring } from './keyring.js';
 
@@ -126,7 +127,7 @@ export class EncryptedBlobStore implements RowsBlobStore {
     return this.inFlight.track(
       this.order.run(key, async () => {
         const { dataKey, record } = await this.freshKey(key);
-        return log.putPartsWith(key, sealObjectParts(dataKey, key, data), alongside, { fresh: true, record });
+        return putSealed(sealOnce(dataKey, key, data), (parts) => log.putPartsWith(key, parts, alongside, { fresh: true, record }));
       }),
     );
   }
@@ -134,15 +135,16 @@ export class EncryptedBlobStore implements RowsBlobStore {
   /** In the key's turn. `alongside` null: a plain put. */
   private async write(key: string, data: Uint8Array, alongside: readonly CompiledQuery[] | null): Promise<readonly QueryResult[]> {
     const existing = await this.recordOf(key);
-    let dataKey: KeyObject;
+    let dataKey: DataKey;
     let record: Uint8Array | null = null;
     if (existing) dataKey = await this.openRecord(key, existing);
     else ({ dataKey, record } = await this.freshKey(key));
-    const parts = sealObjectParts(dataKey, key, data);
+    const parts = sealOnce(dataKey, key, data);
     if (this.log) {
       // One write: the object's row, with its record on a first put, and the caller's rows commit
       // together. A record kept elsewhere (written before records moved into rows) stays there.
-      return this.log.putPartsWith(key, parts, alongside ?? [], record ? { record } : {});
+      const log = this.log;
+      return putSealed(parts, (p) => log.putPartsWith(key, p, alongside ?? [], record ? { record } : {}));
     }
     const object = takesParts(this.objects) ? this.objects.putParts(key, parts) : this.objects.put(key, Buffer.concat(parts));
     // A first put writes both at once: either may land alone in a crash, and each alone reads as
@@ -315,12 +317,14 @@ export class EncryptedBlobStore implements RowsBlobStore {
   }
 
   /** A new data key for `key`, and its record wrapped under the keyring's current version. */
-  private async freshKey(key: string): Promise<{ dataKey: KeyObject; record: Uint8Array }> {
-    const fresh = newDataKey();
+  /** A fresh data key, raw, with its record: the caller seals with it once (`sealOnce`), which wipes it. */
+  private async freshKey(key: string): Promise<{ dataKey: Uint8Array; record: Uint8Array }> {
+    const dataKey = newDataKey();
     try {
-      return { dataKey: fresh.key, record: encodeKeyRecord(await this.keyring.wrapKey(fresh.raw, keyRecordAad(key))) };
-    } finally {
-      fresh.raw.fill(0);
+      return { dataKey, record: encodeKeyRecord(await this.keyring.wrapKey(dataKey, keyRecordAad(key))) };
+    } catch (error) {
+      dataKey.fill(0);
+      throw error;
     }
   }
 
@@ -366,6 +370,28 @@ export class EncryptedBlobStore implements RowsBlobStore {
     // Never leave a task behind, even when one failed: its rejection would go unhandled.
     for (const result of await Promise.allSettled(running)) if (result.status === 'rejected') failures.push(result.reason);
     if (failures.length > 0) throw failures[0];
+  }
+}
+
+/** Seals `data` for `key`; a raw data key is wiped then (the cipher keeps a copy of its own while it runs). */
+function sealOnce(dataKey: DataKey, key: string, data: Uint8Array): Uint8Array[] {
+  try {
+    return sealObjectParts(dataKey, key, data);
+  } finally {
+    if (dataKey instanceof Uint8Array) dataKey.fill(0);
+  }
+}
+
+/**
+ * Puts a sealed object's parts with `put`, a log store's put, which has copied them into its batch by
+ * the time it settles; then frees the ciphertext's memory at once instead of at the next garbage
+ * collection (release-buffer.ts). The parts are this store's own: nothing else holds them.
+ */
+async function putSealed<T>(parts: Uint8Array[], put: (parts: Uint8Array[]) => Promise<T>): Promise<T> {
+  try {
+    return await put(parts);
+  } finally {
+    for (const part of parts) releaseBuffer(part);
   }
 }
 
