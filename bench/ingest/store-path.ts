@@ -27,34 +27,45 @@ const bodies = sizes.map((n) => randomBytes(n));
 
 const dir = await mkdtemp(join(tmpdir(), 'ev-store-path-'));
 const cell = await openCell(dir, 'eu', fsCellBlobs);
-// The segments table refers to a recording, which refers to an institution: one of each holds them all.
+// As in the benchmark's max-throughput run, each uploader sends three recordings' segments in turn, so
+// the rows of a commit land at as many places in the index as there are recordings being written.
+const tracks = ['camera', 'screen', 'microphone'];
+const recordingOf = (uploader: number, track: number) => `rec-${uploader}-${tracks[track]}`;
 await cell.db.insertInto('institutions').values({ id: 'inst', name: 'Bench', region: 'eu', current_epoch: 1, created_at: 0 }).execute();
-await cell.db.insertInto('recordings').values({ institution_id: 'inst', recording_id: 'rec', exam_id: 'exam', attempt_id: 'att', track: 'camera', epoch: 1, max_segment: 300_000, header_sha256: '0'.repeat(64), header_size: 100, segment_count: null, created_at: 0, completed_at: null }).execute();
+for (let u = 0; u < concurrency; u++) {
+  for (let t = 0; t < 3; t++) {
+    const recording = { institution_id: 'inst', recording_id: recordingOf(u, t), exam_id: 'exam', attempt_id: `att-${u}`, track: tracks[t] as string, epoch: 1 };
+    await cell.db.insertInto('recordings').values({ ...recording, max_segment: 300_000, header_sha256: '0'.repeat(64), header_size: 100, segment_count: null, created_at: 0, completed_at: null }).execute();
+  }
+}
 
 let next = 0;
 let bytes = 0;
-async function one(i: number): Promise<void> {
-  const body = bodies[i % 3] as Buffer;
+/** The `n`th segment an uploader sends: track n mod 3, index n div 3 of that track's recording. */
+async function one(uploader: number, n: number): Promise<void> {
+  const body = bodies[n % 3] as Buffer;
+  const recording = recordingOf(uploader, n % 3);
+  const idx = Math.floor(n / 3);
   const name = randomBytes(16).toString('hex');
-  const key = segmentBlobKey('inst', 'rec', i, name);
-  const row = { institution_id: 'inst', recording_id: 'rec', idx: i, size: body.length, name, created_at: Date.now() };
+  const key = segmentBlobKey('inst', recording, idx, name);
+  const row = { institution_id: 'inst', recording_id: recording, idx, size: body.length, name, created_at: Date.now() };
   const blobs = cell.blobs;
   // As the upload path writes a segment sent for the first time (recording.service.ts putSegment).
   if (!separate && takesRows(blobs)) {
     const outcome = await cell.segmentIndex.insertFirst(row, (q) => blobs.putNewWith(key, body, q));
-    if (outcome !== 'inserted') throw new Error(`segment ${i}: ${outcome}`);
+    if (outcome !== 'inserted') throw new Error(`segment ${idx} of ${recording}: ${outcome}`);
   } else {
     await blobs.put(key, body);
     await cell.segmentIndex.insert(row);
   }
   bytes += body.length;
 }
-const worker = async () => {
-  for (let i = next++; i < total; i = next++) await one(i);
+const uploader = async (u: number) => {
+  for (let n = 0; next++ < total; n++) await one(u, n);
 };
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
-await Promise.all(Array.from({ length: concurrency }, worker));
+await Promise.all(Array.from({ length: concurrency }, (_, u) => uploader(u)));
 const seconds = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage(cpu0);
 const cpuSeconds = (cpu.user + cpu.system) / 1e6;
