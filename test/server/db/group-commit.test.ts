@@ -46,6 +46,29 @@ for (const kind of ['kysely', 'worker'] as const) {
       const keys = (await db.selectFrom('small_objects').select('key').orderBy('key').execute()).map((r) => r.key);
       assert.deepEqual(keys, ['a', 'c']);
     });
+
+    it("answers each write of a batch with a failing one as if the writes before it had run alone", async (t) => {
+      const { db, path } = await database(t);
+      const executor: CommitExecutor = kind === 'kysely' ? kyselyExecutor(db) : sqliteWorkerExecutor(path);
+      const commits = new GroupCommit(executor);
+      t.after(() => commits.close());
+      const putIfNew = (key: string) => db.insertInto('small_objects').values({ key, data: new Uint8Array([2]) }).onConflict((oc) => oc.doNothing()).compile();
+      const results = await Promise.allSettled([
+        commits.run([put(db, 'a')]),
+        commits.run([put(db, 'a')]), // 'a' is taken by the write before it
+        commits.run([putIfNew('a'), putIfNew('b')]),
+      ]);
+      assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+      const third = results[2] as PromiseFulfilledResult<readonly { changes: number }[]>;
+      assert.deepEqual(third.value.map((r) => r.changes), [0, 1]);
+      assert.equal(commits.stats.commits, 1);
+
+      // A batch of one failing write fails alone; the next batch commits.
+      await assert.rejects(commits.run([put(db, 'b')]));
+      await commits.run([put(db, 'c')]);
+      const rows = await db.selectFrom('small_objects').select(['key', 'data']).orderBy('key').execute();
+      assert.deepEqual(rows.map((r) => [r.key, [...r.data]]), [['a', [1]], ['b', [2]], ['c', [1]]]);
+    });
   });
 }
 
