@@ -45,9 +45,10 @@ function cachingStatements(database: Database.Database): Database.Database {
 
 /**
  * Every connection's settings, the group-commit worker's (sqlite-commit-worker.ts) included.
- * `temp_store = MEMORY`: each write of a group commit runs in a savepoint, whose journal of page
- * images otherwise spills to a temporary file past 64 KiB, some 3,000 writes a second to a file
- * that is never read unless a write fails.
+ * `temp_store = MEMORY`: a write of a group commit that runs in a savepoint (every write on the
+ * Kysely executor; on the commit worker, a batch run again after a write failed) keeps its journal of
+ * page images in memory, where past 64 KiB it spilled to a temporary file, thousands of writes a second
+ * to a file that is never read unless a write fails.
  */
 export const SQLITE_PRAGMAS: readonly string[] = ['journal_mode = WAL', 'synchronous = FULL', 'foreign_keys = ON', 'busy_timeout = 5000', 'temp_store = MEMORY'];
 

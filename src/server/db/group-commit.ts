@@ -6,9 +6,9 @@
  *
  * A write is a list of compiled queries (Kysely's `.compile()`, so any dialect): `run(queries)`
  * queues it; the writer waits one turn of the event loop so the writes of requests already in flight
- * join, then hands every queued write to its executor, which runs them in one transaction, each inside
- * its own savepoint: a write that fails has its own changes undone and its own promise rejected, and
- * the rest commit. Writes queued meanwhile join the next transaction. Writes commit in the order they
+ * join, then hands every queued write to its executor, which runs them in one transaction as if each
+ * were inside its own savepoint: a write that fails has its own changes undone and its own promise
+ * rejected, and the rest commit. Writes queued meanwhile join the next transaction. Writes commit in the order they
  * were queued. A failed commit rejects the whole batch.
  *
  * Executors: `kyselyExecutor` runs the transaction on the database's own connection (any dialect);
@@ -27,7 +27,7 @@ export interface QueryResult {
 export type WriteOutcome = { readonly ok: true; readonly results: readonly QueryResult[] } | { readonly ok: false; readonly error: unknown };
 
 export interface CommitExecutor {
-  /** Runs every write in one transaction, each in its own savepoint; rejects only when the commit fails. */
+  /** Runs every write in one transaction, a failing write undone alone (as in a savepoint of its own); rejects only when the commit fails. */
   commit(writes: readonly (readonly CompiledQuery[])[]): Promise<WriteOutcome[]>;
   /** Releases what the executor holds (a worker, a connection). */
   close(): Promise<void>;
