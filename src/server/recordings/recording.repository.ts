@@ -1,5 +1,6 @@
 /** Recordings and their segment index, in the institution's cell. */
 import type { Kysely } from 'kysely';
+import type { GroupCommit } from '../db/group-commit.js';
 import { queryTemplate, rowsOf } from '../db/query-template.js';
 import type { CellDatabase, RecordingTable, SegmentTable } from '../db/schema.js';
 
@@ -9,9 +10,14 @@ const recordingQuery = queryTemplate((db: Kysely<CellDatabase>, institutionId: s
 const segmentQuery = queryTemplate((db: Kysely<CellDatabase>, institutionId: string, recordingId: string, idx: number) =>
   db.selectFrom('segments').selectAll().where('institution_id', '=', institutionId).where('recording_id', '=', recordingId).where('idx', '=', idx));
 
-export async function insertRecording(db: Kysely<CellDatabase>, row: RecordingTable): Promise<boolean> {
-  const result = await db.insertInto('recordings').values(row).onConflict((oc) => oc.doNothing()).executeTakeFirst();
-  return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
+/**
+ * Inserts a recording's row unless its id is taken, through the cell's group commit: test takers
+ * start an exam together, three recordings each, and each insert committed on the server's own
+ * connection held every request for its fsync. True when this call inserted it.
+ */
+export async function insertRecording(db: Kysely<CellDatabase>, commits: GroupCommit, row: RecordingTable): Promise<boolean> {
+  const [result] = await commits.run([db.insertInto('recordings').values(row).onConflict((oc) => oc.doNothing()).compile()]);
+  return result?.changes === 1;
 }
 
 export async function findRecording(db: Kysely<CellDatabase>, institutionId: string, recordingId: string): Promise<RecordingTable | undefined> {

@@ -109,7 +109,7 @@ export async function createRecording(cell: Cell, scope: AttemptScope, body: Uin
   if (existing) return { created: false, status: await sameRecordingOrConflict(cell, scope, existing, row) };
 
   await cell.blobs.put(headerBlobKey(row), body);
-  if (!(await insertRecording(cell.db, row))) {
+  if (!(await insertRecording(cell.db, cell.commits, row))) {
     const winner = await findRecording(cell.db, scope.institution, ctx.recording);
     if (winner?.header_sha256 !== row.header_sha256) await cell.blobs.delete(headerBlobKey(row));
     if (!winner) throw new Error('recording vanished during create');

@@ -5,6 +5,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { AuditLog } from '../audit/audit-log.js';
+import type { GroupCommit } from '../db/group-commit.js';
 import type { CellDatabase } from '../db/schema.js';
 import type { RecordingCache } from '../recordings/recording-cache.js';
 import type { SegmentIndexWriter } from '../recordings/segment-index.js';
@@ -13,6 +14,12 @@ import type { BlobStore } from '../storage/blob-store.js';
 export interface Cell {
   readonly region: string;
   readonly db: Kysely<CellDatabase>;
+  /**
+   * The database's group commit (db/group-commit.ts), committing in a worker thread: a write an
+   * answer waits for goes here, so that no request holds the event loop for an fsync and writes
+   * arriving together share one.
+   */
+  readonly commits: GroupCommit;
   /** Encrypted at rest: what it stores is ciphertext under per-object keys wrapped by the cell's keyring. */
   readonly blobs: BlobStore;
   readonly segmentIndex: SegmentIndexWriter;

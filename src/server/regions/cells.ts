@@ -40,6 +40,7 @@ export async function openCell(dataDir: string, region: string, blobs: CellBlobF
   return {
     region,
     db,
+    commits,
     blobs: store,
     segmentIndex,
     recordings: new RecordingCache(db),

@@ -67,6 +67,34 @@ describe('upload protocol', () => {
     }
   });
 
+  it("creates recordings that arrive together through the cell's group commit, each exactly once, a racing twin answered as a repeat", async (t) => {
+    const s = await startTestServer(t);
+    const inst = await s.institution('eu');
+    const cell = s.services.cells.get('eu');
+    assert.ok(cell);
+    const attempts = await Promise.all(Array.from({ length: 8 }, () => s.attempt(inst)));
+    const starts = await Promise.all(
+      attempts.flatMap((att, i) => ['cam', 'screen', 'mic'].map(async (name) => ({ att, id: `${name}-${i}`, sealer: await s.sealer(att, `${name}-${i}`) }))),
+    );
+    const committed: string[] = [];
+    const run = cell.commits.run.bind(cell.commits);
+    cell.commits.run = (queries) => {
+      committed.push(...queries.map((q) => q.sql));
+      return run(queries);
+    };
+    const create = (att: (typeof starts)[number]['att'], header: Uint8Array) =>
+      s.app.inject({ method: 'POST', url: '/v1/recordings', headers: octets(att.token), payload: Buffer.from(header) });
+    const [twin, ...answers] = await Promise.all([create(starts[0]!.att, starts[0]!.sealer.header.bytes), ...starts.map((r) => create(r.att, r.sealer.header.bytes))]);
+
+    answers.forEach((res, i) => assert.ok(res.statusCode === 201 || (i === 0 && res.statusCode === 200), `${starts[i]?.id}: ${res.statusCode} ${res.body}`));
+    assert.deepEqual([twin?.statusCode, answers[0]?.statusCode].sort(), [200, 201], 'one of the two creations of the same recording inserted it');
+    // The twin inserts too unless the other's row was committed before it looked.
+    const inserts = committed.filter((sql) => /^insert into "recordings"/.test(sql)).length;
+    assert.ok(inserts === starts.length || inserts === starts.length + 1, `${inserts} recording inserts went through the group commit`);
+    const rows = await cell.db.selectFrom('recordings').select(['recording_id', 'attempt_id']).execute();
+    assert.deepEqual(rows.map((r) => `${r.recording_id} ${r.attempt_id}`).sort(), starts.map((r) => `${r.id} ${r.att.attempt}`).sort());
+  });
+
   it('refuses, and leaves nothing stored, a segment for a recording completed or deleted since its row was kept', async (t) => {
     const s = await startTestServer(t);
     const inst = await s.institution('eu');
