@@ -45,30 +45,31 @@ export async function storedIndexes(db: Kysely<CellDatabase>, institutionId: str
 }
 
 /**
- * Marks a recording complete if, and only if, exactly segments 0..count-1 are stored. Returns false
- * (and changes nothing) otherwise. The check and the update share one transaction.
+ * Marks a recording complete if, and only if, exactly segments 0..count-1 are stored (count ≥ 1).
+ * Returns false (and changes nothing) otherwise. The check is part of the update, one statement
+ * committed through the cell's group commit: test takers finish an exam together, and a transaction
+ * on the server's own connection held every request for its fsync.
  */
 export async function completeRecording(
   db: Kysely<CellDatabase>,
+  commits: GroupCommit,
   institutionId: string,
   recordingId: string,
   count: number,
   now: number,
 ): Promise<boolean> {
-  return db.transaction().execute(async (trx) => {
-    const agg = await trx
-      .selectFrom('segments')
-      .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.max('idx').as('maxIdx')])
-      .where('institution_id', '=', institutionId)
-      .where('recording_id', '=', recordingId)
-      .executeTakeFirstOrThrow();
-    if (Number(agg.n) !== count || (count > 0 && Number(agg.maxIdx) !== count - 1)) return false;
-    await trx
-      .updateTable('recordings')
-      .set({ segment_count: count, completed_at: now })
-      .where('institution_id', '=', institutionId)
-      .where('recording_id', '=', recordingId)
-      .execute();
-    return true;
-  });
+  const stored = () => db.selectFrom('segments').where('institution_id', '=', institutionId).where('recording_id', '=', recordingId);
+  const update = db
+    .updateTable('recordings')
+    .set({ segment_count: count, completed_at: now })
+    .where('institution_id', '=', institutionId)
+    .where('recording_id', '=', recordingId)
+    .where((eb) =>
+      eb.and([
+        eb(stored().select((s) => s.fn.countAll<number>().as('n')), '=', count),
+        eb(stored().select((s) => s.fn.max('idx').as('last')), '=', count - 1),
+      ]),
+    );
+  const [result] = await commits.run([update.compile()]);
+  return result?.changes === 1;
 }

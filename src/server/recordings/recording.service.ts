@@ -246,7 +246,7 @@ export async function completeUpload(cell: Cell, scope: AttemptScope, recordingI
     throw uploadError('EV_ERR_UPLOAD_RECORDING_COMPLETE', `the recording is already complete with ${r.segment_count} segments`);
   }
   await cell.segmentIndex.idle();
-  const completed = await completeRecording(cell.db, scope.institution, recordingId, segmentCount, now);
+  const completed = await completeRecording(cell.db, cell.commits, scope.institution, recordingId, segmentCount, now);
   cell.recordings.forget(scope.institution, recordingId);
   if (!completed) {
     const status = await statusOf(cell, r);

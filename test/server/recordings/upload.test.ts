@@ -95,6 +95,45 @@ describe('upload protocol', () => {
     assert.deepEqual(rows.map((r) => `${r.recording_id} ${r.attempt_id}`).sort(), starts.map((r) => `${r.id} ${r.att.attempt}`).sort());
   });
 
+  it("completes a recording only when exactly segments 0..n-1 are stored, in one statement through the cell's group commit", async (t) => {
+    const s = await startTestServer(t);
+    const inst = await s.institution('eu');
+    const att = await s.attempt(inst);
+    const cell = s.services.cells.get('eu');
+    assert.ok(cell);
+    const sealer = await s.sealer(att, 'cam-1', { maxSegment: 100 });
+    const sealed: Uint8Array[] = [];
+    for (let i = 0; i < 4; i++) sealed.push(await sealer.sealNext(randomBytes(100), i === 3));
+    assert.equal((await s.app.inject({ method: 'POST', url: '/v1/recordings', headers: octets(att.token), payload: Buffer.from(sealer.header.bytes) })).statusCode, 201);
+    const put = (i: number) => s.app.inject({ method: 'PUT', url: `/v1/recordings/cam-1/segments/${i}`, headers: octets(att.token), payload: Buffer.from(sealed[i] as Uint8Array) });
+    const complete = (n: number) => s.app.inject({ method: 'POST', url: '/v1/recordings/cam-1/complete', headers: bearer(att.token), payload: { segmentCount: n } });
+    for (const i of [0, 1, 3]) assert.equal((await put(i)).statusCode, 201);
+
+    const committed: string[] = [];
+    const run = cell.commits.run.bind(cell.commits);
+    cell.commits.run = (queries) => {
+      committed.push(...queries.map((q) => q.sql));
+      return run(queries);
+    };
+    // 0, 1 and 3 stored: a gap for 4, too many for 2, and for 3 the right number but not 0..2.
+    for (const n of [4, 2, 3]) {
+      const early = await complete(n);
+      assert.equal(early.statusCode, 409, `${n}: ${early.body}`);
+      assert.equal(early.json().error.code, 'EV_ERR_UPLOAD_INCOMPLETE');
+    }
+    assert.equal((await put(2)).statusCode, 201);
+    const done = await complete(4);
+    assert.equal(done.statusCode, 200, done.body);
+    assert.equal(done.json().complete, true);
+    assert.equal((await complete(4)).statusCode, 200, 'completing again with the same count is a repeat');
+    const other = await complete(5);
+    assert.equal(other.statusCode, 409);
+    assert.equal(other.json().error.code, 'EV_ERR_UPLOAD_RECORDING_COMPLETE');
+    assert.equal(committed.filter((sql) => /^update "recordings"/.test(sql)).length, 4, 'each completion that checked the segments ran through the group commit');
+    const row = await cell.db.selectFrom('recordings').select(['segment_count', 'completed_at']).where('recording_id', '=', 'cam-1').executeTakeFirstOrThrow();
+    assert.deepEqual([Number(row.segment_count), Number(row.completed_at)], [4, s.now]);
+  });
+
   it('refuses, and leaves nothing stored, a segment for a recording completed or deleted since its row was kept', async (t) => {
     const s = await startTestServer(t);
     const inst = await s.institution('eu');
