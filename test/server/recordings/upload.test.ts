@@ -6,7 +6,19 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { openRecording } from '../../../src/crypto/index.js';
+import type { Cell } from '../../../src/server/regions/cell.types.js';
 import { bearer, octets, startTestServer } from '../support/test-server.js';
+
+/** The SQL of every write the cell's group commit is given from now on. */
+function sqlCommittedThrough(cell: Cell): string[] {
+  const committed: string[] = [];
+  const run = cell.commits.run.bind(cell.commits);
+  cell.commits.run = (queries) => {
+    committed.push(...queries.map((q) => q.sql));
+    return run(queries);
+  };
+  return committed;
+}
 
 describe('upload protocol', () => {
   it('uploads out of order, resumes from the status, completes, and reads back what opens', async (t) => {
@@ -76,12 +88,7 @@ describe('upload protocol', () => {
     const starts = await Promise.all(
       attempts.flatMap((att, i) => ['cam', 'screen', 'mic'].map(async (name) => ({ att, id: `${name}-${i}`, sealer: await s.sealer(att, `${name}-${i}`) }))),
     );
-    const committed: string[] = [];
-    const run = cell.commits.run.bind(cell.commits);
-    cell.commits.run = (queries) => {
-      committed.push(...queries.map((q) => q.sql));
-      return run(queries);
-    };
+    const committed = sqlCommittedThrough(cell);
     const create = (att: (typeof starts)[number]['att'], header: Uint8Array) =>
       s.app.inject({ method: 'POST', url: '/v1/recordings', headers: octets(att.token), payload: Buffer.from(header) });
     const [twin, ...answers] = await Promise.all([create(starts[0]!.att, starts[0]!.sealer.header.bytes), ...starts.map((r) => create(r.att, r.sealer.header.bytes))]);
@@ -109,12 +116,7 @@ describe('upload protocol', () => {
     const complete = (n: number) => s.app.inject({ method: 'POST', url: '/v1/recordings/cam-1/complete', headers: bearer(att.token), payload: { segmentCount: n } });
     for (const i of [0, 1, 3]) assert.equal((await put(i)).statusCode, 201);
 
-    const committed: string[] = [];
-    const run = cell.commits.run.bind(cell.commits);
-    cell.commits.run = (queries) => {
-      committed.push(...queries.map((q) => q.sql));
-      return run(queries);
-    };
+    const committed = sqlCommittedThrough(cell);
     // 0, 1 and 3 stored: a gap for 4, too many for 2, and for 3 the right number but not 0..2.
     for (const n of [4, 2, 3]) {
       const early = await complete(n);
