@@ -8,8 +8,8 @@
  * queues it; the writer waits one turn of the event loop so the writes of requests already in flight
  * join, then hands every queued write to its executor, which runs them in one transaction as if each
  * were inside its own savepoint: a write that fails has its own changes undone and its own promise
- * rejected, and the rest commit. Writes queued meanwhile join the next transaction. Writes commit in the order they
- * were queued. A failed commit rejects the whole batch.
+ * rejected, and the rest commit. Writes queued meanwhile join the next transaction. Writes commit in
+ * the order they were queued. A failed commit rejects the whole batch.
  *
  * Executors: `kyselyExecutor` runs the transaction on the database's own connection (any dialect);
  * sqlite-commit-worker.ts runs it on a connection of its own in a worker thread, so that SQLite's
