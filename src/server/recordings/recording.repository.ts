@@ -1,5 +1,5 @@
 /** Recordings and their segment index, in the institution's cell. */
-import type { Kysely } from 'kysely';
+import type { CompiledQuery, Kysely } from 'kysely';
 import type { GroupCommit } from '../db/group-commit.js';
 import { queryTemplate, rowsOf } from '../db/query-template.js';
 import type { CellDatabase, RecordingTable, SegmentTable } from '../db/schema.js';
@@ -10,13 +10,18 @@ const recordingQuery = queryTemplate((db: Kysely<CellDatabase>, institutionId: s
 const segmentQuery = queryTemplate((db: Kysely<CellDatabase>, institutionId: string, recordingId: string, idx: number) =>
   db.selectFrom('segments').selectAll().where('institution_id', '=', institutionId).where('recording_id', '=', recordingId).where('idx', '=', idx));
 
+/** Inserts a recording's row unless its id is taken: one change when it inserted the row, none when the id was taken. */
+export function insertRecordingQuery(db: Kysely<CellDatabase>, row: RecordingTable): CompiledQuery {
+  return db.insertInto('recordings').values(row).onConflict((oc) => oc.doNothing()).compile();
+}
+
 /**
- * Inserts a recording's row unless its id is taken, through the cell's group commit: test takers
- * start an exam together, three recordings each, and each insert committed on the server's own
- * connection held every request for its fsync. True when this call inserted it.
+ * `insertRecordingQuery` through the cell's group commit: test takers start an exam together, three
+ * recordings each, and each insert committed on the server's own connection held every request for
+ * its fsync. True when this call inserted it.
  */
 export async function insertRecording(db: Kysely<CellDatabase>, commits: GroupCommit, row: RecordingTable): Promise<boolean> {
-  const [result] = await commits.run([db.insertInto('recordings').values(row).onConflict((oc) => oc.doNothing()).compile()]);
+  const [result] = await commits.run([insertRecordingQuery(db, row)]);
   return result?.changes === 1;
 }
 

@@ -14,7 +14,7 @@ import { findEpochKey, findInstitution } from '../institutions/institution.repos
 import type { Cell } from '../regions/cell.types.js';
 import { takesRows } from '../storage/blob-store.js';
 import { randomPool } from '../storage/random-pool.js';
-import { completeRecording, findRecording, findSegment, insertRecording, storedIndexes } from './recording.repository.js';
+import { completeRecording, findRecording, findSegment, insertRecording, insertRecordingQuery, storedIndexes } from './recording.repository.js';
 import type { IndexOutcome } from './segment-index.js';
 
 export const MAX_SEGMENT_INDEX = 0xffffffff;
@@ -108,8 +108,7 @@ export async function createRecording(cell: Cell, scope: AttemptScope, body: Uin
   const existing = await findRecording(cell.db, scope.institution, ctx.recording);
   if (existing) return { created: false, status: await sameRecordingOrConflict(cell, scope, existing, row) };
 
-  await cell.blobs.put(headerBlobKey(row), body);
-  if (!(await insertRecording(cell.db, cell.commits, row))) {
+  if (!(await storeHeaderAndInsert(cell, row, body))) {
     const winner = await findRecording(cell.db, scope.institution, ctx.recording);
     if (winner?.header_sha256 !== row.header_sha256) await cell.blobs.delete(headerBlobKey(row));
     if (!winner) throw new Error('recording vanished during create');
@@ -123,6 +122,23 @@ async function sameRecordingOrConflict(cell: Cell, scope: AttemptScope, existing
     throw uploadError('EV_ERR_UPLOAD_RECORDING_EXISTS', 'a different recording with this id already exists');
   }
   return statusOf(cell, existing);
+}
+
+/**
+ * Stores the sealed header, then inserts the recording's row; true when this call inserted it. Where
+ * the cell's store commits rows with its objects, both go in one write of the group commit, as a
+ * segment's object and row do: a recording exists once its header does, after one commit, not two
+ * in a row. A racing twin with the same header has the same key and rewrites the same bytes; one
+ * with another header has a key of its own, which the caller removes when it lost.
+ */
+async function storeHeaderAndInsert(cell: Cell, row: RecordingTable, body: Uint8Array): Promise<boolean> {
+  const { blobs } = cell;
+  if (takesRows(blobs)) {
+    const [inserted] = await blobs.putWith(headerBlobKey(row), body, [insertRecordingQuery(cell.db, row)]);
+    return inserted?.changes === 1;
+  }
+  await blobs.put(headerBlobKey(row), body);
+  return insertRecording(cell.db, cell.commits, row);
 }
 
 function ranges(indexes: number[]): Array<[number, number]> {

@@ -4,20 +4,30 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { openRecording } from '../../../src/crypto/index.js';
+import { headerBlobKey } from '../../../src/server/recordings/recording.service.js';
 import type { Cell } from '../../../src/server/regions/cell.types.js';
 import { bearer, octets, startTestServer } from '../support/test-server.js';
 
-/** The SQL of every write the cell's group commit is given from now on. */
-function sqlCommittedThrough(cell: Cell): string[] {
-  const committed: string[] = [];
+/** The SQL of each write given to the cell's group commit from now on, one list per write. */
+function writesCommittedThrough(cell: Cell): string[][] {
+  const writes: string[][] = [];
   const run = cell.commits.run.bind(cell.commits);
   cell.commits.run = (queries) => {
-    committed.push(...queries.map((q) => q.sql));
+    writes.push(queries.map((q) => q.sql));
     return run(queries);
   };
-  return committed;
+  return writes;
+}
+
+/** A test server with one institution in `eu`, one attempt of it, and the `eu` cell. */
+async function euAttempt(t: TestContext) {
+  const s = await startTestServer(t);
+  const att = await s.attempt(await s.institution('eu'));
+  const cell = s.services.cells.get('eu');
+  assert.ok(cell);
+  return { s, att, cell };
 }
 
 describe('upload protocol', () => {
@@ -88,7 +98,7 @@ describe('upload protocol', () => {
     const starts = await Promise.all(
       attempts.flatMap((att, i) => ['cam', 'screen', 'mic'].map(async (name) => ({ att, id: `${name}-${i}`, sealer: await s.sealer(att, `${name}-${i}`) }))),
     );
-    const committed = sqlCommittedThrough(cell);
+    const writes = writesCommittedThrough(cell);
     const create = (att: (typeof starts)[number]['att'], header: Uint8Array) =>
       s.app.inject({ method: 'POST', url: '/v1/recordings', headers: octets(att.token), payload: Buffer.from(header) });
     const [twin, ...answers] = await Promise.all([create(starts[0]!.att, starts[0]!.sealer.header.bytes), ...starts.map((r) => create(r.att, r.sealer.header.bytes))]);
@@ -96,18 +106,35 @@ describe('upload protocol', () => {
     answers.forEach((res, i) => assert.ok(res.statusCode === 201 || (i === 0 && res.statusCode === 200), `${starts[i]?.id}: ${res.statusCode} ${res.body}`));
     assert.deepEqual([twin?.statusCode, answers[0]?.statusCode].sort(), [200, 201], 'one of the two creations of the same recording inserted it');
     // The twin inserts too unless the other's row was committed before it looked.
-    const inserts = committed.filter((sql) => /^insert into "recordings"/.test(sql)).length;
-    assert.ok(inserts === starts.length || inserts === starts.length + 1, `${inserts} recording inserts went through the group commit`);
+    const inserting = writes.filter((w) => w.some((sql) => /^insert into "recordings"/.test(sql)));
+    assert.ok(inserting.length === starts.length || inserting.length === starts.length + 1, `${inserting.length} recording inserts went through the group commit`);
+    // One commit creates a recording: its row goes in the same write as its header's location.
+    for (const w of inserting) assert.ok(w.some((sql) => /^insert into "log_objects"/.test(sql)), `a recording insert without its header's location: ${w.join('; ')}`);
     const rows = await cell.db.selectFrom('recordings').select(['recording_id', 'attempt_id']).execute();
     assert.deepEqual(rows.map((r) => `${r.recording_id} ${r.attempt_id}`).sort(), starts.map((r) => `${r.id} ${r.att.attempt}`).sort());
   });
 
+  it('of two creations racing with different headers under one id, keeps one recording and only its header', async (t) => {
+    const { s, att, cell } = await euAttempt(t);
+    const headers = [(await s.sealer(att, 'cam-1')).header.bytes, (await s.sealer(att, 'cam-1')).header.bytes];
+    const writes = writesCommittedThrough(cell);
+    const answers = await Promise.all(headers.map((h) => s.app.inject({ method: 'POST', url: '/v1/recordings', headers: octets(att.token), payload: Buffer.from(h) })));
+
+    assert.deepEqual(answers.map((a) => a.statusCode).sort(), [201, 409], answers.map((a) => a.body).join('\n'));
+    assert.equal(answers.find((a) => a.statusCode === 409)?.json().error.code, 'EV_ERR_UPLOAD_RECORDING_EXISTS');
+    const row = await cell.db.selectFrom('recordings').selectAll().where('recording_id', '=', 'cam-1').executeTakeFirstOrThrow();
+    const kept = headerBlobKey(row);
+    const stored: string[] = [];
+    for await (const key of cell.blobs.list(kept.slice(0, kept.lastIndexOf('/') + 1))) stored.push(key);
+    assert.deepEqual(stored, [kept], "only the winner's header is stored");
+    assert.deepEqual(await cell.blobs.get(kept), headers[answers.findIndex((a) => a.statusCode === 201)]);
+    // Both raced past the check for an existing row unless one committed before the other looked.
+    const inserts = writes.filter((w) => w.some((sql) => /^insert into "recordings"/.test(sql))).length;
+    assert.ok(inserts === 1 || inserts === 2, `${inserts} recording inserts`);
+  });
+
   it("completes a recording only when exactly segments 0..n-1 are stored, in one statement through the cell's group commit", async (t) => {
-    const s = await startTestServer(t);
-    const inst = await s.institution('eu');
-    const att = await s.attempt(inst);
-    const cell = s.services.cells.get('eu');
-    assert.ok(cell);
+    const { s, att, cell } = await euAttempt(t);
     const sealer = await s.sealer(att, 'cam-1', { maxSegment: 100 });
     const sealed: Uint8Array[] = [];
     for (let i = 0; i < 4; i++) sealed.push(await sealer.sealNext(randomBytes(100), i === 3));
@@ -116,7 +143,7 @@ describe('upload protocol', () => {
     const complete = (n: number) => s.app.inject({ method: 'POST', url: '/v1/recordings/cam-1/complete', headers: bearer(att.token), payload: { segmentCount: n } });
     for (const i of [0, 1, 3]) assert.equal((await put(i)).statusCode, 201);
 
-    const committed = sqlCommittedThrough(cell);
+    const writes = writesCommittedThrough(cell);
     // 0, 1 and 3 stored: a gap for 4, too many for 2, and for 3 the right number but not 0..2.
     for (const n of [4, 2, 3]) {
       const early = await complete(n);
@@ -131,22 +158,18 @@ describe('upload protocol', () => {
     const other = await complete(5);
     assert.equal(other.statusCode, 409);
     assert.equal(other.json().error.code, 'EV_ERR_UPLOAD_RECORDING_COMPLETE');
-    assert.equal(committed.filter((sql) => /^update "recordings"/.test(sql)).length, 4, 'each completion that checked the segments ran through the group commit');
+    assert.equal(writes.flat().filter((sql) => /^update "recordings"/.test(sql)).length, 4, 'each completion that checked the segments ran through the group commit');
     const row = await cell.db.selectFrom('recordings').select(['segment_count', 'completed_at']).where('recording_id', '=', 'cam-1').executeTakeFirstOrThrow();
     assert.deepEqual([Number(row.segment_count), Number(row.completed_at)], [4, s.now]);
   });
 
   it('refuses, and leaves nothing stored, a segment for a recording completed or deleted since its row was kept', async (t) => {
-    const s = await startTestServer(t);
-    const inst = await s.institution('eu');
-    const att = await s.attempt(inst);
-    const cell = s.services.cells.get('eu');
-    assert.ok(cell);
+    const { s, att, cell } = await euAttempt(t);
     const put = async (recording: string, i: number, body: Uint8Array) =>
       s.app.inject({ method: 'PUT', url: `/v1/recordings/${recording}/segments/${i}`, headers: octets(att.token), payload: Buffer.from(body) });
     const storedKeys = async (recording: string) => {
       const keys: string[] = [];
-      for await (const key of cell.blobs.list(`institutions/${inst.id}/recordings/${Buffer.from(recording).toString('hex')}/segments/`)) keys.push(key);
+      for await (const key of cell.blobs.list(`institutions/${att.institution.id}/recordings/${Buffer.from(recording).toString('hex')}/segments/`)) keys.push(key);
       return keys.sort();
     };
     const start = async (recording: string) => {
