@@ -31,18 +31,24 @@ export interface HttpsApp {
  */
 export async function startHttpsApp(t: TestContext, options: { webDir?: string; routes?: (app: ExamVaultApp) => void } = {}): Promise<HttpsApp> {
   const dataDir = await mkdtemp(join(tmpdir(), 'examvault-https-'));
-  t.after(() => rm(dataDir, { recursive: true, force: true }));
+  // One hook, in this order: node:test runs a test's hooks in the order they were added and stops at
+  // the first that throws, so a removal added first would race the open services, and its failure
+  // would leave them open, and the test's process alive.
+  const open: { services?: Services; app?: ExamVaultApp } = {};
+  t.after(async () => {
+    await open.app?.close();
+    await open.services?.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
   const port = await freePort();
   const origin = `https://localhost:${port}`;
   const config = loadConfig({
     env: { EXAMVAULT_DATA_DIR: dataDir, EXAMVAULT_LOG_LEVEL: 'silent', EXAMVAULT_HOST: '127.0.0.1', EXAMVAULT_PORT: String(port), EXAMVAULT_PUBLIC_ORIGIN: origin },
     cwd: dataDir,
   });
-  const services = await openServices(config);
-  t.after(() => services.close());
-  const app = buildApp(config, services, { https: tlsOptions(await ensureLocalCertificate(dataDir)), ...(options.webDir ? { webDir: options.webDir } : {}) });
+  const services = (open.services = await openServices(config));
+  const app = (open.app = buildApp(config, services, { https: tlsOptions(await ensureLocalCertificate(dataDir)), ...(options.webDir ? { webDir: options.webDir } : {}) }));
   options.routes?.(app);
   await app.listen({ host: '127.0.0.1', port });
-  t.after(() => app.close());
   return { origin, dataDir, config, services, app };
 }

@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import type { Kysely } from 'kysely';
 import {
   type EpochGrant,
   type EpochKeyPair,
@@ -376,7 +377,11 @@ describe('server compromise', () => {
     await s.services.close();
     const closed = await readAllFiles(s.dataDir);
     const stolenDir = await mkdtemp(join(tmpdir(), 'examvault-stolen-'));
-    t.after(() => rm(stolenDir, { recursive: true, force: true }));
+    const stolen: { db?: Kysely<CellDatabase> } = {};
+    t.after(async () => {
+      await stolen.db?.destroy();
+      await rm(stolenDir, { recursive: true, force: true });
+    });
     await cp(s.dataDir, stolenDir, { recursive: true });
     const paths = closed.map((f) => f.path);
     for (const expected of ['cells/eu/metadata.db', 'cells/eu/keyring/keyring.json', 'cells/eu/audit/audit-log-key.json', 'tls/localhost.key']) {
@@ -391,8 +396,7 @@ describe('server compromise', () => {
 
     // Remove the at-rest layer with the cell's own keyring: every object, and every at-rest data key.
     const stolenCell = cellDir(stolenDir, 'eu');
-    const stolenDb = openSqlite<CellDatabase>(join(stolenCell, 'metadata.db'));
-    t.after(() => stolenDb.destroy());
+    const stolenDb = (stolen.db = openSqlite<CellDatabase>(join(stolenCell, 'metadata.db')));
     const keyring = await openCellKeyring(stolenCell, 'eu');
     const sealed = await openCellObjects(stolenCell, stolenDb, { reclaimDelayMs: null });
     const store = new EncryptedBlobStore({ objects: sealed, keyRecords: new SqlBlobStore(stolenDb), keyring });

@@ -77,7 +77,11 @@ async function uploadWithRetries(server: ServerProcess, u: Upload, stop: { faile
 describe('crash safety', () => {
   it(`${UPLOADERS} uploaders survive ${KILLS} SIGKILLs of the server with nothing acknowledged lost`, { timeout: 240_000 }, async (t) => {
     const dataDir = await mkdtemp(join(tmpdir(), 'examvault-crash-'));
-    t.after(() => rm(dataDir, { recursive: true, force: true }));
+    const running: { server?: { stop(): Promise<unknown> } } = {};
+    t.after(async () => {
+      await running.server?.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    });
     const keys = await generateEpochKeyPair();
 
     // Provision through the services directly, then hand the data directory to the server process.
@@ -101,7 +105,7 @@ describe('crash safety', () => {
     await services.close();
 
     const server = await serverProcess(dataDir, { EXAMVAULT_REGIONS: 'eu' });
-    t.after(() => server.stop());
+    running.server = server;
     await server.start();
 
     const stop: { failed?: Error } = {};

@@ -91,9 +91,11 @@ describe('rows committed alongside an object', () => {
 
   it('is offered over a log store, whatever group commit the records kept apart use, and not over other stores', async (t) => {
     const dir = await tempDir('rows-apart');
-    t.after(() => rm(dir, { recursive: true, force: true }));
     const log = await openLog(dir);
-    t.after(() => log.close());
+    t.after(async () => {
+      await log.close();
+      await rm(dir, { recursive: true, force: true });
+    });
     const keyring = await FileKeyring.open({ dir: join(dir, 'keyring'), keyId: 'eu-kek' });
     // Records kept apart go through another group commit: the new ones go into the log's rows anyway.
     const overLog = new EncryptedBlobStore({ objects: log.store, keyRecords: new SqlBlobStore(log.db), keyring });

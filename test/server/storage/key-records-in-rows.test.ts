@@ -25,9 +25,11 @@ async function keys(iterable: AsyncIterable<string>): Promise<string[]> {
 describe('a log store row keeps a record with its object', () => {
   it('writes it with the location, keeps it through overwrites and compaction, replaces it alone, and drops it with the row', async (t) => {
     const dir = await tempDir('row-record');
-    t.after(() => rm(dir, { recursive: true, force: true }));
     const log = await openLog(dir, { maxFileBytes: 64 * 1024, compactBelow: 0.99 });
-    t.after(() => log.close());
+    t.after(async () => {
+      await log.close();
+      await rm(dir, { recursive: true, force: true });
+    });
 
     const record = randomBytes(90);
     const given = Uint8Array.from(record);
@@ -80,9 +82,11 @@ describe('a log store row keeps a record with its object', () => {
 
   it('refuses a record larger than a row keeps, storing nothing', async (t) => {
     const dir = await tempDir('row-record-big');
-    t.after(() => rm(dir, { recursive: true, force: true }));
     const log = await openLog(dir);
-    t.after(() => log.close());
+    t.after(async () => {
+      await log.close();
+      await rm(dir, { recursive: true, force: true });
+    });
     await assert.rejects(log.store.putPartsWith('big/1', [randomBytes(10)], [], { record: randomBytes(MAX_ROW_RECORD + 1) }), RangeError);
     assert.equal(await log.store.get('big/1'), null);
     await log.store.put('big/2', randomBytes(10));
@@ -171,17 +175,23 @@ describe('the cell store with a key record kept apart (written before migration 
 describe('a cell store written before migration 0014', () => {
   it('opens every object after the upgrade, with every record moved into its row', async (t) => {
     const dir = await tempDir('record-upgrade');
-    t.after(() => rm(dir, { recursive: true, force: true }));
+    const open = new Set<{ close(): Promise<void> }>();
+    t.after(async () => {
+      for (const store of open) await store.close();
+      await rm(dir, { recursive: true, force: true });
+    });
     const objects = new Map(Array.from({ length: 12 }, (_, i) => [`inst/rec/${i}`, randomBytes(1_000 + i * 997)] as const));
     const first = await openCellStore(dir);
+    open.add(first);
     for (const [key, data] of objects) await first.store.put(key, data);
     // Back to the layout before 0014: the records in small_objects, no record column.
     await migrateTo(first.db, BEFORE);
     assert.equal((await first.db.selectFrom('small_objects').select('key').execute()).length, objects.size);
+    open.delete(first);
     await first.close();
 
     const upgraded = await openCellStore(dir);
-    t.after(() => upgraded.close());
+    open.add(upgraded);
     assert.deepEqual(await upgraded.db.selectFrom('small_objects').select('key').execute(), []);
     for (const [key, data] of objects) {
       assert.ok((await upgraded.log.record(key))?.length, `${key}'s record is in its row`);

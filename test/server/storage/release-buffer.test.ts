@@ -46,9 +46,11 @@ describe('releaseBuffer', () => {
 describe('EncryptedBlobStore over a log store frees each ciphertext once the log has written it', () => {
   it('on first puts, checked puts and refused puts, and every object reads back whole', async (t) => {
     const dir = await tempDir('release');
-    t.after(() => rm(dir, { recursive: true, force: true }));
     const log = await openLog(dir);
-    t.after(() => log.close());
+    t.after(async () => {
+      await log.close();
+      await rm(dir, { recursive: true, force: true });
+    });
     const keyring = await FileKeyring.open({ dir: join(dir, 'keyring'), keyId: 'eu-kek' });
     const store = new EncryptedBlobStore({ objects: log.store, keyRecords: new SqlBlobStore(log.db), keyring });
     const handed: Uint8Array[][] = [];
