@@ -10,19 +10,14 @@ const recordingQuery = queryTemplate((db: Kysely<CellDatabase>, institutionId: s
 const segmentQuery = queryTemplate((db: Kysely<CellDatabase>, institutionId: string, recordingId: string, idx: number) =>
   db.selectFrom('segments').selectAll().where('institution_id', '=', institutionId).where('recording_id', '=', recordingId).where('idx', '=', idx));
 
-/** Inserts a recording's row unless its id is taken: one change when it inserted the row, none when the id was taken. */
+/**
+ * Inserts a recording's row unless its id is taken: one change when it inserted the row, none when the
+ * id was taken. Committed through the cell's group commit (recording.service.ts), never on the
+ * server's own connection: test takers start an exam together, three recordings each, and each insert
+ * committed there held every request for its fsync.
+ */
 export function insertRecordingQuery(db: Kysely<CellDatabase>, row: RecordingTable): CompiledQuery {
   return db.insertInto('recordings').values(row).onConflict((oc) => oc.doNothing()).compile();
-}
-
-/**
- * `insertRecordingQuery` through the cell's group commit: test takers start an exam together, three
- * recordings each, and each insert committed on the server's own connection held every request for
- * its fsync. True when this call inserted it.
- */
-export async function insertRecording(db: Kysely<CellDatabase>, commits: GroupCommit, row: RecordingTable): Promise<boolean> {
-  const [result] = await commits.run([insertRecordingQuery(db, row)]);
-  return result?.changes === 1;
 }
 
 export async function findRecording(db: Kysely<CellDatabase>, institutionId: string, recordingId: string): Promise<RecordingTable | undefined> {

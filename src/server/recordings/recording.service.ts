@@ -9,12 +9,13 @@ import { decodeHeader, isCryptoError, MAX_SEGMENT_LIMIT, TAG_LENGTH } from '../.
 import { ApiError } from '../../protocol/errors.js';
 import { type RecordingStatus, type SegmentReceipt, uploadErrors, type UploadErrorCode } from '../../protocol/upload.js';
 import type { AttemptScope } from '../attempts/credential.js';
+import type { QueryResult } from '../db/group-commit.js';
 import type { RecordingTable, SegmentTable } from '../db/schema.js';
 import { findEpochKey, findInstitution } from '../institutions/institution.repository.js';
 import type { Cell } from '../regions/cell.types.js';
 import { takesRows } from '../storage/blob-store.js';
 import { randomPool } from '../storage/random-pool.js';
-import { completeRecording, findRecording, findSegment, insertRecording, insertRecordingQuery, storedIndexes } from './recording.repository.js';
+import { completeRecording, findRecording, findSegment, insertRecordingQuery, storedIndexes } from './recording.repository.js';
 import type { IndexOutcome } from './segment-index.js';
 
 export const MAX_SEGMENT_INDEX = 0xffffffff;
@@ -133,12 +134,15 @@ async function sameRecordingOrConflict(cell: Cell, scope: AttemptScope, existing
  */
 async function storeHeaderAndInsert(cell: Cell, row: RecordingTable, body: Uint8Array): Promise<boolean> {
   const { blobs } = cell;
+  const insert = [insertRecordingQuery(cell.db, row)];
+  let inserted: QueryResult | undefined;
   if (takesRows(blobs)) {
-    const [inserted] = await blobs.putWith(headerBlobKey(row), body, [insertRecordingQuery(cell.db, row)]);
-    return inserted?.changes === 1;
+    [inserted] = await blobs.putWith(headerBlobKey(row), body, insert);
+  } else {
+    await blobs.put(headerBlobKey(row), body);
+    [inserted] = await cell.commits.run(insert);
   }
-  await blobs.put(headerBlobKey(row), body);
-  return insertRecording(cell.db, cell.commits, row);
+  return inserted?.changes === 1;
 }
 
 function ranges(indexes: number[]): Array<[number, number]> {
