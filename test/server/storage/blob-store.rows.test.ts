@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { CompiledQuery } from 'kysely';
@@ -16,7 +15,7 @@ import { SqlBlobStore } from '../../../src/server/storage/blob-store.sql.js';
 import { takesRows } from '../../../src/server/storage/blob-store.js';
 import { FileKeyring } from '../../../src/server/storage/keyring.js';
 import { assertBytes } from './blob-store.contract.js';
-import { cellStoreFor, openEncrypted, openLog, tempDir } from './support.js';
+import { cellStoreFor, logFor, openEncrypted } from './support.js';
 
 const insertSide = (key: string) => CompiledQuery.raw('insert into small_objects (key, data) values (?, ?)', [key, Buffer.from('side')]);
 
@@ -90,13 +89,8 @@ describe('rows committed alongside an object', () => {
   });
 
   it('is offered over a log store, whatever group commit the records kept apart use, and not over other stores', async (t) => {
-    const dir = await tempDir('rows-apart');
-    const log = await openLog(dir);
-    t.after(async () => {
-      await log.close();
-      await rm(dir, { recursive: true, force: true });
-    });
-    const keyring = await FileKeyring.open({ dir: join(dir, 'keyring'), keyId: 'eu-kek' });
+    const log = await logFor(t, 'rows-apart');
+    const keyring = await FileKeyring.open({ dir: join(log.dir, 'keyring'), keyId: 'eu-kek' });
     // Records kept apart go through another group commit: the new ones go into the log's rows anyway.
     const overLog = new EncryptedBlobStore({ objects: log.store, keyRecords: new SqlBlobStore(log.db), keyring });
     assert.equal(overLog.rowsAlongside, true);
@@ -105,7 +99,7 @@ describe('rows committed alongside an object', () => {
     assertBytes(await overLog.get('seg/1'), data);
     assert.ok((await log.store.record('seg/1'))?.length);
 
-    const fs = await openEncrypted(join(dir, 'fs'));
+    const fs = await openEncrypted(join(log.dir, 'fs'));
     assert.equal(fs.store.rowsAlongside, false);
     assert.equal(takesRows(fs.store), false);
     await assert.rejects(fs.store.putWith('seg/1', randomBytes(10), [insertSide('side/2')]), /rowsAlongside/);

@@ -12,7 +12,7 @@ import { sql } from 'kysely';
 import { migrateToLatest } from '../../../src/server/db/migrate.js';
 import { MAX_ROW_RECORD } from '../../../src/server/storage/blob-store.log.js';
 import { cellDatabaseAt, migrateTo } from '../db/support.js';
-import { cellStoreFor, openCellStore, openLog, tempDir } from './support.js';
+import { cellStoreFor, logFor, openCellStore, tempDir } from './support.js';
 
 const bytes = (u: Uint8Array | null | undefined): string | null => (u ? Buffer.from(u).toString('hex') : null);
 
@@ -24,12 +24,7 @@ async function keys(iterable: AsyncIterable<string>): Promise<string[]> {
 
 describe('a log store row keeps a record with its object', () => {
   it('writes it with the location, keeps it through overwrites and compaction, replaces it alone, and drops it with the row', async (t) => {
-    const dir = await tempDir('row-record');
-    const log = await openLog(dir, { maxFileBytes: 64 * 1024, compactBelow: 0.99 });
-    t.after(async () => {
-      await log.close();
-      await rm(dir, { recursive: true, force: true });
-    });
+    const log = await logFor(t, 'row-record', { maxFileBytes: 64 * 1024, compactBelow: 0.99 });
 
     const record = randomBytes(90);
     const given = Uint8Array.from(record);
@@ -81,12 +76,7 @@ describe('a log store row keeps a record with its object', () => {
   });
 
   it('refuses a record larger than a row keeps, storing nothing', async (t) => {
-    const dir = await tempDir('row-record-big');
-    const log = await openLog(dir);
-    t.after(async () => {
-      await log.close();
-      await rm(dir, { recursive: true, force: true });
-    });
+    const log = await logFor(t, 'row-record-big');
     await assert.rejects(log.store.putPartsWith('big/1', [randomBytes(10)], [], { record: randomBytes(MAX_ROW_RECORD + 1) }), RangeError);
     assert.equal(await log.store.get('big/1'), null);
     await log.store.put('big/2', randomBytes(10));

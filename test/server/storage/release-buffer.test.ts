@@ -4,14 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { createCipheriv, randomBytes } from 'node:crypto';
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EncryptedBlobStore } from '../../../src/server/storage/blob-store.encrypted.js';
 import { SqlBlobStore } from '../../../src/server/storage/blob-store.sql.js';
 import { FileKeyring } from '../../../src/server/storage/keyring.js';
 import { MIN_RELEASED_BYTES, releaseBuffer } from '../../../src/server/storage/release-buffer.js';
-import { openLog, tempDir } from './support.js';
+import { logFor } from './support.js';
 
 function ciphertext(size: number): Buffer {
   return createCipheriv('aes-256-gcm', randomBytes(32), randomBytes(12)).update(randomBytes(size));
@@ -45,13 +44,8 @@ describe('releaseBuffer', () => {
 
 describe('EncryptedBlobStore over a log store frees each ciphertext once the log has written it', () => {
   it('on first puts, checked puts and refused puts, and every object reads back whole', async (t) => {
-    const dir = await tempDir('release');
-    const log = await openLog(dir);
-    t.after(async () => {
-      await log.close();
-      await rm(dir, { recursive: true, force: true });
-    });
-    const keyring = await FileKeyring.open({ dir: join(dir, 'keyring'), keyId: 'eu-kek' });
+    const log = await logFor(t, 'release');
+    const keyring = await FileKeyring.open({ dir: join(log.dir, 'keyring'), keyId: 'eu-kek' });
     const store = new EncryptedBlobStore({ objects: log.store, keyRecords: new SqlBlobStore(log.db), keyring });
     const handed: Uint8Array[][] = [];
     const put = log.store.putPartsWith.bind(log.store);

@@ -91,13 +91,30 @@ export async function openCellStore(dir: string): Promise<{ store: EncryptedBlob
   };
 }
 
-/** `openCellStore` in a directory of its own, closed and then removed after the test. */
-export async function cellStoreFor(t: { after(fn: () => Promise<unknown>): void }, label: string): Promise<Awaited<ReturnType<typeof openCellStore>>> {
+type AfterHooks = { after(fn: () => Promise<unknown>): void };
+
+/**
+ * What `open` opens in a directory of its own (`dir`), closed and then removed after the test, in one
+ * hook: node:test runs a test's hooks in the order they were added and stops at the first that throws,
+ * so a removal added on its own before the close would race what is open, and its failure would leave
+ * it open (a commit worker then keeps the test's process alive).
+ */
+async function inDirOfItsOwn<T extends { close(): Promise<void> }>(t: AfterHooks, label: string, open: (dir: string) => Promise<T>): Promise<T & { readonly dir: string }> {
   const dir = await tempDir(label);
-  const cell = await openCellStore(dir);
+  const opened = await open(dir);
   t.after(async () => {
-    await cell.close();
+    await opened.close();
     await rm(dir, { recursive: true, force: true });
   });
-  return cell;
+  return Object.assign(opened, { dir });
+}
+
+/** `openCellStore` in a directory of its own, closed and then removed after the test. */
+export async function cellStoreFor(t: AfterHooks, label: string): Promise<Awaited<ReturnType<typeof openCellStore>>> {
+  return inDirOfItsOwn(t, label, openCellStore);
+}
+
+/** `openLog` in a directory of its own (`dir`), closed and then removed after the test. */
+export async function logFor(t: AfterHooks, label: string, options: Partial<LogBlobStoreOptions> = {}): Promise<LogFixture & { readonly dir: string }> {
+  return inDirOfItsOwn(t, label, (dir) => openLog(dir, options));
 }
