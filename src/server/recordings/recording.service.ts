@@ -5,6 +5,7 @@
  * acknowledged only once its blob and its index row are durable.
  */
 import { createHash } from 'node:crypto';
+import type { CompiledQuery } from 'kysely';
 import { decodeHeader, isCryptoError, MAX_SEGMENT_LIMIT, TAG_LENGTH } from '../../crypto/index.js';
 import { ApiError } from '../../protocol/errors.js';
 import { type RecordingStatus, type SegmentReceipt, uploadErrors, type UploadErrorCode } from '../../protocol/upload.js';
@@ -16,7 +17,6 @@ import type { Cell } from '../regions/cell.types.js';
 import { takesRows } from '../storage/blob-store.js';
 import { randomPool } from '../storage/random-pool.js';
 import { completeRecording, findRecording, findSegment, insertRecordingQuery, storedIndexes } from './recording.repository.js';
-import type { IndexOutcome } from './segment-index.js';
 
 export const MAX_SEGMENT_INDEX = 0xffffffff;
 /** Largest body a segment PUT can carry: the format's maximum plaintext plus its tag. */
@@ -126,23 +126,26 @@ async function sameRecordingOrConflict(cell: Cell, scope: AttemptScope, existing
 }
 
 /**
- * Stores the sealed header, then inserts the recording's row; true when this call inserted it. Where
- * the cell's store commits rows with its objects, both go in one write of the group commit, as a
- * segment's object and row do: a recording exists once its header does, after one commit, not two
- * in a row. A racing twin with the same header has the same key and rewrites the same bytes; one
- * with another header has a key of its own, which the caller removes when it lost.
+ * Stores the sealed header and inserts the recording's row (`putCommitting`); true when this call
+ * inserted it. A recording exists once its header does. A racing twin with the same header has the
+ * same key and rewrites the same bytes; one with another header has a key of its own, which the
+ * caller removes when it lost.
  */
 async function storeHeaderAndInsert(cell: Cell, row: RecordingTable, body: Uint8Array): Promise<boolean> {
-  const { blobs } = cell;
-  const insert = [insertRecordingQuery(cell.db, row)];
-  let inserted: QueryResult | undefined;
-  if (takesRows(blobs)) {
-    [inserted] = await blobs.putWith(headerBlobKey(row), body, insert);
-  } else {
-    await blobs.put(headerBlobKey(row), body);
-    [inserted] = await cell.commits.run(insert);
-  }
+  const [inserted] = await putCommitting(cell, headerBlobKey(row), body, [insertRecordingQuery(cell.db, row)]);
   return inserted?.changes === 1;
+}
+
+/**
+ * Puts an object and commits `queries` once it is stored. Where the cell's store commits rows with its
+ * objects, both go in one write of the group commit: one commit before the acknowledgement instead of
+ * two in a row. Elsewhere (S3) the put comes first, then the commit.
+ */
+async function putCommitting(cell: Cell, key: string, body: Uint8Array, queries: readonly CompiledQuery[]): Promise<readonly QueryResult[]> {
+  const { blobs } = cell;
+  if (takesRows(blobs)) return blobs.putWith(key, body, queries);
+  await blobs.put(key, body);
+  return cell.commits.run(queries);
 }
 
 function ranges(indexes: number[]): Array<[number, number]> {
@@ -234,18 +237,10 @@ async function checkedPut(cell: Cell, scope: AttemptScope, upload: SegmentUpload
 
   const prior = await findSegment(cell.db, scope.institution, row.recording_id, row.idx);
   if (prior) return repeatOrConflict(cell, upload, prior);
-  const { blobs } = cell;
-  let outcome: IndexOutcome;
-  if (takesRows(blobs)) {
-    // The index row commits with the object: one commit before the acknowledgement instead of two.
-    outcome = await cell.segmentIndex.insertThrough(row, (queries) => blobs.putWith(key, body, queries));
-  } else {
-    await blobs.put(key, body);
-    outcome = await cell.segmentIndex.insert(row);
-  }
+  const outcome = await cell.segmentIndex.insertThrough(row, (queries) => putCommitting(cell, key, body, queries));
   if (outcome.inserted) return receiptOf(upload, true);
   // Another upload of this index won: the object under this upload's own name is nobody's.
-  await blobs.delete(key);
+  await cell.blobs.delete(key);
   return repeatOrConflict(cell, upload, outcome.existing);
 }
 
