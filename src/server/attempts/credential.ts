@@ -6,7 +6,7 @@
  * nothing the URL of an upload would not. Only SHA-256(token) is stored: a leaked database yields no
  * usable credential, and 256 random bits make a keyed hash unnecessary.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { AttemptCredentialTable, CellDatabase } from '../db/schema.js';
 
@@ -24,8 +24,9 @@ export function newAttemptToken(region: string): string {
   return `ev1.${region}.${randomBytes(32).toString('base64url')}`;
 }
 
+/** One call, no Hash object: every request of a recorder hashes its token. */
 export function tokenHash(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
+  return hash('sha256', token, 'hex');
 }
 
 /** The region a well-formed token names, or null for anything else. */
