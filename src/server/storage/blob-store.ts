@@ -77,10 +77,11 @@ export class BlobKeyError extends Error {
 }
 
 const keyPattern = /^[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*$/;
+/** A path segment that is `.` or `..`; tested, not split out: every segment upload checks a key twice. */
+const dotSegment = /(?:^|\/)\.\.?(?:\/|$)/;
 
 export function assertBlobKey(key: string): void {
-  if (typeof key !== 'string' || key.length === 0 || key.length > 512 || !keyPattern.test(key)) throw new BlobKeyError(String(key));
-  for (const segment of key.split('/')) if (segment === '.' || segment === '..') throw new BlobKeyError(key);
+  if (typeof key !== 'string' || key.length === 0 || key.length > 512 || !keyPattern.test(key) || dotSegment.test(key)) throw new BlobKeyError(String(key));
 }
 
 const prefixPattern = /^[A-Za-z0-9._/-]*$/;
