@@ -41,6 +41,8 @@ const TARGET_TAKERS_PER_CORE = 1500;
 const TARGET_VS_TUS = 1.2;
 const TARGET_VS_DISCARD = 0.35;
 const TARGET_RSS = 512 * MiB;
+/** MB per CPU-second of an HTTPS server that discards bodies, on the machine the targets were set for. */
+const DISCARD_WHEN_SET = 1000;
 /** Above this share of its core, the load generator may be what limits a run. */
 const CLIENT_SATURATED = 0.8;
 /** Above this (cores), the rest of the machine was busy enough to disturb a run. */
@@ -311,6 +313,17 @@ function failures(m: Measured): number {
   return m.run.tally.errors + (m.kind === 'examvault' ? m.run.tally.abandoned : 0);
 }
 
+/**
+ * The per-core target is in MB per CPU-second, which moves with the machine's speed: it says what the
+ * discard server, measured in the same run, took, against what it took where the target was set.
+ */
+function discardScale(ev: Measured | undefined, pacedDiscard: Measured | undefined, maxDiscard: readonly Measured[]): string | null {
+  if (!ev || !pacedDiscard) return null;
+  const d = mbPerCpu(pacedDiscard);
+  const max = maxDiscard.length > 0 ? ` and ${f(median(maxDiscard.map(mbPerCpu)), 0)} at full speed (median of the max-throughput rounds)` : '';
+  return `for scale: the HTTPS discard server took ${f(d, 0)} MB/CPU-s paced in this run (ExamVault ${f(mbPerCpu(ev) / d, 2)} × that)${max}; the per-core target was set for a machine on which it takes about ${f(DISCARD_WHEN_SET)}`;
+}
+
 function report(paced: readonly Measured[], rounds: readonly (readonly Measured[])[], perTakerMBps: number): boolean {
   const evPaced = paced.find((m) => m.kind === 'examvault');
   const evMax = rounds.map((r) => r.find((m) => m.kind === 'examvault')).filter((m): m is Measured => !!m);
@@ -373,6 +386,8 @@ function report(paced: readonly Measured[], rounds: readonly (readonly Measured[
   for (const m of all.filter((x) => clientShare(x) >= CLIENT_SATURATED)) {
     notes.push(`the load generator used ${pct(clientShare(m))} of its core in a run against ${names[m.kind]}: that run may be limited by the generator, so the server's MB/s is a lower bound (its MB/CPU-s still holds)`);
   }
+  const scale = discardScale(evPaced, paced.find((m) => m.kind === 'discard'), rounds.flat().filter((m) => m.kind === 'discard'));
+  if (scale) notes.push(scale);
   notes.push('ExamVault acknowledges a segment once its blob and its index row are fsynced; @tus/file-store does not fsync (its 201 means "in the page cache"); the discard server stores nothing.');
   notes.push('MB = 10^6 bytes of sealed segments acknowledged inside the window; CPU-s = user + system time of the server process (all its threads) inside the window; kernel work done outside the process (block I/O completions, writeback threads) shows under "machine".');
   console.log(`\nNotes:\n${notes.map((n) => `  - ${n}`).join('\n')}`);
