@@ -12,7 +12,7 @@ import Fastify, { type FastifyHttpsOptions, type FastifyInstance, type FastifySe
 import type { DestinationStream } from 'pino';
 import type { ServerConfig } from './config.types.js';
 import { handleError, notFoundError } from './http/errors.js';
-import { loggerOptions } from './http/logging.js';
+import { QuietWhenOkLogController, loggerOptions } from './http/logging.js';
 import { HEALTH_PATH, requireForwardedHttps } from './http/require-https.js';
 import { applySecurityHeaders, securityHeaders } from './http/security-headers.js';
 import type { Services } from './services.js';
@@ -50,6 +50,7 @@ export function buildApp(config: ServerConfig, services: Pick<Services, 'routes'
   const headers = securityHeaders(config);
   const fastifyOptions: FastifyServerOptions = {
     logger: loggerOptions(config, options.logStream),
+    logController: new QuietWhenOkLogController(),
     bodyLimit: JSON_BODY_LIMIT,
     // Behind the proxy, believe X-Forwarded-* from a loopback peer only (config.ts guarantees the
     // listener is loopback); never from anyone else.

@@ -116,7 +116,7 @@ export const recordingRoutes: FastifyPluginAsync<RecordingRoutesOptions> = async
     return recordingStatus(cell, scope, parseRecordingId(request.params.id));
   });
 
-  app.put<{ Params: { id: string; n: string } }>('/recordings/:id/segments/:n', { bodyLimit: MAX_SEGMENT_BODY, onRequest: admit }, async (request, reply) => {
+  app.put<{ Params: { id: string; n: string } }>('/recordings/:id/segments/:n', { bodyLimit: MAX_SEGMENT_BODY, onRequest: admit, config: { quietWhenOk: true } }, async (request, reply) => {
     const { cell, scope } = await auth(request);
     const idx = parseIndex(request.params.n);
     const receipt = await putSegment(cell, scope, parseRecordingId(request.params.id), idx, octets(request.body), clock());

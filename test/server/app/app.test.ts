@@ -56,6 +56,10 @@ const routes: FastifyPluginAsync = async (app) => {
     return { ok: true };
   });
   app.get('/whoami', async (request) => ({ ip: request.ip, protocol: request.protocol }));
+  app.put<{ Querystring: { fail?: string } }>('/quiet', { config: { quietWhenOk: true } }, async (request) => {
+    if (request.query.fail) throw new ApiError('EV_ERR_API_BAD_REQUEST', 'asked to fail');
+    return { ok: true };
+  });
 };
 
 function appWithLogs(cfg = config) {
@@ -263,6 +267,42 @@ describe('buildApp: logs', () => {
     assert.deepEqual(lines, []);
     await app.inject({ method: 'GET', url: '/v1/boom' });
     assert.equal(lines.length, 1);
+  });
+});
+
+describe('buildApp: routes quiet when they succeed', () => {
+  async function linesFor(level: string, url: string): Promise<Array<{ msg: string }>> {
+    const lines: string[] = [];
+    const app = buildApp(loadConfig({ env: { EXAMVAULT_LOG_LEVEL: level }, cwd }), { routes }, { logStream: { write: (l: string) => void lines.push(l) } });
+    await app.ready();
+    lines.length = 0;
+    await app.inject({ method: 'PUT', url });
+    await app.close();
+    return lines.map((l) => JSON.parse(l) as { msg: string });
+  }
+
+  it('log nothing for a success at info', async () => {
+    assert.deepEqual(await linesFor('info', '/v1/quiet'), []);
+  });
+
+  it('log a failure at info, with its completed line', async () => {
+    const msgs = (await linesFor('info', '/v1/quiet?fail=1')).map((l) => l.msg);
+    assert.ok(msgs.includes('request completed'), msgs.join(', '));
+    assert.ok(!msgs.includes('incoming request'));
+  });
+
+  it('log every request at debug, as other routes do', async () => {
+    const msgs = (await linesFor('debug', '/v1/quiet')).map((l) => l.msg);
+    assert.deepEqual(msgs, ['incoming request', 'request completed']);
+  });
+
+  it('leave other routes logged at info', async () => {
+    const lines: string[] = [];
+    const app = buildApp(config, { routes }, { logStream: { write: (l: string) => void lines.push(l) } });
+    await app.ready();
+    lines.length = 0;
+    await app.inject({ method: 'GET', url: '/v1/ok' });
+    assert.deepEqual(lines.map((l) => (JSON.parse(l) as { msg: string }).msg), ['incoming request', 'request completed']);
   });
 });
 
