@@ -152,3 +152,18 @@ export async function startBrowserPage(
     throw e;
   }
 }
+
+/**
+ * One cleanup for a server and the browser that visits it, closing the browser first. node:test runs
+ * `after` hooks in the order they were added, so a server registered first closed first, and waited
+ * for any request its page still had in flight until Chromium dropped the connection, minutes later.
+ * Give the launched browser to the returned function.
+ */
+export function closeBrowserThenServer(t: { after(fn: () => Promise<void>): void }, server: { close(): PromiseLike<unknown> }): (browser: Browser) => Browser {
+  let launched: Browser | null = null;
+  t.after(async () => {
+    await launched?.close();
+    await server.close();
+  });
+  return (browser) => (launched = browser);
+}

@@ -13,7 +13,7 @@ import { describe, it } from 'node:test';
 import { chromium } from 'playwright-core';
 import { buildApp } from '../../src/server/app.js';
 import { startTestServer } from '../server/support/test-server.js';
-import { chromiumArgs } from '../support/browser.js';
+import { chromiumArgs, closeBrowserThenServer } from '../support/browser.js';
 import { chromiumTool, requireTool } from '../support/system-tools.js';
 import { builtWebApps } from '../support/web-build.js';
 
@@ -26,11 +26,10 @@ describe('the served apps in a real browser', () => {
     await mkdir(shots, { recursive: true });
     const s = await startTestServer(t);
     const app = buildApp(s.config, s.services, { webDir: await builtWebApps() });
-    t.after(() => app.close());
+    const closing = closeBrowserThenServer(t, app);
     await app.listen({ host: '127.0.0.1', port: 0 });
     const origin = `http://localhost:${(app.server.address() as AddressInfo).port}`;
-    const browser = await chromium.launch({ executablePath, headless: true, args: [...chromiumArgs] });
-    t.after(() => browser.close());
+    const browser = closing(await chromium.launch({ executablePath, headless: true, args: [...chromiumArgs] }));
     const axe = await readFile(new URL('../../node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
 
     for (const [page, title] of [['reviewer', 'Sign in to review recordings'], ['admin', 'Sign in'], ['recorder', 'Start your exam recording']] as const) {

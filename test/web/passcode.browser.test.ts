@@ -13,7 +13,7 @@ import { buildApp } from '../../src/server/app.js';
 import { addStaff, register } from '../server/custody/support.js';
 import { issuePasscode, registerTestPlatform } from '../server/platforms/support.js';
 import { startTestServer } from '../server/support/test-server.js';
-import { chromiumArgs } from '../support/browser.js';
+import { chromiumArgs, closeBrowserThenServer } from '../support/browser.js';
 import { chromiumTool, requireTool } from '../support/system-tools.js';
 import { builtWebApps } from '../support/web-build.js';
 import { axeCheck, heading, shotsDir } from './recorder-support.js';
@@ -42,11 +42,10 @@ describe('the recorder\'s passcode form', () => {
     const { passcode } = await issuePasscode(s, platform, 'bio-final');
 
     const app = buildApp(s.config, s.services, { webDir: await builtWebApps() });
-    t.after(() => app.close());
+    const closing = closeBrowserThenServer(t, app);
     await app.listen({ host: '127.0.0.1', port: 0 });
     const origin = `http://localhost:${(app.server.address() as AddressInfo).port}`;
-    const browser = await chromium.launch({ executablePath, headless: true, args: [...chromiumArgs] });
-    t.after(() => browser.close());
+    const browser = closing(await chromium.launch({ executablePath, headless: true, args: [...chromiumArgs] }));
     const context = await browser.newContext();
     const urls: string[] = [];
     const redeems: string[] = [];

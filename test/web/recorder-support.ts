@@ -15,16 +15,15 @@ import { type Staff, registrationBody, setUpBody } from '../server/custody/suppo
 import type { LtiScenario } from '../server/lti/support.js';
 import { buildApp } from '../../src/server/app.js';
 import type { CleanupScope, TestInstitution, TestServer } from '../server/support/test-server.js';
-import { chromiumArgs } from '../support/browser.js';
+import { chromiumArgs, closeBrowserThenServer } from '../support/browser.js';
 import { builtWebApps } from '../support/web-build.js';
 
 /** The built apps served by `s` on a loopback port, and a headless Chromium; both closed after the test. */
 export async function servedInChromium(t: CleanupScope, s: TestServer, executablePath: string): Promise<{ origin: string; browser: Browser }> {
   const app = buildApp(s.config, s.services, { webDir: await builtWebApps() });
-  t.after(() => app.close());
+  const closing = closeBrowserThenServer(t, app);
   await app.listen({ host: '127.0.0.1', port: 0 });
-  const browser = await chromium.launch({ executablePath, headless: true, args: [...chromiumArgs] });
-  t.after(() => browser.close());
+  const browser = closing(await chromium.launch({ executablePath, headless: true, args: [...chromiumArgs] }));
   return { origin: `http://localhost:${(app.server.address() as AddressInfo).port}`, browser };
 }
 

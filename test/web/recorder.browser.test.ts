@@ -37,7 +37,7 @@ import { HANDOFF_KEY } from '../../src/web/recorder/handoff.js';
 import type { SealedEventDetail } from '../../src/web/recorder/sealed-track.js';
 import { addStaff, recoveryOf, register, revocationBody } from '../server/custody/support.js';
 import { startTestServer } from '../server/support/test-server.js';
-import { chromiumArgs, fakeMediaArgs } from '../support/browser.js';
+import { chromiumArgs, closeBrowserThenServer, fakeMediaArgs } from '../support/browser.js';
 import { chromiumTool, requireTool } from '../support/system-tools.js';
 import { builtWebApps } from '../support/web-build.js';
 import { type StoredListing, axeCheck as axeIn, assertSealersSafe, checkStored, heading, passDeviceCheck as deviceCheckIn, pinnedRootScript, readVault, servedInChromium, shotsDir, sleep } from './recorder-support.js';
@@ -70,13 +70,12 @@ describe('the recorder in a real browser', () => {
 
     const webDir = await builtWebApps();
     const app = buildApp(s.config, s.services, { webDir });
-    t.after(() => app.close());
+    const closing = closeBrowserThenServer(t, app);
     await app.listen({ host: '127.0.0.1', port: 0 });
     const port = (app.server.address() as AddressInfo).port;
     const origin = `http://localhost:${port}`;
 
-    const browser = await chromium.launch({ executablePath, headless: true, args: [...chromiumArgs, ...fakeMediaArgs] });
-    t.after(() => browser.close());
+    const browser = closing(await chromium.launch({ executablePath, headless: true, args: [...chromiumArgs, ...fakeMediaArgs] }));
     const context = await browser.newContext({ viewport: { width: 1024, height: 900 } });
     const errors: string[] = [];
     await context.route('**/*', (route) => {

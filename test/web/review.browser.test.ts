@@ -24,7 +24,7 @@ import { bundleForBrowser, repoRoot } from '../browser/bundle.js';
 import { assertFailure, assertSuccess, cli } from '../cli/support/run-cli.js';
 import { addStaff, approve, cellOf, register, registrationBody, upload } from '../server/custody/support.js';
 import { startTestServer } from '../server/support/test-server.js';
-import { chromiumArgs } from '../support/browser.js';
+import { chromiumArgs, closeBrowserThenServer } from '../support/browser.js';
 import { chromiumTool, requireTool } from '../support/system-tools.js';
 import type { HarnessConfig } from './review-harness.js';
 import { axeCheck, shotsDir } from './recorder-support.js';
@@ -70,11 +70,10 @@ describe('review notes and case export in a real browser', () => {
     const css = await readFile(join(repoRoot, 'src/web/shared/base.css'), 'utf8');
     app.get('/base.css', async (_request, reply) => reply.type('text/css; charset=utf-8').send(css));
     app.get('/harness.js.map', async (_request, reply) => reply.type('application/json').send(harness.map));
+    const closing = closeBrowserThenServer(t, app);
     await app.listen({ host: '127.0.0.1', port });
-    t.after(() => app.close());
 
-    const browser = await chromium.launch({ executablePath, headless: true, args: [...chromiumArgs, '--ignore-certificate-errors'] });
-    t.after(() => browser.close());
+    const browser = closing(await chromium.launch({ executablePath, headless: true, args: [...chromiumArgs, '--ignore-certificate-errors'] }));
     const context = await browser.newContext({ ignoreHTTPSErrors: true, acceptDownloads: true });
     await context.route('**/*', (route) => (new URL(route.request().url()).origin === origin ? route.continue() : route.abort('blockedbyclient')));
     const [cookieName, token] = (rev.get.cookie as string).split('=') as [string, string];
