@@ -271,38 +271,33 @@ describe('buildApp: logs', () => {
 });
 
 describe('buildApp: routes quiet when they succeed', () => {
-  async function linesFor(level: string, url: string): Promise<Array<{ msg: string }>> {
+  /** The messages one request logs at `level`. */
+  async function messagesFor(level: string, method: 'GET' | 'PUT', url: string): Promise<string[]> {
     const lines: string[] = [];
     const app = buildApp(loadConfig({ env: { EXAMVAULT_LOG_LEVEL: level }, cwd }), { routes }, { logStream: { write: (l: string) => void lines.push(l) } });
     await app.ready();
     lines.length = 0;
-    await app.inject({ method: 'PUT', url });
+    await app.inject({ method, url });
     await app.close();
-    return lines.map((l) => JSON.parse(l) as { msg: string });
+    return lines.map((l) => (JSON.parse(l) as { msg: string }).msg);
   }
 
   it('log nothing for a success at info', async () => {
-    assert.deepEqual(await linesFor('info', '/v1/quiet'), []);
+    assert.deepEqual(await messagesFor('info', 'PUT', '/v1/quiet'), []);
   });
 
   it('log a failure at info, with its completed line', async () => {
-    const msgs = (await linesFor('info', '/v1/quiet?fail=1')).map((l) => l.msg);
+    const msgs = await messagesFor('info', 'PUT', '/v1/quiet?fail=1');
     assert.ok(msgs.includes('request completed'), msgs.join(', '));
     assert.ok(!msgs.includes('incoming request'));
   });
 
   it('log every request at debug, as other routes do', async () => {
-    const msgs = (await linesFor('debug', '/v1/quiet')).map((l) => l.msg);
-    assert.deepEqual(msgs, ['incoming request', 'request completed']);
+    assert.deepEqual(await messagesFor('debug', 'PUT', '/v1/quiet'), ['incoming request', 'request completed']);
   });
 
   it('leave other routes logged at info', async () => {
-    const lines: string[] = [];
-    const app = buildApp(config, { routes }, { logStream: { write: (l: string) => void lines.push(l) } });
-    await app.ready();
-    lines.length = 0;
-    await app.inject({ method: 'GET', url: '/v1/ok' });
-    assert.deepEqual(lines.map((l) => (JSON.parse(l) as { msg: string }).msg), ['incoming request', 'request completed']);
+    assert.deepEqual(await messagesFor('info', 'GET', '/v1/ok'), ['incoming request', 'request completed']);
   });
 });
 
