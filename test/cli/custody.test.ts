@@ -34,7 +34,7 @@ import {
   safetyNumber,
   verifyStatement,
 } from '../../src/crypto/index.js';
-import { type Run, assertFailure, assertSuccess, cli } from './support/run-cli.js';
+import { type Run, assertFailure, assertSuccess, cli, printed } from './support/run-cli.js';
 
 const passphrase = 'correct horse battery staple';
 const institution = 'inst-7f3a';
@@ -578,7 +578,7 @@ describe('examvault custody revoke', () => {
     const d = emptyDir('revoke');
     const run = await cli(revokeArgs(d));
     assertSuccess(run);
-    assert.deepEqual(readdirSync(d).sort(), ['epoch-2.key', 'epoch-2.key.pub', 'revocation.json']);
+    assert.deepEqual(readdirSync(d).sort(), ['epoch-2.key', 'epoch-2.key.pub', 'revocation.json'], printed(run));
     assert.equal(statSync(join(d, 'epoch-2.key')).mode & 0o777, 0o600);
     const unlocked = await unlockPrivateKey(json(join(d, 'epoch-2.key')), passphrase);
     const epochPublic = fromBase64Url(json<{ publicKey: string }>(join(d, 'epoch-2.key.pub')).publicKey) as Uint8Array;

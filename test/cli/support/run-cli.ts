@@ -39,14 +39,20 @@ export function cli(args: readonly string[], options: { input?: Uint8Array; env?
   });
 }
 
+/** What a run printed, for a failure message: a status that says nothing else is then diagnosable. */
+export function printed(run: Run): string {
+  const stdout = run.stdout.toString('utf8');
+  return `stdout (${run.stdout.length} bytes): ${stdout.slice(0, 2000)}\nstderr: ${run.stderr.slice(0, 4000)}`;
+}
+
 export function assertSuccess(run: Run): void {
-  assert.equal(run.status, 0, `expected success, got ${run.status}: ${run.stderr}`);
+  assert.equal(run.status, 0, `expected success, got ${run.status}\n${printed(run)}`);
 }
 
 /** Exactly one error line carrying `code`, then one non-empty hint line, and a non-zero status. */
 export function assertFailure(run: Run, code: string, status?: number): void {
-  assert.notEqual(run.status, 0, 'expected a failure');
-  if (status !== undefined) assert.equal(run.status, status, run.stderr);
+  assert.notEqual(run.status, 0, `expected a failure\n${printed(run)}`);
+  if (status !== undefined) assert.equal(run.status, status, printed(run));
   const lines = run.stderr.trimEnd().split('\n');
   const errors = lines.filter((l) => l.startsWith('error: '));
   const hints = lines.filter((l) => l.startsWith('hint: '));
