@@ -15,6 +15,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TestContext } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { browserSlot } from './browser-slot.js';
 import { chromiumTool, requireTool } from './system-tools.js';
 
 /** Flags that work on this machine kind (a container, no GPU, small /dev/shm). */
@@ -154,16 +155,17 @@ export async function startBrowserPage(
 }
 
 /**
- * One cleanup for a server and the browser that visits it, closing the browser first. node:test runs
- * `after` hooks in the order they were added, so a server registered first closed first, and waited
- * for any request its page still had in flight until Chromium dropped the connection, minutes later.
+ * One cleanup for a server and the browser that visits it, closing the browser first (browser-slot.ts).
  * Give the launched browser to the returned function.
  */
 export function closeBrowserThenServer(t: { after(fn: () => Promise<void>): void }, server: { close(): PromiseLike<unknown> }): (browser: Browser) => Browser {
-  let launched: Browser | null = null;
+  const slot = browserSlot();
   t.after(async () => {
-    await launched?.close();
-    await server.close();
+    try {
+      await slot.close();
+    } finally {
+      await server.close();
+    }
   });
-  return (browser) => (launched = browser);
+  return slot.take;
 }

@@ -15,6 +15,7 @@ import { type Services, openServices } from '../../src/server/services.js';
 import { ensureLocalCertificate } from '../../src/server/tls/local-certificate.js';
 import { tlsOptions } from '../../src/server/tls/tls-options.js';
 import { freePort } from '../server/support/server-process.js';
+import { type BrowserSlot, browserSlot } from './browser-slot.js';
 
 
 export interface HttpsApp {
@@ -23,11 +24,13 @@ export interface HttpsApp {
   readonly config: ServerConfig;
   readonly services: Services;
   readonly app: ExamVaultApp;
+  /** Give it the browser the test launches: it is closed before the app (browser-slot.ts). */
+  readonly closesFirst: BrowserSlot['take'];
 }
 
 /**
  * Starts the app; `routes` may add test-only routes before it listens. Everything is closed and the
- * data directory removed when the test ends.
+ * data directory removed when the test ends, the browser given to `closesFirst` first.
  */
 export async function startHttpsApp(t: TestContext, options: { webDir?: string; routes?: (app: ExamVaultApp) => void } = {}): Promise<HttpsApp> {
   const dataDir = await mkdtemp(join(tmpdir(), 'examvault-https-'));
@@ -35,10 +38,15 @@ export async function startHttpsApp(t: TestContext, options: { webDir?: string; 
   // the first that throws, so a removal added first would race the open services, and its failure
   // would leave them open, and the test's process alive.
   const open: { services?: Services; app?: ExamVaultApp } = {};
+  const browser = browserSlot();
   t.after(async () => {
-    await open.app?.close();
-    await open.services?.close();
-    await rm(dataDir, { recursive: true, force: true });
+    try {
+      await browser.close();
+    } finally {
+      await open.app?.close();
+      await open.services?.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
   const port = await freePort();
   const origin = `https://localhost:${port}`;
@@ -50,5 +58,5 @@ export async function startHttpsApp(t: TestContext, options: { webDir?: string; 
   const app = (open.app = buildApp(config, services, { https: tlsOptions(await ensureLocalCertificate(dataDir)), ...(options.webDir ? { webDir: options.webDir } : {}) }));
   options.routes?.(app);
   await app.listen({ host: '127.0.0.1', port });
-  return { origin, dataDir, config, services, app };
+  return { origin, dataDir, config, services, app, closesFirst: browser.take };
 }

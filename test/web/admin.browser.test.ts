@@ -111,7 +111,7 @@ describe('the admin console', () => {
     const executablePath = requireTool(t, chromiumTool);
     if (!executablePath) return;
     await mkdir(shots, { recursive: true });
-    const { origin, dataDir, services, app } = await startHttpsApp(t, { webDir: await builtWebApps() });
+    const { origin, dataDir, services, app, closesFirst } = await startHttpsApp(t, { webDir: await builtWebApps() });
 
     // The operator: the institution in its region, with no epoch key (awaiting set-up), and the admin's invite.
     const inst = await createInstitution(services.cells, services.directory, { name: 'Console U', region: 'eu' }, Date.now());
@@ -119,8 +119,7 @@ describe('the admin console', () => {
     const cell = services.cells.get('eu');
     assert.ok(cell);
 
-    const browser = await chromium.launch({ executablePath, headless: true, args: [...chromiumArgs, '--ignore-certificate-errors'] });
-    t.after(() => browser.close());
+    const browser = closesFirst(await chromium.launch({ executablePath, headless: true, args: [...chromiumArgs, '--ignore-certificate-errors'] }));
     const context = await browser.newContext({ ignoreHTTPSErrors: true });
     const sent: { method: string; path: string; body: string }[] = [];
     let tamperAudit = false;

@@ -32,8 +32,7 @@ describe('the recorder from a launch framed by the LMS', () => {
     // Both "sites" are on loopback here; Chromium's local-network-access checks would stop a frame of
     // one navigating to the other, which between a real LMS and ExamVault (public hosts) never applies.
     const args = [...appChromiumArgs, '--disable-features=LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests'];
-    const browser = await chromium.launch({ executablePath, headless: true, args });
-    t.after(() => browser.close());
+    const browser = s.closesFirst(await chromium.launch({ executablePath, headless: true, args }));
     const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1024, height: 900 } });
     const { problems, urls, posts } = await watchLtiTraffic(context, s);
     context.on('page', (p) => {

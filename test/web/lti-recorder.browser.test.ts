@@ -36,8 +36,7 @@ describe('the recorder from an LTI launch', () => {
     // The institution's set-up by its admin's client: recovery key → admin enrolment → epoch 1.
     await setUpLtiInstitution(s);
 
-    const browser = await chromium.launch({ executablePath, headless: true, args: [...appChromiumArgs] });
-    t.after(() => browser.close());
+    const browser = s.closesFirst(await chromium.launch({ executablePath, headless: true, args: [...appChromiumArgs] }));
     const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1024, height: 900 } });
     const { problems, urls, posts } = await watchLtiTraffic(context, s);
     const sealed = await collectPageEvents<SealedEventDetail>(context, 'examvault:sealed');

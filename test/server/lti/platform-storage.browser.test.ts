@@ -21,8 +21,7 @@ describe('LTI launch in Chromium, framed by the LMS', () => {
       // Both "sites" are on loopback here; Chromium's local-network-access checks would stop a frame
       // of one navigating to the other, which between a real LMS and ExamVault (public hosts) never applies.
       const args = [...chromiumArgs, '--host-resolver-rules=MAP localhost 127.0.0.1', '--disable-features=LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests'];
-      const browser = await chromium.launch({ executablePath, headless: true, args });
-      t.after(() => browser.close());
+      const browser = s.closesFirst(await chromium.launch({ executablePath, headless: true, args }));
       const context = await browser.newContext({ ignoreHTTPSErrors: true });
       const problems: string[] = [];
       const posts: string[] = [];

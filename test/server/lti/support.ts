@@ -22,6 +22,7 @@ import { tlsOptions } from '../../../src/server/tls/tls-options.js';
 import { Browser } from '../../support/lms/browser.js';
 import { type LaunchSpec, LmsEmulator, roles } from '../../support/lms/emulator.js';
 import { freePort } from '../support/server-process.js';
+import { type BrowserSlot, browserSlot } from '../../support/browser-slot.js';
 
 export const EXAM = 'chem-midterm';
 
@@ -41,6 +42,8 @@ export interface LtiScenario {
   /** Milliseconds added to the server's clock. */
   skew: number;
   browser(): Browser;
+  /** Give it a Chromium the test launches: it is closed before the LMS and the app (test/support/browser-slot.ts). */
+  closesFirst: BrowserSlot['take'];
   /** An admin API call (session cookie, CSRF token, Origin). */
   api(method: string, path: string, json?: unknown): ReturnType<Browser['fetch']>;
 }
@@ -61,12 +64,17 @@ export async function ltiScenario(t: { after(fn: () => Promise<void>): void }, o
   await app.listen({ host: '127.0.0.1', port });
   const agent = new Agent({ ca: cert.certPem });
   const lms = await LmsEmulator.start({ clientId: 'examvault-client-1', deploymentId: 'deployment-1', toolOrigin: origin, toolAgent: agent });
+  const browsers = browserSlot();
   t.after(async () => {
-    await lms.close();
-    await app.close();
-    await services.close();
-    agent.destroy();
-    await rm(dataDir, { recursive: true, force: true });
+    try {
+      await browsers.close();
+    } finally {
+      await lms.close();
+      await app.close();
+      await services.close();
+      agent.destroy();
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 
   const keys = await generateEpochKeyPair();
@@ -85,6 +93,7 @@ export async function ltiScenario(t: { after(fn: () => Promise<void>): void }, o
   return Object.assign(scenario, {
     origin, dataDir, services, app, cell, institution: inst.id, lms, agent, admin, logs, api, epochKeys: keys,
     browser: () => new Browser(origin, agent),
+    closesFirst: browsers.take,
   });
 }
 

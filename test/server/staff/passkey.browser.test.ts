@@ -32,7 +32,7 @@ describe('staff passkeys in a real browser', () => {
     const executablePath = requireTool(t, chromiumTool);
     if (!executablePath) return;
     const script = await readFile(bundle);
-    const { origin, services, app } = await startHttpsApp(t, {
+    const { origin, services, app, closesFirst } = await startHttpsApp(t, {
       routes: (a) => {
         a.get('/', async (_request, reply) => reply
           .header('content-security-policy', "default-src 'none'; script-src 'self'; connect-src 'self'")
@@ -48,8 +48,7 @@ describe('staff passkeys in a real browser', () => {
     assert.ok(invite.setupUrl.startsWith(`${origin}/staff/setup#evi1.eu.`));
 
     // Only this browser accepts the test's self-signed certificate.
-    const browser = await chromium.launch({ executablePath, headless: true, args: [...chromiumArgs, '--ignore-certificate-errors'] });
-    t.after(() => browser.close());
+    const browser = closesFirst(await chromium.launch({ executablePath, headless: true, args: [...chromiumArgs, '--ignore-certificate-errors'] }));
     const context = await browser.newContext({ ignoreHTTPSErrors: true });
     await context.route('**/*', (route) => (new URL(route.request().url()).origin === origin ? route.continue() : route.abort('blockedbyclient')));
     const page = await context.newPage();
