@@ -9,7 +9,7 @@ import { authenticateAttempt } from '../attempts/attempt-auth.js';
 import type { AttemptScope } from '../attempts/credential.js';
 import type { Cell, Cells } from '../regions/cell.types.js';
 import { Admission } from './admission.js';
-import { BodyPool, pooledBodyParser } from './body-pool.js';
+import { BodyChunks, chunkedBodyParser } from './body-chunks.js';
 import {
   MAX_HEADER_BODY,
   MAX_SEGMENT_BODY,
@@ -63,9 +63,13 @@ function parseRecordingId(raw: string): string {
   return raw;
 }
 
-function octets(body: unknown): Uint8Array {
-  if (!(body instanceof Uint8Array)) throw new ApiError('EV_ERR_API_UNSUPPORTED_MEDIA_TYPE', 'send the body as application/octet-stream');
+function chunksOf(body: unknown): BodyChunks {
+  if (!(body instanceof BodyChunks)) throw new ApiError('EV_ERR_API_UNSUPPORTED_MEDIA_TYPE', 'send the body as application/octet-stream');
   return body;
+}
+
+function octets(body: unknown): Uint8Array {
+  return chunksOf(body).bytes();
 }
 
 /** The bytes a request declares it will send, as admission counts them. */
@@ -82,18 +86,9 @@ export const recordingRoutes: FastifyPluginAsync<RecordingRoutesOptions> = async
     options.segmentAdmissionWaitMs ?? DEFAULT_SEGMENT_ADMISSION_WAIT_MS,
     options.maxSegmentsWaiting ?? DEFAULT_SEGMENTS_WAITING,
   );
-  // Bodies go into reused buffers (body-pool.ts), given back once the response is sent: by then the
-  // handler has hashed, sealed and stored the body, and nothing holds it any more.
-  const pool = new BodyPool(2 * admission.maxBytes);
-  const pooled = new WeakMap<FastifyRequest, Buffer>();
+  // Bodies stay in the chunks they arrived in (body-chunks.ts): a segment is sealed from them.
   app.removeContentTypeParser('application/octet-stream');
-  app.addContentTypeParser('application/octet-stream', pooledBodyParser(pool, (request, buffer) => pooled.set(request, buffer)));
-  app.addHook('onResponse', async (request) => {
-    const buffer = pooled.get(request);
-    if (!buffer) return;
-    pooled.delete(request);
-    pool.give(buffer);
-  });
+  app.addContentTypeParser('application/octet-stream', chunkedBodyParser());
   // Before the body is read: while this waits, the body stays in the client (admission.ts).
   const admit = async (request: FastifyRequest, reply: FastifyReply) => {
     const ticket = admission.enter(declaredBytes(request));
@@ -119,7 +114,7 @@ export const recordingRoutes: FastifyPluginAsync<RecordingRoutesOptions> = async
   app.put<{ Params: { id: string; n: string } }>('/recordings/:id/segments/:n', { bodyLimit: MAX_SEGMENT_BODY, onRequest: admit, config: { quietWhenOk: true } }, async (request, reply) => {
     const { cell, scope } = await auth(request);
     const idx = parseIndex(request.params.n);
-    const receipt = await putSegment(cell, scope, parseRecordingId(request.params.id), idx, octets(request.body), clock());
+    const receipt = await putSegment(cell, scope, parseRecordingId(request.params.id), idx, chunksOf(request.body), clock());
     return reply.code(receipt.created ? 201 : 200).send(receipt);
   });
 

@@ -17,6 +17,7 @@ import type { Cell } from '../regions/cell.types.js';
 import { takesRows } from '../storage/blob-store.js';
 import { randomPool } from '../storage/random-pool.js';
 import { completeRecording, findRecording, findSegment, insertRecordingQuery, storedIndexes } from './recording.repository.js';
+import type { BodyChunks } from './body-chunks.js';
 
 export const MAX_SEGMENT_INDEX = 0xffffffff;
 /** Largest body a segment PUT can carry: the format's maximum plaintext plus its tag. */
@@ -180,7 +181,7 @@ export async function recordingStatus(cell: Cell, scope: AttemptScope, recording
   return statusOf(cell, await ownRecording(cell, scope, recordingId));
 }
 
-export async function putSegment(cell: Cell, scope: AttemptScope, recordingId: string, idx: number, body: Uint8Array, now: number): Promise<SegmentReceipt> {
+export async function putSegment(cell: Cell, scope: AttemptScope, recordingId: string, idx: number, body: BodyChunks, now: number): Promise<SegmentReceipt> {
   const facts = await cell.recordings.get(scope.institution, recordingId);
   if (!facts || facts.institution !== scope.institution || facts.exam !== scope.exam || facts.attempt !== scope.attempt) throw recordingNotFound();
   checkSegment(facts.segmentCount, facts.maxSegment, idx, body);
@@ -195,7 +196,7 @@ export async function putSegment(cell: Cell, scope: AttemptScope, recordingId: s
     // Most segments are sent once: write them without reading first. The write itself finds a
     // segment already sent, or a recording completed or deleted since it was read; the checked path
     // below then settles those with fresh reads.
-    const first = await cell.segmentIndex.insertFirst(upload.row, (queries) => blobs.putNewWith(upload.key, body, queries));
+    const first = await cell.segmentIndex.insertFirst(upload.row, (queries) => blobs.putNewWith(upload.key, body.chunks, queries));
     if (first === 'inserted') return receiptOf(upload, true);
     cell.recordings.forget(scope.institution, recordingId);
     if (first === 'closed') await blobs.delete(upload.key);
@@ -212,10 +213,10 @@ export async function putSegment(cell: Cell, scope: AttemptScope, recordingId: s
 interface SegmentUpload {
   readonly key: string;
   readonly row: SegmentTable;
-  readonly body: Uint8Array;
+  readonly body: BodyChunks;
 }
 
-function checkSegment(segmentCount: number | null, maxSegment: number, idx: number, body: Uint8Array): void {
+function checkSegment(segmentCount: number | null, maxSegment: number, idx: number, body: BodyChunks): void {
   if (segmentCount !== null && idx >= segmentCount) {
     throw uploadError('EV_ERR_UPLOAD_RECORDING_COMPLETE', `the recording is complete with ${segmentCount} segments`);
   }
@@ -225,7 +226,7 @@ function checkSegment(segmentCount: number | null, maxSegment: number, idx: numb
 }
 
 function receiptOf({ row, body }: SegmentUpload, created: boolean): SegmentReceipt {
-  const tag = Buffer.from(body.buffer, body.byteOffset + body.length - TAG_LENGTH, TAG_LENGTH).toString('hex');
+  const tag = body.tail(TAG_LENGTH).toString('hex');
   return { recording: row.recording_id, index: row.idx, size: row.size, tag, created };
 }
 
@@ -237,7 +238,7 @@ async function checkedPut(cell: Cell, scope: AttemptScope, upload: SegmentUpload
 
   const prior = await findSegment(cell.db, scope.institution, row.recording_id, row.idx);
   if (prior) return repeatOrConflict(cell, upload, prior);
-  const outcome = await cell.segmentIndex.insertThrough(row, (queries) => putCommitting(cell, key, body, queries));
+  const outcome = await cell.segmentIndex.insertThrough(row, (queries) => putCommitting(cell, key, body.bytes(), queries));
   if (outcome.inserted) return receiptOf(upload, true);
   // Another upload of this index won: the object under this upload's own name is nobody's.
   await cell.blobs.delete(key);
@@ -249,7 +250,7 @@ async function repeatOrConflict(cell: Cell, upload: SegmentUpload, stored: Segme
   const { row, body } = upload;
   if (Number(stored.size) === body.length) {
     const bytes = await cell.blobs.get(segmentBlobKey(row.institution_id, row.recording_id, row.idx, stored.name));
-    if (bytes && Buffer.compare(bytes, body) === 0) return receiptOf(upload, false);
+    if (bytes && Buffer.compare(bytes, body.bytes()) === 0) return receiptOf(upload, false);
   }
   throw uploadError('EV_ERR_UPLOAD_SEGMENT_CONFLICT', `segment ${row.idx} is already stored with other bytes`);
 }

@@ -70,11 +70,13 @@ export function importDataKey(raw: Uint8Array): KeyObject {
 
 /**
  * Seals in one pass on the calling thread: AES-256-GCM runs at gigabytes a second, so a segment takes
- * tens of microseconds, less than handing it to the thread pool would. Returns the sealed object as
- * its consecutive parts (header with nonce, ciphertext, tag): a store that writes parts as they are
- * (blob-store.ts `takesParts`) spares a copy of the whole object.
+ * tens of microseconds, less than handing it to the thread pool would. The plaintext may come as
+ * consecutive parts (a request body's chunks), sealed one after the other without joining them.
+ * Returns the sealed object as its consecutive parts (header with nonce, the ciphertext of each
+ * plaintext part, tag): a store that writes parts as they are (blob-store.ts `takesParts`) spares a
+ * copy of the whole object.
  */
-export function sealObjectParts(dataKey: DataKey, key: string, plaintext: Uint8Array): Uint8Array[] {
+export function sealObjectParts(dataKey: DataKey, key: string, plaintext: Uint8Array | readonly Uint8Array[]): Uint8Array[] {
   const nonce = randomPool.take(NONCE_LENGTH);
   const aad = prologue(OBJECT_MAGIC, key);
   const cipher = createCipheriv('aes-256-gcm', dataKey, nonce, { authTagLength: TAG_LENGTH });
@@ -82,7 +84,8 @@ export function sealObjectParts(dataKey: DataKey, key: string, plaintext: Uint8A
   const header = Buffer.allocUnsafe(OBJECT_HEADER_LENGTH);
   header.set(aad.subarray(0, 5), 0);
   header.set(nonce, 5);
-  const parts: Uint8Array[] = [header, cipher.update(plaintext)];
+  const parts: Uint8Array[] = [header];
+  for (const part of plaintext instanceof Uint8Array ? [plaintext] : plaintext) parts.push(cipher.update(part));
   const tail = cipher.final();
   if (tail.length > 0) parts.push(tail);
   parts.push(cipher.getAuthTag());

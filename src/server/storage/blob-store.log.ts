@@ -320,8 +320,8 @@ export class LogBlobStore implements PartsBlobStore, RowsBlobStore {
     return this.putPartsWith(key, [data], alongside);
   }
 
-  async putNewWith(key: string, data: Uint8Array, alongside: readonly CompiledQuery[]): Promise<readonly QueryResult[]> {
-    return this.putPartsWith(key, [data], alongside, { fresh: true });
+  async putNewWith(key: string, data: Uint8Array | readonly Uint8Array[], alongside: readonly CompiledQuery[]): Promise<readonly QueryResult[]> {
+    return this.putPartsWith(key, data instanceof Uint8Array ? [data] : data, alongside, { fresh: true });
   }
 
   /**

@@ -58,9 +58,10 @@ export interface RowsBlobStore extends BlobStore {
    * `putWith` for a key that holds no object. The object's rows are inserted, not replaced: if the key
    * holds an object already, the write fails with the database's constraint violation
    * (db/constraint.ts) and none of its rows, `alongside` included, is committed. It spares the read
-   * an encrypted store's put makes to learn whether the key already has a data key.
+   * an encrypted store's put makes to learn whether the key already has a data key. `data` may be the
+   * object's consecutive parts (a request body's chunks), taken as they are.
    */
-  putNewWith(key: string, data: Uint8Array, alongside: readonly CompiledQuery[]): Promise<readonly QueryResult[]>;
+  putNewWith(key: string, data: Uint8Array | readonly Uint8Array[], alongside: readonly CompiledQuery[]): Promise<readonly QueryResult[]>;
 }
 
 export function takesRows(store: BlobStore): store is RowsBlobStore {

@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import { EncryptedBlobStore } from '../../../src/server/storage/blob-store.encrypted.js';
 import { SqlBlobStore } from '../../../src/server/storage/blob-store.sql.js';
 import { FileKeyring } from '../../../src/server/storage/keyring.js';
-import { MIN_RELEASED_BYTES, releaseBuffer } from '../../../src/server/storage/release-buffer.js';
+import { MIN_RELEASED_BYTES, releaseBuffer, releaseBuffers } from '../../../src/server/storage/release-buffer.js';
 import { logFor } from './support.js';
 
 function ciphertext(size: number): Buffer {
@@ -42,6 +42,19 @@ describe('releaseBuffer', () => {
   });
 });
 
+describe('releaseBuffers', () => {
+  it('frees every buffer of its own in one go, once each, and leaves the rest alone', () => {
+    const outs = [ciphertext(20_000), ciphertext(30_000), ciphertext(40_000)];
+    const small = Buffer.from('tag bytes');
+    const view = Buffer.allocUnsafeSlow(MIN_RELEASED_BYTES * 4).subarray(0, MIN_RELEASED_BYTES * 2);
+    assert.equal(releaseBuffers([outs[0] as Buffer, small, outs[1] as Buffer, outs[0] as Buffer, view, outs[2] as Buffer]), 3);
+    for (const out of outs) assert.equal(out.buffer.byteLength, 0);
+    assert.equal(small.toString(), 'tag bytes');
+    assert.equal(view.byteLength, MIN_RELEASED_BYTES * 2);
+    assert.equal(releaseBuffers([]), 0);
+  });
+});
+
 describe('EncryptedBlobStore over a log store frees each ciphertext once the log has written it', () => {
   it('on first puts, checked puts and refused puts, and every object reads back whole', async (t) => {
     const log = await logFor(t, 'release');
@@ -53,23 +66,34 @@ describe('EncryptedBlobStore over a log store frees each ciphertext once the log
       handed.push([...parts]);
       return put(key, parts, alongside, options);
     };
-    const ciphertextOf = (parts: Uint8Array[] | undefined) => parts?.find((p) => p.byteLength >= MIN_RELEASED_BYTES || p.buffer.byteLength === 0);
+    // Every part of a ciphertext big enough to be freed was freed: none holds its memory any more.
+    const ciphertextFreed = (parts: Uint8Array[] | undefined, pieces: number) => {
+      assert.ok(parts);
+      assert.deepEqual(parts.filter((p) => p.byteLength >= MIN_RELEASED_BYTES), [], 'no part left holding its memory');
+      assert.equal(parts.filter((p) => p.buffer.byteLength === 0).length, pieces, 'the ciphertext parts, freed');
+    };
 
     const first = randomBytes(250_000);
     await store.putNewWith('seg/1', first, []);
     assert.equal(handed.length, 1);
-    assert.equal(ciphertextOf(handed[0])?.byteLength, 0, 'the first put freed its ciphertext');
+    ciphertextFreed(handed[0], 1);
 
     const second = randomBytes(125_000);
     await store.putWith('seg/1', second, []);
-    assert.equal(ciphertextOf(handed[1])?.byteLength, 0, 'the checked put freed its ciphertext');
+    ciphertextFreed(handed[1], 1);
 
     // A first put onto a key that holds an object is refused; its ciphertext is freed all the same.
     await assert.rejects(store.putNewWith('seg/1', randomBytes(125_000), []));
-    assert.equal(ciphertextOf(handed[2])?.byteLength, 0, 'the refused put freed its ciphertext');
+    ciphertextFreed(handed[2], 1);
 
     assert.deepEqual(Buffer.from((await store.get('seg/1')) as Uint8Array), second);
     await store.putNewWith('seg/2', first, []);
     assert.deepEqual(Buffer.from((await store.get('seg/2')) as Uint8Array), first);
+
+    // A body in chunks, as a request brings it: a ciphertext part for each chunk, all freed in one go.
+    const chunks = [randomBytes(16_384), randomBytes(16_384), randomBytes(16_384), randomBytes(9_000)];
+    await store.putNewWith('seg/3', chunks, []);
+    ciphertextFreed(handed[4], 3);
+    assert.deepEqual(Buffer.from((await store.get('seg/3')) as Uint8Array), Buffer.concat(chunks));
   });
 });
