@@ -10,8 +10,8 @@ import type { Browser } from 'playwright-core';
 export interface BrowserSlot {
   /** Closes this browser before the server; returns it. */
   take(browser: Browser): Browser;
-  /** Closes the browser taken, if any. */
-  close(): Promise<void>;
+  /** Closes the browsers taken, if any, then runs `then` (the server's cleanup) whatever happened. */
+  closeThen(then: () => Promise<unknown>): Promise<void>;
 }
 
 export function browserSlot(): BrowserSlot {
@@ -21,8 +21,12 @@ export function browserSlot(): BrowserSlot {
       launched.push(browser);
       return browser;
     },
-    close: async () => {
-      for (const browser of launched.splice(0)) await browser.close();
+    closeThen: async (then) => {
+      try {
+        for (const browser of launched.splice(0)) await browser.close();
+      } finally {
+        await then();
+      }
     },
   };
 }

@@ -160,12 +160,6 @@ export async function startBrowserPage(
  */
 export function closeBrowserThenServer(t: { after(fn: () => Promise<void>): void }, server: { close(): PromiseLike<unknown> }): (browser: Browser) => Browser {
   const slot = browserSlot();
-  t.after(async () => {
-    try {
-      await slot.close();
-    } finally {
-      await server.close();
-    }
-  });
+  t.after(() => slot.closeThen(() => Promise.resolve(server.close())));
   return slot.take;
 }

@@ -39,15 +39,13 @@ export async function startHttpsApp(t: TestContext, options: { webDir?: string; 
   // would leave them open, and the test's process alive.
   const open: { services?: Services; app?: ExamVaultApp } = {};
   const browser = browserSlot();
-  t.after(async () => {
-    try {
-      await browser.close();
-    } finally {
+  t.after(() =>
+    browser.closeThen(async () => {
       await open.app?.close();
       await open.services?.close();
       await rm(dataDir, { recursive: true, force: true });
-    }
-  });
+    }),
+  );
   const port = await freePort();
   const origin = `https://localhost:${port}`;
   const config = loadConfig({

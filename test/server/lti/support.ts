@@ -19,10 +19,10 @@ import { createStaffSession } from '../../../src/server/staff/staff-auth.js';
 import { insertStaff } from '../../../src/server/staff/staff.repository.js';
 import { ensureLocalCertificate } from '../../../src/server/tls/local-certificate.js';
 import { tlsOptions } from '../../../src/server/tls/tls-options.js';
+import { type BrowserSlot, browserSlot } from '../../support/browser-slot.js';
 import { Browser } from '../../support/lms/browser.js';
 import { type LaunchSpec, LmsEmulator, roles } from '../../support/lms/emulator.js';
 import { freePort } from '../support/server-process.js';
-import { type BrowserSlot, browserSlot } from '../../support/browser-slot.js';
 
 export const EXAM = 'chem-midterm';
 
@@ -65,17 +65,15 @@ export async function ltiScenario(t: { after(fn: () => Promise<void>): void }, o
   const agent = new Agent({ ca: cert.certPem });
   const lms = await LmsEmulator.start({ clientId: 'examvault-client-1', deploymentId: 'deployment-1', toolOrigin: origin, toolAgent: agent });
   const browsers = browserSlot();
-  t.after(async () => {
-    try {
-      await browsers.close();
-    } finally {
+  t.after(() =>
+    browsers.closeThen(async () => {
       await lms.close();
       await app.close();
       await services.close();
       agent.destroy();
       await rm(dataDir, { recursive: true, force: true });
-    }
-  });
+    }),
+  );
 
   const keys = await generateEpochKeyPair();
   const inst = await createInstitution(services.cells, services.directory, { name: 'LTI University', region: 'eu', epochPublicKey: toBase64Url(await exportPublicKey(keys.publicKey)) }, Date.now());
