@@ -19,6 +19,7 @@
  * them into its one opaque integrity error.
  */
 import { type KeyObject, createCipheriv, createDecipheriv, createSecretKey } from 'node:crypto';
+import { type ObjectBytes, partsOf } from './blob-store.js';
 import type { WrappedKey } from './keyring.js';
 import { randomPool } from './random-pool.js';
 
@@ -76,7 +77,7 @@ export function importDataKey(raw: Uint8Array): KeyObject {
  * plaintext part, tag): a store that writes parts as they are (blob-store.ts `takesParts`) spares a
  * copy of the whole object.
  */
-export function sealObjectParts(dataKey: DataKey, key: string, plaintext: Uint8Array | readonly Uint8Array[]): Uint8Array[] {
+export function sealObjectParts(dataKey: DataKey, key: string, plaintext: ObjectBytes): Uint8Array[] {
   const nonce = randomPool.take(NONCE_LENGTH);
   const aad = prologue(OBJECT_MAGIC, key);
   const cipher = createCipheriv('aes-256-gcm', dataKey, nonce, { authTagLength: TAG_LENGTH });
@@ -85,7 +86,7 @@ export function sealObjectParts(dataKey: DataKey, key: string, plaintext: Uint8A
   header.set(aad.subarray(0, 5), 0);
   header.set(nonce, 5);
   const parts: Uint8Array[] = [header];
-  for (const part of plaintext instanceof Uint8Array ? [plaintext] : plaintext) parts.push(cipher.update(part));
+  for (const part of partsOf(plaintext)) parts.push(cipher.update(part));
   const tail = cipher.final();
   if (tail.length > 0) parts.push(tail);
   parts.push(cipher.getAuthTag());

@@ -41,7 +41,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { CompiledQuery } from 'kysely';
 import type { QueryResult } from '../db/group-commit.js';
-import { type BlobStore, type RowsBlobStore, assertBlobKey, takesParts } from './blob-store.js';
+import { type BlobStore, type ObjectBytes, type RowsBlobStore, assertBlobKey, takesParts } from './blob-store.js';
 import { LogBlobStore } from './blob-store.log.js';
 import { InFlight, KeyedQueue } from './concurrency.js';
 import { type DataKey, decodeKeyRecord, encodeKeyRecord, importDataKey, keyRecordAad, newDataKey, openObject, sealObjectParts } from './at-rest.js';
@@ -121,7 +121,7 @@ export class EncryptedBlobStore implements RowsBlobStore {
    * committing nothing, if the key holds an object after all (blob-store.ts RowsBlobStore). Only when
    * `rowsAlongside`.
    */
-  async putNewWith(key: string, data: Uint8Array | readonly Uint8Array[], alongside: readonly CompiledQuery[]): Promise<readonly QueryResult[]> {
+  async putNewWith(key: string, data: ObjectBytes, alongside: readonly CompiledQuery[]): Promise<readonly QueryResult[]> {
     this.check(key);
     const log = this.rowStore();
     return this.inFlight.track(
@@ -374,7 +374,7 @@ export class EncryptedBlobStore implements RowsBlobStore {
 }
 
 /** Seals `data` for `key`; a raw data key is wiped then (the cipher keeps a copy of its own while it runs). */
-function sealOnce(dataKey: DataKey, key: string, data: Uint8Array | readonly Uint8Array[]): Uint8Array[] {
+function sealOnce(dataKey: DataKey, key: string, data: ObjectBytes): Uint8Array[] {
   try {
     return sealObjectParts(dataKey, key, data);
   } finally {

@@ -40,7 +40,7 @@ import type { CompiledQuery, Kysely } from 'kysely';
 import { GroupCommit, type QueryResult, kyselyExecutor } from '../db/group-commit.js';
 import { queryTemplate, rowsOf } from '../db/query-template.js';
 import type { CellDatabase } from '../db/schema.js';
-import { type PartsBlobStore, type RowsBlobStore, assertBlobKey, assertBlobPrefix } from './blob-store.js';
+import { type ObjectBytes, type PartsBlobStore, type RowsBlobStore, assertBlobKey, assertBlobPrefix, partsOf } from './blob-store.js';
 import { InFlight, KeyedQueue } from './concurrency.js';
 import { StorageError, assertNotClosed, isErrno } from './errors.js';
 import { DirSyncer, DurableDirs, FILE_MODE, syncDir } from './fs-durable.js';
@@ -320,8 +320,8 @@ export class LogBlobStore implements PartsBlobStore, RowsBlobStore {
     return this.putPartsWith(key, [data], alongside);
   }
 
-  async putNewWith(key: string, data: Uint8Array | readonly Uint8Array[], alongside: readonly CompiledQuery[]): Promise<readonly QueryResult[]> {
-    return this.putPartsWith(key, data instanceof Uint8Array ? [data] : data, alongside, { fresh: true });
+  async putNewWith(key: string, data: ObjectBytes, alongside: readonly CompiledQuery[]): Promise<readonly QueryResult[]> {
+    return this.putPartsWith(key, partsOf(data), alongside, { fresh: true });
   }
 
   /**

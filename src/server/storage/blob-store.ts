@@ -40,6 +40,14 @@ export interface PartsBlobStore extends BlobStore {
   putParts(key: string, parts: readonly Uint8Array[]): Promise<void>;
 }
 
+/** An object's bytes: whole, or as consecutive parts (a request body's chunks, a sealed object's pieces). */
+export type ObjectBytes = Uint8Array | readonly Uint8Array[];
+
+/** The parts of `data`: itself when it is parts, else the one part it is. */
+export function partsOf(data: ObjectBytes): readonly Uint8Array[] {
+  return data instanceof Uint8Array ? [data] : data;
+}
+
 export function takesParts(store: BlobStore): store is PartsBlobStore {
   return typeof (store as Partial<PartsBlobStore>).putParts === 'function';
 }
@@ -59,9 +67,9 @@ export interface RowsBlobStore extends BlobStore {
    * holds an object already, the write fails with the database's constraint violation
    * (db/constraint.ts) and none of its rows, `alongside` included, is committed. It spares the read
    * an encrypted store's put makes to learn whether the key already has a data key. `data` may be the
-   * object's consecutive parts (a request body's chunks), taken as they are.
+   * object's consecutive parts, taken as they are.
    */
-  putNewWith(key: string, data: Uint8Array | readonly Uint8Array[], alongside: readonly CompiledQuery[]): Promise<readonly QueryResult[]>;
+  putNewWith(key: string, data: ObjectBytes, alongside: readonly CompiledQuery[]): Promise<readonly QueryResult[]>;
 }
 
 export function takesRows(store: BlobStore): store is RowsBlobStore {

@@ -44,8 +44,3 @@ export function releaseBuffers(views: readonly Uint8Array[]): number {
   }
   return memory.filter((m) => m.byteLength === 0).length;
 }
-
-/** `releaseBuffers` of one view: whether it freed its memory. */
-export function releaseBuffer(view: Uint8Array): boolean {
-  return releaseBuffers([view]) === 1;
-}
