@@ -55,8 +55,9 @@ export interface SegmentTable {
   idx: number;
   size: number;
   /**
-   * The last part of the segment's blob key: 32 random hex digits drawn by the upload that stored it,
-   * so no other upload's object can ever take its key (cell migration 0015).
+   * Names the segment's object in its blob key, drawn by the upload that stored it so that no other
+   * upload's object can ever take its key: `o`, the upload time and 80 random bits
+   * (recording.service.ts `newSegmentName`); from cell migration 0015 until then, 32 random hex digits.
    */
   name: string;
   created_at: number;

@@ -33,17 +33,44 @@ function sha256(data: Uint8Array): string {
 }
 
 /** Client-chosen ids may hold ':' which blob keys do not allow; hex keeps every id distinct. */
+function keyPart(recording: string): string {
+  return Buffer.from(recording, 'utf8').toString('hex');
+}
+
 function recordingPrefix(institution: string, recording: string): string {
-  return `institutions/${institution}/recordings/${Buffer.from(recording, 'utf8').toString('hex')}`;
+  return `institutions/${institution}/recordings/${keyPart(recording)}`;
 }
 
 export function headerBlobKey(r: Pick<RecordingTable, 'institution_id' | 'recording_id' | 'header_sha256'>): string {
   return `${recordingPrefix(r.institution_id, r.recording_id)}/header-${r.header_sha256.slice(0, 32)}`;
 }
 
-/** `name` is the segment row's (schema.ts `SegmentTable.name`). */
+/** Marks a segment name drawn in upload order (`newSegmentName`), and the key layout that goes with it. */
+const IN_UPLOAD_ORDER = 'o';
+
+/**
+ * A name for one upload's segment object: `o`, the upload's time in milliseconds as 12 hex digits,
+ * then 20 random hex digits. The 80 random bits keep any two uploads' names apart, so no upload's
+ * object ever takes another's key. The time comes first because the key begins with it
+ * (`segmentBlobKey`): the index of object keys then takes the segments uploaded together at one
+ * place, where keys led by their recording landed at as many places as recordings being uploaded,
+ * each dirtying a page of its own for the commit and its checkpoint to write (docs/STORAGE.md).
+ */
+export function newSegmentName(now: number): string {
+  const time = Math.max(0, Math.min(Math.floor(now), 0xffffffffffff));
+  return `${IN_UPLOAD_ORDER}${time.toString(16).padStart(12, '0')}${randomPool.take(10).toString('hex')}`;
+}
+
+/**
+ * A segment's blob key, from its index row (`name` is `SegmentTable.name`). A name drawn in upload
+ * order leads the key, followed by the recording and the index, which the at-rest seal thereby still
+ * binds the object to. A name drawn before (32 random hex digits, or a SHA-256's first 32 before cell
+ * migration 0015) keeps the key its object was stored under, led by the recording.
+ */
 export function segmentBlobKey(institution: string, recording: string, idx: number, name: string): string {
-  return `${recordingPrefix(institution, recording)}/segments/${String(idx).padStart(10, '0')}-${name}`;
+  const index = String(idx).padStart(10, '0');
+  if (!name.startsWith(IN_UPLOAD_ORDER)) return `${recordingPrefix(institution, recording)}/segments/${index}-${name}`;
+  return `institutions/${institution}/segments/${name}/${keyPart(recording)}/${index}`;
 }
 
 function ownedBy(r: RecordingTable | undefined, scope: AttemptScope): r is RecordingTable {
@@ -185,7 +212,7 @@ export async function putSegment(cell: Cell, scope: AttemptScope, recordingId: s
   const facts = await cell.recordings.get(scope.institution, recordingId);
   if (!facts || facts.institution !== scope.institution || facts.exam !== scope.exam || facts.attempt !== scope.attempt) throw recordingNotFound();
   checkSegment(facts.segmentCount, facts.maxSegment, idx, body);
-  const name = randomPool.take(16).toString('hex');
+  const name = newSegmentName(now);
   const upload: SegmentUpload = {
     key: segmentBlobKey(scope.institution, recordingId, idx, name),
     row: { institution_id: scope.institution, recording_id: recordingId, idx, size: body.length, name, created_at: now },

@@ -15,7 +15,7 @@ import { segmentBlobKey } from '../../../src/server/recordings/recording.service
 import { cellDir } from '../../../src/server/regions/cells.js';
 import { openServices } from '../../../src/server/services.js';
 import { migrateTo } from '../db/support.js';
-import { bearer, octets, startTestServer, type TestServer } from '../support/test-server.js';
+import { bearer, octets, startTestServer, storedSegmentKeys, type TestServer } from '../support/test-server.js';
 import { join } from 'node:path';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -42,11 +42,7 @@ async function recording(s: TestServer, id: string, segments: number) {
     assert.equal(r.statusCode, 200, r.body);
     return new Uint8Array(r.rawPayload);
   };
-  const storedKeys = async () => {
-    const keys: string[] = [];
-    for await (const key of cell.blobs.list(`institutions/${inst.id}/recordings/${Buffer.from(id).toString('hex')}/segments/`)) keys.push(key);
-    return keys.sort();
-  };
+  const storedKeys = () => storedSegmentKeys(cell.blobs, inst.id, id);
   return { inst, att, sealer, sealed, cell, put, get, storedKeys };
 }
 
@@ -82,9 +78,63 @@ describe('segment names', () => {
     const keys = await r.storedKeys();
     assert.equal(keys.length, 3, keys.join('\n'));
     const names = await r.cell.db.selectFrom('segments').select(['idx', 'name']).orderBy('idx').execute();
-    assert.deepEqual(keys, names.map((n) => segmentBlobKey(r.inst.id, 'cam-1', Number(n.idx), n.name)));
-    for (const n of names) assert.match(n.name, /^[0-9a-f]{32}$/);
+    assert.deepEqual(keys, names.map((n) => segmentBlobKey(r.inst.id, 'cam-1', Number(n.idx), n.name)).sort());
+    for (const n of names) assert.match(n.name, new RegExp(`^o${s.now.toString(16).padStart(12, '0')}[0-9a-f]{20}$`), 'o, the upload time, 80 random bits');
     assert.equal(new Set(names.map((n) => n.name)).size, 3);
+  });
+
+  it('keys segments in the order they were uploaded, whatever their recording, and still binds each to its recording and index', async (t) => {
+    const s = await startTestServer(t);
+    const a = await recording(s, 'cam-1', 3);
+    const sealer = await s.sealer(a.att, 'screen-1', { maxSegment: 4000 });
+    const created = await s.app.inject({ method: 'POST', url: '/v1/recordings', headers: octets(a.att.token), payload: Buffer.from(sealer.header.bytes) });
+    assert.equal(created.statusCode, 201, created.body);
+    const screen: Uint8Array[] = [];
+    for (let i = 0; i < 3; i++) screen.push(await sealer.sealNext(randomBytes(2000 + i), i === 2));
+    const putScreen = (i: number) => s.app.inject({ method: 'PUT', url: `/v1/recordings/screen-1/segments/${i}`, headers: octets(a.att.token), payload: Buffer.from(screen[i] as Uint8Array) });
+
+    const uploaded: string[] = [];
+    for (const i of [0, 1, 2]) {
+      for (const [recording, put] of [['cam-1', () => a.put(i, a.sealed[i] as Uint8Array)], ['screen-1', () => putScreen(i)]] as const) {
+        s.now += 1;
+        assert.equal((await put()).statusCode, 201);
+        const row = await a.cell.db.selectFrom('segments').select('name').where('recording_id', '=', recording).where('idx', '=', i).executeTakeFirstOrThrow();
+        uploaded.push(segmentBlobKey(a.inst.id, recording, i, row.name));
+      }
+    }
+    const keys: string[] = [];
+    for await (const key of a.cell.blobs.list(`institutions/${a.inst.id}/segments/`)) keys.push(key);
+    assert.deepEqual(keys, uploaded, 'listed in key order, which is upload order');
+    const ends = [0, 1, 2].flatMap((i) => ['cam-1', 'screen-1'].map((id) => `${hex(Buffer.from(id))}/${String(i).padStart(10, '0')}`));
+    assert.deepEqual(keys.map((k) => k.split('/').slice(4).join('/')), ends, 'each key ends in its recording and index, which the at-rest seal binds');
+    for (const i of [0, 1, 2]) assert.deepEqual(await a.get(i), a.sealed[i]);
+  });
+});
+
+describe('segments named before upload order', () => {
+  it('still read, repeat and conflict under the keys led by their recording', async (t) => {
+    const s = await startTestServer(t);
+    const r = await recording(s, 'cam-1', 2);
+    const a0 = r.sealed[0] as Uint8Array;
+    assert.equal((await r.put(0, a0)).statusCode, 201);
+    // Store it as the server did before: the object under a name of 32 random hex digits, in a key
+    // led by its recording.
+    const row = await r.cell.db.selectFrom('segments').select('name').where('idx', '=', 0).executeTakeFirstOrThrow();
+    const before = randomBytes(16).toString('hex');
+    const key = segmentBlobKey(r.inst.id, 'cam-1', 0, before);
+    assert.match(key, new RegExp(`^institutions/${r.inst.id}/recordings/${hex(Buffer.from('cam-1'))}/segments/0000000000-${before}$`));
+    await r.cell.blobs.put(key, a0);
+    await r.cell.blobs.delete(segmentBlobKey(r.inst.id, 'cam-1', 0, row.name));
+    await r.cell.db.updateTable('segments').set({ name: before }).where('idx', '=', 0).execute();
+    assert.deepEqual(await r.storedKeys(), [key]);
+
+    assert.deepEqual(await r.get(0), a0);
+    assert.equal((await r.put(0, a0)).statusCode, 200, 'the same bytes again: a repeat');
+    const forged = await r.put(0, sameTag(a0));
+    assert.equal(forged.statusCode, 409, forged.body);
+    assert.equal((await r.put(1, r.sealed[1] as Uint8Array)).statusCode, 201);
+    assert.deepEqual(await r.get(1), r.sealed[1]);
+    assert.equal((await r.storedKeys()).length, 2);
   });
 });
 

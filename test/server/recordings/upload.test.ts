@@ -8,7 +8,7 @@ import { describe, it, type TestContext } from 'node:test';
 import { openRecording } from '../../../src/crypto/index.js';
 import { headerBlobKey } from '../../../src/server/recordings/recording.service.js';
 import type { Cell } from '../../../src/server/regions/cell.types.js';
-import { bearer, octets, startTestServer } from '../support/test-server.js';
+import { bearer, octets, startTestServer, storedSegmentKeys } from '../support/test-server.js';
 
 /** The SQL of each write given to the cell's group commit from now on, one list per write. */
 function writesCommittedThrough(cell: Cell): string[][] {
@@ -167,11 +167,7 @@ describe('upload protocol', () => {
     const { s, att, cell } = await euAttempt(t);
     const put = async (recording: string, i: number, body: Uint8Array) =>
       s.app.inject({ method: 'PUT', url: `/v1/recordings/${recording}/segments/${i}`, headers: octets(att.token), payload: Buffer.from(body) });
-    const storedKeys = async (recording: string) => {
-      const keys: string[] = [];
-      for await (const key of cell.blobs.list(`institutions/${att.institution.id}/recordings/${Buffer.from(recording).toString('hex')}/segments/`)) keys.push(key);
-      return keys.sort();
-    };
+    const storedKeys = (recording: string) => storedSegmentKeys(cell.blobs, att.institution.id, recording);
     const start = async (recording: string) => {
       const sealer = await s.sealer(att, recording, { maxSegment: 1000 });
       const created = await s.app.inject({ method: 'POST', url: '/v1/recordings', headers: octets(att.token), payload: Buffer.from(sealer.header.bytes) });

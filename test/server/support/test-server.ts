@@ -21,6 +21,7 @@ import { loadConfig } from '../../../src/server/config.js';
 import type { ServerConfig } from '../../../src/server/config.types.js';
 import { createInstitution } from '../../../src/server/institutions/institution.service.js';
 import { type Services, openServices } from '../../../src/server/services.js';
+import type { BlobStore } from '../../../src/server/storage/blob-store.js';
 
 export interface TestInstitution {
   readonly id: string;
@@ -109,4 +110,17 @@ export function bearer(token: string): Record<string, string> {
 
 export function octets(token: string): Record<string, string> {
   return { ...bearer(token), 'content-type': 'application/octet-stream' };
+}
+
+/**
+ * The blob keys `blobs` holds for a recording's segments, sorted: those in upload order
+ * (`institutions/<institution>/segments/<name>/<recording in hex>/<index>`) and those led by the
+ * recording, as segments were stored before.
+ */
+export async function storedSegmentKeys(blobs: BlobStore, institution: string, recording: string): Promise<string[]> {
+  const hex = Buffer.from(recording, 'utf8').toString('hex');
+  const keys: string[] = [];
+  for await (const key of blobs.list(`institutions/${institution}/segments/`)) if (key.split('/')[4] === hex) keys.push(key);
+  for await (const key of blobs.list(`institutions/${institution}/recordings/${hex}/segments/`)) keys.push(key);
+  return keys.sort();
 }
