@@ -232,8 +232,8 @@ export async function putSegment(cell: Cell, scope: AttemptScope, recordingId: s
 }
 
 /**
- * One upload of a segment. Its blob key ends in a name of its own, drawn at random, so no other
- * upload's object, whatever its bytes, ever takes or overwrites its key: the index row alone decides
+ * One upload of a segment. Its blob key holds a name of its own, drawn for this upload
+ * (`newSegmentName`), so no other upload's object, whatever its bytes, ever takes or overwrites its key: the index row alone decides
  * which object a recording keeps, and a repeat is told from a conflict by comparing the bytes. Nothing
  * on the way is hashed: the segment's sealing tag already names it to the client (the receipt).
  */
