@@ -316,8 +316,10 @@ export class EncryptedBlobStore implements RowsBlobStore {
     return openObject(dataKey, key, sealed) ?? false;
   }
 
-  /** A new data key for `key`, and its record wrapped under the keyring's current version. */
-  /** A fresh data key, raw, with its record: the caller seals with it once (`sealOnce`), which wipes it. */
+  /**
+   * A fresh data key for `key`, raw, with its record wrapped under the keyring's current version: the
+   * caller seals with it once (`sealOnce`), which wipes it.
+   */
   private async freshKey(key: string): Promise<{ dataKey: Uint8Array; record: Uint8Array }> {
     const dataKey = newDataKey();
     try {
