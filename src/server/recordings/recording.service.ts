@@ -233,9 +233,10 @@ export async function putSegment(cell: Cell, scope: AttemptScope, recordingId: s
 
 /**
  * One upload of a segment. Its blob key holds a name of its own, drawn for this upload
- * (`newSegmentName`), so no other upload's object, whatever its bytes, ever takes or overwrites its key: the index row alone decides
- * which object a recording keeps, and a repeat is told from a conflict by comparing the bytes. Nothing
- * on the way is hashed: the segment's sealing tag already names it to the client (the receipt).
+ * (`newSegmentName`), so no other upload's object, whatever its bytes, ever takes or overwrites its
+ * key: the index row alone decides which object a recording keeps, and a repeat is told from a
+ * conflict by comparing the bytes. Nothing on the way is hashed: the segment's sealing tag already
+ * names it to the client (the receipt).
  */
 interface SegmentUpload {
   readonly key: string;
