@@ -154,9 +154,9 @@ async function runAll(): Promise<boolean> {
   if (o.paced) {
     const offered = o.takers * perTakerMBps;
     layout(pinsIn(true));
-    console.log(`\nPaced: ${f(o.takers)} test takers (${f(o.takers * trackSpecs.length)} recordings, ${f(o.takers * trackSpecs.length / SEGMENT_SECONDS)} segments/s, ${f(offered, 1)} MB/s offered) on up to ${o.connections} keep-alive connection(s) each, ${o.warmup} s warm-up, ${o.seconds} s measured`);
+    console.log(`\nPaced: ${f(o.takers)} test takers (${f(o.takers * trackSpecs.length)} recordings, ${f(o.takers * trackSpecs.length / SEGMENT_SECONDS)} segments/s, ${f(offered, 1)} MB/s offered) ${o.batch ? 'a taker\'s three segments in one request' : 'one request per segment'}, on up to ${o.connections} keep-alive connection(s) each, ${o.warmup} s warm-up, ${o.seconds} s measured`);
     for (const kind of o.servers) {
-      const m = await measure(kind, data, 'paced', (server, hooks) => runPaced({ endpoint: endpoint(server), protocol: protocols[kind], data, takers: o.takers, connections: o.connections, warmupSeconds: o.warmup, seconds: o.seconds, hooks }));
+      const m = await measure(kind, data, 'paced', (server, hooks) => runPaced({ endpoint: endpoint(server), protocol: protocols[kind], batch: o.batch, data, takers: o.takers, connections: o.connections, warmupSeconds: o.warmup, seconds: o.seconds, hooks }));
       paced.push(m);
       printPaced(m, offered, perTakerMBps);
     }
@@ -167,7 +167,7 @@ async function runAll(): Promise<boolean> {
     for (let r = 0; r < o.rounds; r++) {
       const round: Measured[] = [];
       for (const kind of o.servers) {
-        const m = await measure(kind, data, `max${r}`, (server, hooks) => runMax({ endpoint: endpoint(server), protocol: protocols[kind], data, concurrency: o.concurrency, warmupSeconds: o.maxWarmup, seconds: o.maxSeconds, hooks }));
+        const m = await measure(kind, data, `max${r}`, (server, hooks) => runMax({ endpoint: endpoint(server), protocol: protocols[kind], batch: o.batch, data, concurrency: o.concurrency, warmupSeconds: o.maxWarmup, seconds: o.maxSeconds, hooks }));
         round.push(m);
         printMaxRun(m, r, perTakerMBps);
       }

@@ -3,21 +3,24 @@
  * per-request protocol of each server under test.
  *
  * Paced run: each taker seals a segment of each of its three recordings every 2 s, on its own
- * timeline (a random phase in [0, 2 s)), and uploads the three at once over up to `connections`
- * keep-alive connections of its own (default one: a recorder's ordered upload queue, or any HTTP/2
- * browser; three is a browser running the three uploads in parallel over HTTP/1.1). Takers join at
- * random times during the first half of the warm-up. A segment's acknowledgement latency runs from the
- * moment its request is issued to the end of the 2xx response; when a response takes longer than
- * 2 s, the taker's next segment of that track waits in its connection pool and that wait is counted
- * too. Segments due during the warm-up are sent but not measured.
+ * timeline (a random phase in [0, 2 s)), and uploads the three at once: in one request where the
+ * server takes several segments in one (`batch`, as the recorder sends them), otherwise one request
+ * each, over up to `connections` keep-alive connections of its own (default one: a recorder's ordered
+ * upload queue, or any HTTP/2 browser; three is a browser running three uploads in parallel over
+ * HTTP/1.1). Takers join at random times during the first half of the warm-up. A segment's
+ * acknowledgement latency runs from the moment its request is issued to the end of the 2xx response;
+ * when a response takes longer than 2 s, the taker's next request waits in its connection pool and
+ * that wait is counted too. Segments due during the warm-up are sent but not measured.
  *
  * Max-throughput run: `concurrency` uploaders, each one taker with one keep-alive connection, send
- * the same three tracks' segments back to back (camera, screen, audio, camera, ...), each request
- * issued as soon as the previous one is acknowledged. What completes inside the window counts.
+ * the same three tracks' segments back to back (together, or camera, screen, audio, camera, ...),
+ * each request issued as soon as the previous one is acknowledged. What completes inside the window
+ * counts.
  */
 import { type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import { Agent, request } from 'node:https';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { type BatchReceipts, SEGMENTS_HEADER, segmentsHeader } from '../../src/protocol/upload.js';
 import type { ServerKind } from './options.js';
 import { type BenchRecording, type BenchTaker, type Provisioned, SEGMENT_SECONDS, mapLimit } from './provision.js';
 
@@ -33,12 +36,24 @@ interface RequestSpec {
   readonly headers: OutgoingHttpHeaders;
 }
 
-/** How one server under test takes a segment, and what counts as its acknowledgement. */
+/** One segment to send: which recording, which index, its sealed bytes. */
+export interface Part {
+  readonly recording: BenchRecording;
+  readonly index: number;
+  readonly body: Buffer;
+}
+
+/** How one server under test takes segments, and what counts as their acknowledgement. */
 export interface Protocol {
   readonly kind: ServerKind;
   segment(taker: BenchTaker, recording: BenchRecording, index: number, body: Buffer): RequestSpec;
   /** null when the response acknowledges the segment, otherwise what is wrong with it. */
   check(status: number, headers: IncomingHttpHeaders, body: Buffer, sent: Buffer): string | null;
+  /** Where the protocol has one: a request carrying several segments (`sent` is their bytes joined), and its check. */
+  readonly batch?: {
+    request(taker: BenchTaker, parts: readonly Part[], sent: Buffer): RequestSpec;
+    check(status: number, headers: IncomingHttpHeaders, body: Buffer, parts: readonly Part[]): string | null;
+  };
 }
 
 const examvaultRequest = (taker: BenchTaker, recording: BenchRecording, index: number, body: Buffer): RequestSpec => ({
@@ -47,17 +62,41 @@ const examvaultRequest = (taker: BenchTaker, recording: BenchRecording, index: n
   headers: { authorization: `Bearer ${taker.token}`, 'content-type': 'application/octet-stream', 'content-length': body.length },
 });
 
+const examvaultBatch = (taker: BenchTaker, parts: readonly Part[], sent: Buffer): RequestSpec => ({
+  method: 'POST',
+  path: '/v1/segments',
+  headers: {
+    authorization: `Bearer ${taker.token}`,
+    'content-type': 'application/octet-stream',
+    'content-length': sent.length,
+    [SEGMENTS_HEADER]: segmentsHeader(parts.map((p) => ({ recording: p.recording.id, index: p.index, size: p.body.length }))),
+  },
+});
+
+/** null when `body` holds a new receipt for each of `parts`, in order, for their very bytes. */
+function checkReceipts(status: number, body: Buffer, parts: readonly Part[]): string | null {
+  if (status !== 200) return `HTTP ${status} ${body.toString('utf8').slice(0, 300)}`;
+  const { receipts } = JSON.parse(body.toString('utf8')) as BatchReceipts;
+  const fits = receipts.length === parts.length && parts.every((p, i) => {
+    const r = receipts[i];
+    return r?.recording === p.recording.id && r.index === p.index && r.size === p.body.length && r.created;
+  });
+  return fits ? null : `200 with receipts for other segments: ${body.toString('utf8').slice(0, 300)}`;
+}
+
 export const protocols: Record<ServerKind, Protocol> = {
   examvault: {
     kind: 'examvault',
     segment: examvaultRequest,
     check: (status, _headers, body) => (status === 201 ? null : `HTTP ${status} ${body.toString('utf8').slice(0, 300)}`),
+    batch: { request: examvaultBatch, check: (status, _headers, body, parts) => checkReceipts(status, body, parts) },
   },
   // The same requests, byte for byte, as ExamVault gets.
   discard: {
     kind: 'discard',
     segment: examvaultRequest,
     check: (status) => (status === 201 ? null : `HTTP ${status}`),
+    batch: { request: examvaultBatch, check: (status) => (status === 201 ? null : `HTTP ${status}`) },
   },
   // creation-with-upload: one POST per segment carries the whole upload. The credential is sent
   // too, so the bytes on the wire match, though the tus server does not check it.
@@ -103,7 +142,27 @@ const MAX_BUSY_RETRIES = 60;
  * Sends one request; a 503 with Retry-After is what a recorder is told when the server is full, so, like
  * a recorder, this waits that long and sends again. The latency runs from the first attempt.
  */
-async function send(endpoint: Endpoint, agent: Agent, spec: RequestSpec, body: Buffer, protocol: Protocol): Promise<Outcome> {
+type Check = (status: number, headers: IncomingHttpHeaders, body: Buffer) => string | null;
+
+/**
+ * The requests that carry `parts` (one taker's segments due together): one request for all of them
+ * where the protocol has one and `batch` is on, otherwise one request each.
+ */
+function uploads(protocol: Protocol, taker: BenchTaker, parts: readonly Part[], batch: boolean): Array<{ spec: RequestSpec; body: Buffer; check: Check; parts: readonly Part[] }> {
+  const b = protocol.batch;
+  if (batch && b && parts.length > 1) {
+    const body = Buffer.concat(parts.map((p) => p.body));
+    return [{ spec: b.request(taker, parts, body), body, check: (status, headers, reply) => b.check(status, headers, reply, parts), parts }];
+  }
+  return parts.map((p) => ({
+    spec: protocol.segment(taker, p.recording, p.index, p.body),
+    body: p.body,
+    check: (status: number, headers: IncomingHttpHeaders, reply: Buffer) => protocol.check(status, headers, reply, p.body),
+    parts: [p],
+  }));
+}
+
+async function send(endpoint: Endpoint, agent: Agent, spec: RequestSpec, body: Buffer, check: Check): Promise<Outcome> {
   const started = performance.now();
   for (let busy = 0; ; busy++) {
     const reply = await sendOnce(endpoint, agent, spec, body);
@@ -112,7 +171,7 @@ async function send(endpoint: Endpoint, agent: Agent, spec: RequestSpec, body: B
       await new Promise((r) => setTimeout(r, retryAfter * 1000));
       continue;
     }
-    const error = reply.failure ?? protocol.check(reply.status, reply.headers as IncomingHttpHeaders, reply.body, body);
+    const error = reply.failure ?? check(reply.status, reply.headers as IncomingHttpHeaders, reply.body);
     const doneAt = performance.now();
     return { error, busy, latencyMs: doneAt - started, doneAt };
   }
@@ -229,13 +288,21 @@ function windowClock(hooks: WindowHooks) {
   };
 }
 
+/** Taker `t`'s segments of period `n`, one per recording, drawn from the pool of sealed bodies. */
+function partsOf(data: Provisioned, taker: BenchTaker, t: number, n: number): Part[] {
+  return taker.recordings.map((recording) => {
+    const bodies = data.pool[recording.trackIndex] as readonly Buffer[];
+    return { recording, index: n, body: bodies[(t + n) % bodies.length] as Buffer };
+  });
+}
+
 /** Creates every recording of the given takers (POST its sealed header), before any timing. */
 export async function createRecordings(endpoint: Endpoint, takers: readonly BenchTaker[], agents: readonly Agent[]): Promise<void> {
   const jobs = takers.flatMap((taker, t) => taker.recordings.map((recording) => ({ taker, recording, agent: agents[t] as Agent })));
-  const probe: Protocol = { kind: 'examvault', segment: examvaultRequest, check: (s, _h, b) => (s === 201 ? null : `HTTP ${s} ${b.toString('utf8').slice(0, 300)}`) };
+  const created: Check = (s, _h, b) => (s === 201 ? null : `HTTP ${s} ${b.toString('utf8').slice(0, 300)}`);
   await mapLimit(jobs, 32, async ({ taker, recording, agent }) => {
     const spec = { method: 'POST', path: '/v1/recordings', headers: { authorization: `Bearer ${taker.token}`, 'content-type': 'application/octet-stream', 'content-length': recording.header.length } };
-    const o = await send(endpoint, agent, spec, recording.header, probe);
+    const o = await send(endpoint, agent, spec, recording.header, created);
     if (o.error) throw new Error(`creating recording ${recording.id}: ${o.error}`);
   });
 }
@@ -243,6 +310,8 @@ export async function createRecordings(endpoint: Endpoint, takers: readonly Benc
 export interface PacedParams {
   readonly endpoint: Endpoint;
   readonly protocol: Protocol;
+  /** A taker's segments due together go in one request, where the protocol has one. */
+  readonly batch: boolean;
   readonly data: Provisioned;
   readonly takers: number;
   /** Keep-alive connections per taker. */
@@ -280,21 +349,19 @@ export async function runPaced(p: PacedParams): Promise<RunResult> {
     const taker = takers[t] as BenchTaker;
     const measured = due >= windowStart;
     if (measured) slips.push(performance.now() - due);
-    for (const recording of taker.recordings) {
-      const bodies = p.data.pool[recording.trackIndex] as readonly Buffer[];
-      const body = bodies[(t + n) % bodies.length] as Buffer;
-      const job = send(p.endpoint, agents[t] as Agent, p.protocol.segment(taker, recording, n, body), body, p.protocol).then((o) => {
+    for (const u of uploads(p.protocol, taker, partsOf(p.data, taker, t, n), p.batch)) {
+      const job = send(p.endpoint, agents[t] as Agent, u.spec, u.body, u.check).then((o) => {
         if (abandoned) return;
-        if (measured) measuredPending--;
+        if (measured) measuredPending -= u.parts.length;
         tally.busy += o.busy;
         if (o.error !== null) return tally.error(o.error); // warm-up errors too fail the run
-        if (measured) tally.latencies.push(o.latencyMs);
+        if (measured) for (let i = 0; i < u.parts.length; i++) tally.latencies.push(o.latencyMs);
         if (o.doneAt >= windowStart && o.doneAt < windowEnd) {
-          tally.windowSegments++;
-          tally.windowBytes += body.length;
+          tally.windowSegments += u.parts.length;
+          tally.windowBytes += u.body.length;
         }
       });
-      if (measured) measuredPending++;
+      if (measured) measuredPending += u.parts.length;
       pending.add(job);
       void job.finally(() => pending.delete(job));
     }
@@ -356,6 +423,8 @@ export async function runPaced(p: PacedParams): Promise<RunResult> {
 export interface MaxParams {
   readonly endpoint: Endpoint;
   readonly protocol: Protocol;
+  /** A taker's segments due together go in one request, where the protocol has one. */
+  readonly batch: boolean;
   readonly data: Provisioned;
   readonly concurrency: number;
   readonly warmupSeconds: number;
@@ -388,17 +457,15 @@ export async function runMax(p: MaxParams): Promise<RunResult> {
   const worker = async (t: number) => {
     const taker = takers[t] as BenchTaker;
     for (let n = 0; ; n++) {
-      for (const recording of taker.recordings) {
+      for (const u of uploads(p.protocol, taker, partsOf(p.data, taker, t, n), p.batch)) {
         if (stopped) return;
-        const bodies = p.data.pool[recording.trackIndex] as readonly Buffer[];
-        const body = bodies[(t + n) % bodies.length] as Buffer;
-        const o = await send(p.endpoint, agents[t] as Agent, p.protocol.segment(taker, recording, n, body), body, p.protocol);
+        const o = await send(p.endpoint, agents[t] as Agent, u.spec, u.body, u.check);
         tally.busy += o.busy;
         if (o.error !== null) tally.error(o.error);
         else if (o.doneAt >= windowStart && o.doneAt < windowEnd) {
-          tally.latencies.push(o.latencyMs);
-          tally.windowSegments++;
-          tally.windowBytes += body.length;
+          for (let i = 0; i < u.parts.length; i++) tally.latencies.push(o.latencyMs);
+          tally.windowSegments += u.parts.length;
+          tally.windowBytes += u.body.length;
         }
       }
     }

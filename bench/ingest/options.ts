@@ -20,6 +20,8 @@ export interface IngestOptions {
   readonly maxWarmup: number;
   /** Max-throughput rounds, interleaved across the servers; medians are reported. */
   readonly rounds: number;
+  /** A taker's three segments due together go in one request (POST /v1/segments), where the server has one. */
+  readonly batch: boolean;
   /** Distinct sealed bodies per track in the reused pool. */
   readonly pool: number;
   readonly servers: readonly ServerKind[];
@@ -47,6 +49,8 @@ export const usage = `usage: npm run bench:ingest -- [options]
   --max-warmup N     warm-up before each max-throughput window (default 4; --quick 3)
   --rounds N         max-throughput rounds, interleaved across servers (default 3; --quick 1)
   --pool N           distinct sealed bodies per track (default 16)
+  --per-segment      one request per segment (PUT .../segments/{n}) instead of a taker's three
+                     segments due together in one POST /v1/segments, as the recorder sends them
   --only a,b         servers to run: examvault, tus, discard (default all three)
   --paced-only       skip the max-throughput runs
   --max-only         skip the paced runs
@@ -65,7 +69,7 @@ export function parseOptions(argv: readonly string[]): IngestOptions {
   const values = new Map<string, string>();
   const flags = new Set<string>();
   const valued = ['takers', 'connections', 'seconds', 'warmup', 'concurrency', 'max-seconds', 'max-warmup', 'rounds', 'pool', 'only', 'cpu-prof'];
-  const bare = ['quick', 'paced-only', 'max-only', 'pin', 'no-pin', 'no-build', 'help'];
+  const bare = ['per-segment', 'quick', 'paced-only', 'max-only', 'pin', 'no-pin', 'no-build', 'help'];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     const name = arg.replace(/^--/, '').split('=')[0] as string;
@@ -102,6 +106,7 @@ export function parseOptions(argv: readonly string[]): IngestOptions {
     maxSeconds: num('max-seconds', quick ? 6 : 12, 1),
     maxWarmup: num('max-warmup', quick ? 3 : 4, 0),
     rounds: Math.floor(num('rounds', quick ? 1 : 3, 1)),
+    batch: !flags.has('per-segment'),
     pool: Math.floor(num('pool', 16, 1)),
     servers: serverKinds.filter((k) => servers.includes(k)),
     paced: !flags.has('max-only'),

@@ -14,7 +14,7 @@ import { ltiPaths, ltiSchemas } from './openapi.lti.js';
 import { auditApiErrors } from './audit.js';
 import { auditPaths } from './openapi.audit.js';
 import { staffErrors } from './staff.js';
-import { uploadErrors } from './upload.js';
+import { MAX_BATCH_SEGMENTS, SEGMENTS_HEADER, uploadErrors } from './upload.js';
 import { reviewErrors } from './review.js';
 
 /** Every feature's error codes: the Error schema's `code` enum. One line per feature. */
@@ -166,6 +166,25 @@ export const openApiDocument = {
         },
       },
       get: { summary: 'Sealed segment n', parameters: [idParam, indexParam], responses: { '200': { description: 'The segment bytes', content: { 'application/octet-stream': {} } }, ...commonErrors } },
+    },
+    '/v1/segments': {
+      post: {
+        summary: 'Store several sealed segments of this attempt\'s recordings at once (idempotent)',
+        description:
+          `The body is the segments back to back; the ${SEGMENTS_HEADER} header lists them in body order, each as "<recording> <index> <size>", comma-separated, at most ${MAX_BATCH_SEGMENTS}. ` +
+          'Every segment is checked before any is stored, so a batch refused for what it says stores nothing. Answered once every segment and its index entry are durable, with a receipt for each in order (created false for a repeat). ' +
+          'A 409 for one segment (other bytes stored at its index) may leave the others stored: sending the batch again is safe.',
+        parameters: [{ name: SEGMENTS_HEADER, in: 'header', required: true, description: 'The segments in the body: "<recording> <index> <size>", comma-separated', schema: { type: 'string' } }],
+        requestBody: octetBody('The sealed segments one after the other, as many bytes in all as a single segment may have'),
+        responses: {
+          '200': { description: 'Every segment stored, now or before', content: { 'application/json': { schema: { type: 'object', required: ['receipts'], properties: { receipts: { type: 'array', items: { $ref: '#/components/schemas/SegmentReceipt' } } } } } } },
+          ...commonErrors,
+          '409': errorResponse('Other bytes are stored at one segment\'s index, or its recording is complete'),
+          '413': errorResponse('Body larger than any segment can be'),
+          '415': errorResponse('Body is not application/octet-stream'),
+          '503': errorResponse('The server holds as many segment bodies as it takes at once (EV_ERR_UPLOAD_BUSY): send again after the Retry-After seconds'),
+        },
+      },
     },
     '/v1/recordings/{id}/complete': {
       post: {

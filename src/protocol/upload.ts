@@ -4,6 +4,7 @@
  *
  *   POST /v1/recordings                         body: the sealed header (application/octet-stream)
  *   PUT  /v1/recordings/{id}/segments/{n}       body: sealed segment n; idempotent
+ *   POST /v1/segments                           body: several sealed segments, listed in EV-Segments
  *   GET  /v1/recordings/{id}                    status: which segments are stored
  *   POST /v1/recordings/{id}/complete           body: { "segmentCount": n }
  *   GET  /v1/recordings/{id}/header             the sealed header back
@@ -41,6 +42,33 @@ export interface SegmentReceipt {
   readonly created: boolean;
 }
 
+/**
+ * The request header of POST /v1/segments that says what its body holds: one entry per segment, in
+ * body order, each `<recording id> <index> <size in bytes>`, entries separated by commas. The body is
+ * the segments' bytes one after the other, nothing between them.
+ */
+export const SEGMENTS_HEADER = 'ev-segments';
+
+/** Segments one POST /v1/segments may carry. */
+export const MAX_BATCH_SEGMENTS = 16;
+
+/** One segment of a POST /v1/segments, as its EV-Segments entry names it. */
+export interface BatchEntry {
+  readonly recording: string;
+  readonly index: number;
+  readonly size: number;
+}
+
+/** The EV-Segments value for `entries` (the recorder's and the CLI's side of the framing). */
+export function segmentsHeader(entries: readonly BatchEntry[]): string {
+  return entries.map((e) => `${e.recording} ${e.index} ${e.size}`).join(', ');
+}
+
+/** The answer to POST /v1/segments: a receipt for each segment, in the request's order. */
+export interface BatchReceipts {
+  readonly receipts: readonly SegmentReceipt[];
+}
+
 export interface CompleteRequest {
   readonly segmentCount: number;
 }
@@ -57,6 +85,8 @@ export const uploadErrors = {
   EV_ERR_UPLOAD_RECORDING_NOT_FOUND: 404,
   EV_ERR_UPLOAD_SEGMENT_INDEX: 400,
   EV_ERR_UPLOAD_SEGMENT_SIZE: 400,
+  /** A POST /v1/segments whose EV-Segments header is missing, malformed, repeats a segment or does not add up to its body. */
+  EV_ERR_UPLOAD_BATCH_FRAMING: 400,
   EV_ERR_UPLOAD_SEGMENT_CONFLICT: 409,
   EV_ERR_UPLOAD_SEGMENT_NOT_FOUND: 404,
   EV_ERR_UPLOAD_RECORDING_COMPLETE: 409,

@@ -26,6 +26,24 @@ export class BodyChunks {
     return this.joined;
   }
 
+  /**
+   * The bytes [start, end) as a body of their own, made of views into these chunks: nothing is copied
+   * (a POST /v1/segments carries several segments in one body).
+   */
+  slice(start: number, end: number): BodyChunks {
+    if (!(start >= 0 && start <= end && end <= this.length)) throw new RangeError(`[${start}, ${end}) is not within a body of ${this.length} bytes`);
+    const out: Uint8Array[] = [];
+    let at = 0;
+    for (const chunk of this.chunks) {
+      const from = Math.max(start - at, 0);
+      const to = Math.min(end - at, chunk.length);
+      at += chunk.length;
+      if (from < to) out.push(from === 0 && to === chunk.length ? chunk : chunk.subarray(from, to));
+      if (at >= end) break;
+    }
+    return new BodyChunks(out, end - start);
+  }
+
   /** A copy of the body's last `n` bytes (n ≤ length). */
   tail(n: number): Buffer {
     if (n > this.length) throw new RangeError(`the body has ${this.length} bytes, not ${n}`);

@@ -4,7 +4,7 @@
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../../protocol/errors.js';
-import type { RecordingStatus } from '../../protocol/upload.js';
+import { type BatchEntry, type BatchReceipts, MAX_BATCH_SEGMENTS, type RecordingStatus, SEGMENTS_HEADER } from '../../protocol/upload.js';
 import { authenticateAttempt } from '../attempts/attempt-auth.js';
 import type { AttemptScope } from '../attempts/credential.js';
 import type { Cell, Cells } from '../regions/cell.types.js';
@@ -17,6 +17,7 @@ import {
   completeUpload,
   createRecording,
   putSegment,
+  putSegments,
   readHeader,
   readSegment,
   recordingStatus,
@@ -61,6 +62,23 @@ function parseIndex(raw: string): number {
 function parseRecordingId(raw: string): string {
   if (!recordingIdPattern.test(raw)) throw uploadError('EV_ERR_UPLOAD_RECORDING_NOT_FOUND', 'no such recording for this attempt');
   return raw;
+}
+
+const sizePattern = /^(?:0|[1-9][0-9]{0,9})$/;
+
+/** The EV-Segments header of a POST /v1/segments (protocol/upload.ts): `<recording> <index> <size>`, comma-separated. */
+function parseSegmentsHeader(raw: string | string[] | undefined): BatchEntry[] {
+  const framing = (message: string) => uploadError('EV_ERR_UPLOAD_BATCH_FRAMING', message);
+  if (typeof raw !== 'string' || raw.trim() === '') throw framing(`send the ${SEGMENTS_HEADER} header: "<recording> <index> <size>" for each segment, comma-separated, in body order`);
+  const items = raw.split(',');
+  if (items.length > MAX_BATCH_SEGMENTS) throw framing(`${SEGMENTS_HEADER} must list 1..${MAX_BATCH_SEGMENTS} segments`);
+  return items.map((item, i) => {
+    const [recording, index, size, ...rest] = item.trim().split(/ +/);
+    if (recording === undefined || index === undefined || size === undefined || rest.length > 0 || !sizePattern.test(size)) {
+      throw framing(`entry ${i + 1} of ${SEGMENTS_HEADER} is not "<recording> <index> <size>"`);
+    }
+    return { recording: parseRecordingId(recording), index: parseIndex(index), size: Number(size) };
+  });
 }
 
 function chunksOf(body: unknown): BodyChunks {
@@ -116,6 +134,12 @@ export const recordingRoutes: FastifyPluginAsync<RecordingRoutesOptions> = async
     const idx = parseIndex(request.params.n);
     const receipt = await putSegment(cell, scope, parseRecordingId(request.params.id), idx, chunksOf(request.body), clock());
     return reply.code(receipt.created ? 201 : 200).send(receipt);
+  });
+
+  app.post('/segments', { bodyLimit: MAX_SEGMENT_BODY, onRequest: admit, config: { quietWhenOk: true } }, async (request): Promise<BatchReceipts> => {
+    const { cell, scope } = await auth(request);
+    const entries = parseSegmentsHeader(request.headers[SEGMENTS_HEADER]);
+    return { receipts: await putSegments(cell, scope, entries, chunksOf(request.body), clock()) };
   });
 
   app.get<{ Params: { id: string; n: string } }>('/recordings/:id/segments/:n', async (request, reply) => {

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type { CompiledQuery } from 'kysely';
 import { decodeHeader, isCryptoError, MAX_SEGMENT_LIMIT, TAG_LENGTH } from '../../crypto/index.js';
 import { ApiError } from '../../protocol/errors.js';
-import { type RecordingStatus, type SegmentReceipt, uploadErrors, type UploadErrorCode } from '../../protocol/upload.js';
+import { type BatchEntry, MAX_BATCH_SEGMENTS, type RecordingStatus, SEGMENTS_HEADER, type SegmentReceipt, uploadErrors, type UploadErrorCode } from '../../protocol/upload.js';
 import type { AttemptScope } from '../attempts/credential.js';
 import type { QueryResult } from '../db/group-commit.js';
 import type { RecordingTable, SegmentTable } from '../db/schema.js';
@@ -208,10 +208,16 @@ export async function recordingStatus(cell: Cell, scope: AttemptScope, recording
   return statusOf(cell, await ownRecording(cell, scope, recordingId));
 }
 
-export async function putSegment(cell: Cell, scope: AttemptScope, recordingId: string, idx: number, body: BodyChunks, now: number): Promise<SegmentReceipt> {
+/** The cached facts of a recording this attempt owns; any other is reported absent. */
+async function ownFacts(cell: Cell, scope: AttemptScope, recordingId: string) {
   const facts = await cell.recordings.get(scope.institution, recordingId);
   if (!facts || facts.institution !== scope.institution || facts.exam !== scope.exam || facts.attempt !== scope.attempt) throw recordingNotFound();
-  checkSegment(facts.segmentCount, facts.maxSegment, idx, body);
+  return facts;
+}
+
+export async function putSegment(cell: Cell, scope: AttemptScope, recordingId: string, idx: number, body: BodyChunks, now: number): Promise<SegmentReceipt> {
+  const facts = await ownFacts(cell, scope, recordingId);
+  checkSegment(facts.segmentCount, facts.maxSegment, idx, body.length);
   const name = newSegmentName(now);
   const upload: SegmentUpload = {
     key: segmentBlobKey(scope.institution, recordingId, idx, name),
@@ -232,6 +238,31 @@ export async function putSegment(cell: Cell, scope: AttemptScope, recordingId: s
 }
 
 /**
+ * Several segments of this attempt's recordings in one body, `entries` saying which and how long, in
+ * body order. Every segment is checked before any is stored, so a batch refused for what it says
+ * stores nothing; then all are stored together, each as `putSegment` stores one, and the batch is
+ * acknowledged once every one is durable. When one fails while being stored (another upload holds
+ * its index with other bytes), the others may be stored: the answer is that one's error, and sending
+ * the batch again stores what is missing, the rest answering as repeats.
+ */
+export async function putSegments(cell: Cell, scope: AttemptScope, entries: readonly BatchEntry[], body: BodyChunks, now: number): Promise<SegmentReceipt[]> {
+  const framing = (message: string) => uploadError('EV_ERR_UPLOAD_BATCH_FRAMING', message);
+  if (entries.length === 0 || entries.length > MAX_BATCH_SEGMENTS) throw framing(`${SEGMENTS_HEADER} must list 1..${MAX_BATCH_SEGMENTS} segments`);
+  if (new Set(entries.map((e) => `${e.recording} ${e.index}`)).size !== entries.length) throw framing(`${SEGMENTS_HEADER} lists a segment twice`);
+  const listed = entries.reduce((n, e) => n + e.size, 0);
+  if (listed !== body.length) throw framing(`${SEGMENTS_HEADER} lists ${listed} bytes; the body has ${body.length}`);
+  for (const e of entries) {
+    const facts = await ownFacts(cell, scope, e.recording);
+    checkSegment(facts.segmentCount, facts.maxSegment, e.index, e.size);
+  }
+  let at = 0;
+  const stored = await Promise.allSettled(entries.map((e) => putSegment(cell, scope, e.recording, e.index, body.slice(at, (at += e.size)), now)));
+  const failed = stored.find((s) => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  return stored.map((s) => (s as PromiseFulfilledResult<SegmentReceipt>).value);
+}
+
+/**
  * One upload of a segment. Its blob key holds a name of its own, drawn for this upload
  * (`newSegmentName`), so no other upload's object, whatever its bytes, ever takes or overwrites its
  * key: the index row alone decides which object a recording keeps, and a repeat is told from a
@@ -244,11 +275,11 @@ interface SegmentUpload {
   readonly body: BodyChunks;
 }
 
-function checkSegment(segmentCount: number | null, maxSegment: number, idx: number, body: BodyChunks): void {
+function checkSegment(segmentCount: number | null, maxSegment: number, idx: number, size: number): void {
   if (segmentCount !== null && idx >= segmentCount) {
     throw uploadError('EV_ERR_UPLOAD_RECORDING_COMPLETE', `the recording is complete with ${segmentCount} segments`);
   }
-  if (body.length < TAG_LENGTH || body.length > maxSegment + TAG_LENGTH) {
+  if (size < TAG_LENGTH || size > maxSegment + TAG_LENGTH) {
     throw uploadError('EV_ERR_UPLOAD_SEGMENT_SIZE', `a sealed segment of this recording is ${TAG_LENGTH}..${maxSegment + TAG_LENGTH} bytes`);
   }
 }
@@ -262,7 +293,7 @@ function receiptOf({ row, body }: SegmentUpload, created: boolean): SegmentRecei
 async function checkedPut(cell: Cell, scope: AttemptScope, upload: SegmentUpload): Promise<SegmentReceipt> {
   const { key, row, body } = upload;
   const r = await ownRecording(cell, scope, row.recording_id);
-  checkSegment(r.segment_count === null ? null : Number(r.segment_count), r.max_segment, row.idx, body);
+  checkSegment(r.segment_count === null ? null : Number(r.segment_count), r.max_segment, row.idx, body.length);
 
   const prior = await findSegment(cell.db, scope.institution, row.recording_id, row.idx);
   if (prior) return repeatOrConflict(cell, upload, prior);

@@ -1,16 +1,17 @@
 /**
  * Sends what the vault holds, in order, and resumes after any failure (docs/UPLOAD.md "Resuming"):
  * post the header again (idempotent), read the status once per page to drop what the server already
- * holds, upload the rest, then complete. A segment leaves the vault only when the server answered
- * 200 or 201 for it with a receipt for its bytes (index, size and sealing tag).
+ * holds, upload the rest, then complete. Segments go several at a time, the oldest waiting one of each
+ * recording in one request. A segment leaves the vault only when the server answered with a receipt
+ * for its bytes (recording, index, size and sealing tag).
  *
  * No answer at all (offline, server restarting) is retried with a growing pause (1 s up to 5 s) and
  * at once when the browser says it is back online. An answer with an error code is not retried: the
- * page says what went wrong. One recording, one segment at a time: uploads keep the order they were
- * sealed in, so what is missing after a failure is always the tail.
+ * page says what went wrong. At most one segment of each recording is in flight: a recording's uploads
+ * keep the order they were sealed in, so what is missing of it after a failure is always the tail.
  */
 import { TAG_LENGTH, toHex } from '../../crypto/index.js';
-import type { RecordingStatus, SegmentReceipt } from '../../protocol/upload.js';
+import { type BatchReceipts, MAX_BATCH_SEGMENTS, type RecordingStatus, SEGMENTS_HEADER, type SegmentReceipt, segmentsHeader } from '../../protocol/upload.js';
 import { ApiCallError, UnreachableError, call, callJson } from '../shared/api.js';
 import type { StoredRecording, Vault } from './vault.js';
 
@@ -48,6 +49,15 @@ export interface Uploader {
   stop(): void;
 }
 
+/**
+ * Bytes of one request at most, unless one segment alone is larger: a few of the recorder's largest
+ * segments (4 MiB), well under what the server takes in one request (16 MiB).
+ */
+const MAX_BATCH_BYTES = 8 * 1024 * 1024;
+
+/** How long, once woken by a newly sealed segment, the uploader waits for the other tracks' segments. */
+const GATHER_MS = 150;
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function startUploader(vault: Vault, token: string, onState: (s: UploadState) => void, onProgress: () => void): Uploader {
@@ -66,51 +76,103 @@ export function startUploader(vault: Vault, token: string, onState: (s: UploadSt
   const onOnline = () => kick();
   addEventListener('online', onOnline);
 
-  async function send(r: StoredRecording): Promise<void> {
+  /**
+   * Makes sure the server has the recording and drops from the vault what the server already holds.
+   * False when nothing of it is left to send (the server has it complete).
+   */
+  async function prepare(r: StoredRecording): Promise<boolean> {
     const base = `/v1/recordings/${encodeURIComponent(r.id)}`;
     if (!r.created) {
       await call('/v1/recordings', { method: 'POST', token, bytes: r.header });
       await vault.updateRecording(r.id, { created: true });
     }
-    if (!synced.has(r.id)) {
-      // After a reload or a lost answer the server may hold segments the vault still has.
-      const status = await callJson<RecordingStatus>(base, { token });
-      for (const [first, last] of status.stored) {
-        for (const s of await vault.segments(r.id)) if (s.index >= first && s.index <= last) await vault.deleteSegment(r.id, s.index);
-      }
-      if (status.complete) {
-        await vault.deleteRecording(r.id);
-        onProgress();
-        return;
-      }
-      synced.add(r.id);
+    if (synced.has(r.id)) return true;
+    // After a reload or a lost answer the server may hold segments the vault still has.
+    const status = await callJson<RecordingStatus>(base, { token });
+    for (const [first, last] of status.stored) {
+      for (const s of await vault.segments(r.id)) if (s.index >= first && s.index <= last) await vault.deleteSegment(r.id, s.index);
     }
-    // Bytes are read one segment at a time: after a long outage the vault may hold hours of recording.
-    for (const s of await vault.segments(r.id)) {
-      const sealed = await vault.sealed(r.id, s.index);
-      if (!sealed) continue;
-      const receipt = (await (await call(`${base}/segments/${s.index}`, { method: 'PUT', token, bytes: sealed })).json()) as Partial<SegmentReceipt>;
-      // The local copy goes only once the server has acknowledged these very bytes.
-      if (!receiptFits(receipt, s.index, sealed)) throw new ReceiptMismatchError(r.id, s.index);
+    if (status.complete) {
+      await vault.deleteRecording(r.id);
+      onProgress();
+      return false;
+    }
+    synced.add(r.id);
+    return true;
+  }
+
+  /**
+   * Sends the waiting segments of `recordings`, the oldest of each recording together in one request
+   * (docs/UPLOAD.md "Several segments in one request"): the camera, microphone and screen pieces
+   * sealed at the same moment travel as one. Bytes are read one request at a time: after a long outage
+   * the vault may hold hours of recording.
+   */
+  async function sendSegments(recordings: readonly StoredRecording[]): Promise<void> {
+    const queues = await Promise.all(recordings.map(async (r) => ({ id: r.id, waiting: await vault.segments(r.id) })));
+    for (;;) {
+      const parts: Array<{ recording: string; index: number; sealed: Uint8Array }> = [];
+      let bytes = 0;
+      for (const q of queues) {
+        if (parts.length === MAX_BATCH_SEGMENTS) break;
+        let sealed: Uint8Array | undefined;
+        let index = 0;
+        while (!sealed && q.waiting.length > 0) {
+          index = (q.waiting.shift() as { index: number }).index;
+          sealed = await vault.sealed(q.id, index);
+        }
+        if (!sealed) continue;
+        if (parts.length > 0 && bytes + sealed.length > MAX_BATCH_BYTES) {
+          q.waiting.unshift({ recording: q.id, index, size: sealed.length });
+          break;
+        }
+        parts.push({ recording: q.id, index, sealed });
+        bytes += sealed.length;
+      }
+      if (parts.length === 0) return;
+      const body = new Uint8Array(bytes);
+      let at = 0;
+      for (const p of parts) {
+        body.set(p.sealed, at);
+        at += p.sealed.length;
+      }
+      const header = segmentsHeader(parts.map((p) => ({ recording: p.recording, index: p.index, size: p.sealed.length })));
+      const answer = (await (await call('/v1/segments', { method: 'POST', token, bytes: body, headers: { [SEGMENTS_HEADER]: header } })).json()) as Partial<BatchReceipts>;
+      // The local copies go only once the server has acknowledged these very bytes.
+      for (const [i, p] of parts.entries()) {
+        const receipt: Partial<SegmentReceipt> = answer.receipts?.[i] ?? {};
+        if (receipt.recording !== p.recording || !receiptFits(receipt, p.index, p.sealed)) throw new ReceiptMismatchError(p.recording, p.index);
+      }
       // Said only once the server answered: while offline, each retry would otherwise announce "connected".
       onState({ connection: 'sending' });
-      await vault.deleteSegment(r.id, s.index);
+      for (const p of parts) await vault.deleteSegment(p.recording, p.index);
       onProgress();
     }
-    if (r.state === 'finished' && r.segmentCount !== null && (await vault.segments(r.id)).length === 0) {
+  }
+
+  /** Completes, or forgets, a recording whose segments are all stored. */
+  async function close(r: StoredRecording): Promise<void> {
+    if ((await vault.segments(r.id)).length > 0) return;
+    if (r.state === 'finished' && r.segmentCount !== null) {
       try {
-        await call(`${base}/complete`, { method: 'POST', token, json: { segmentCount: r.segmentCount } });
+        await call(`/v1/recordings/${encodeURIComponent(r.id)}/complete`, { method: 'POST', token, json: { segmentCount: r.segmentCount } });
       } catch (e) {
         if (!(e instanceof ApiCallError && e.code === 'EV_ERR_UPLOAD_RECORDING_COMPLETE')) throw e;
       }
       await vault.deleteRecording(r.id);
       onProgress();
-    } else if (r.state === 'interrupted' && (await vault.segments(r.id)).length === 0) {
+    } else if (r.state === 'interrupted') {
       // Every sealed segment is stored; without its data key the recording cannot be closed, so it
       // stays incomplete on the server, which is the truth: it was cut off.
       await vault.deleteRecording(r.id);
       onProgress();
     }
+  }
+
+  async function send(recordings: readonly StoredRecording[]): Promise<void> {
+    const open: StoredRecording[] = [];
+    for (const r of recordings) if (await prepare(r)) open.push(r);
+    await sendSegments(open);
+    for (const r of open) await close(r);
   }
 
   async function loop(): Promise<void> {
@@ -119,7 +181,7 @@ export function startUploader(vault: Vault, token: string, onState: (s: UploadSt
       kicked = false;
       try {
         const recordings = await vault.recordings();
-        for (const r of recordings) await send(r);
+        await send(recordings);
         pause = 1000;
         const left = await vault.recordings();
         const waiting = (await vault.pending()).length;
@@ -127,7 +189,11 @@ export function startUploader(vault: Vault, token: string, onState: (s: UploadSt
           onState({ connection: 'idle' });
           if (left.length === 0) for (const w of idleWaiters.splice(0)) w();
         }
-        if (!kicked) await new Promise<void>((resolve) => (wake = resolve));
+        if (!kicked) {
+          await new Promise<void>((resolve) => (wake = resolve));
+          // The tracks' pieces are sealed moments apart: let the others join the first one's request.
+          await sleep(GATHER_MS);
+        }
         wake = null;
       } catch (e) {
         if (e instanceof UnreachableError) {

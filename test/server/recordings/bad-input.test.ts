@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { KEY_SLOT_LENGTH } from '../../../src/crypto/index.js';
+import { SEGMENTS_HEADER } from '../../../src/protocol/upload.js';
 import { type TestAttempt, type TestServer, bearer, octets, startTestServer } from '../support/test-server.js';
 
 interface Row {
@@ -50,6 +51,12 @@ describe('bad input to the upload protocol', () => {
   const headerFor = async (att: TestAttempt, recording: string) => Buffer.from((await s.sealer(att, recording)).header.bytes);
   const put = (n: string, payload: () => Buffer, token = () => a.token) => () => ({ method: 'PUT' as const, url: `/v1/recordings/rec-1/segments/${n}`, headers: octets(token()), payload: payload() });
 
+  /** POST /v1/segments carrying `segment`, with `entries` as its EV-Segments header (none when undefined). */
+  const batch = (entries: () => string | undefined, token = () => a.token) => () => {
+    const listed = entries();
+    return { method: 'POST' as const, url: '/v1/segments', headers: { ...octets(token()), ...(listed === undefined ? {} : { [SEGMENTS_HEADER]: listed }) }, payload: segment };
+  };
+
   const rows: Row[] = [
     { name: 'no credential', request: () => ({ method: 'PUT', url: '/v1/recordings/rec-1/segments/1', headers: { 'content-type': 'application/octet-stream' }, payload: segment }), status: 401, code: 'EV_ERR_AUTH_MISSING_CREDENTIAL' },
     { name: 'a malformed Authorization header', request: () => ({ method: 'GET', url: '/v1/recordings/rec-1', headers: { authorization: `Basic ${a.token}` } }), status: 401, code: 'EV_ERR_AUTH_MISSING_CREDENTIAL' },
@@ -88,6 +95,17 @@ describe('bad input to the upload protocol', () => {
     { name: 'complete with a count of zero', request: () => ({ method: 'POST', url: '/v1/recordings/rec-1/complete', headers: bearer(a.token), payload: { segmentCount: 0 } }), status: 400, code: 'EV_ERR_API_BAD_REQUEST' },
     { name: 'complete with a string count', request: () => ({ method: 'POST', url: '/v1/recordings/rec-1/complete', headers: bearer(a.token), payload: { segmentCount: '1' } }), status: 400, code: 'EV_ERR_API_BAD_REQUEST' },
     { name: 'complete with garbage JSON', request: () => ({ method: 'POST', url: '/v1/recordings/rec-1/complete', headers: { ...bearer(a.token), 'content-type': 'application/json' }, payload: '{"segmentCount":' }), status: 400, code: 'EV_ERR_API_BAD_REQUEST' },
+    { name: 'a batch without its EV-Segments header', request: batch(() => undefined), status: 400, code: 'EV_ERR_UPLOAD_BATCH_FRAMING' },
+    { name: 'a batch whose EV-Segments sizes do not add up to its body', request: batch(() => `rec-1 1 ${segment.length + 1}`), status: 400, code: 'EV_ERR_UPLOAD_BATCH_FRAMING' },
+    { name: 'a batch listing one segment twice', request: batch(() => `rec-1 1 ${segment.length}, rec-1 1 0`), status: 400, code: 'EV_ERR_UPLOAD_BATCH_FRAMING' },
+    { name: 'a batch with garbage in EV-Segments', request: batch(() => 'rec-1;1;x'), status: 400, code: 'EV_ERR_UPLOAD_BATCH_FRAMING' },
+    { name: 'a batch with an index past 2^32-1', request: batch(() => `rec-1 4294967296 ${segment.length}`), status: 400, code: 'EV_ERR_UPLOAD_SEGMENT_INDEX' },
+    { name: 'a batch with a recording id breaking the id rule', request: batch(() => `a/b 1 ${segment.length}`), status: 404, code: 'EV_ERR_UPLOAD_RECORDING_NOT_FOUND' },
+    { name: 'a batch from a credential for another attempt', request: batch(() => `rec-1 1 ${segment.length}`, () => otherAttempt.token), status: 404, code: 'EV_ERR_UPLOAD_RECORDING_NOT_FOUND' },
+    { name: 'a batch with an expired credential', request: batch(() => `rec-1 1 ${segment.length}`, () => expired.token), status: 401, code: 'EV_ERR_AUTH_EXPIRED_CREDENTIAL' },
+    { name: 'a batch with other bytes for a stored index', request: () => ({ ...batch(() => `rec-1 0 116`)(), payload: randomBytes(116) }), status: 409, code: 'EV_ERR_UPLOAD_SEGMENT_CONFLICT' },
+    { name: 'a batch sent as text/plain', request: () => ({ method: 'POST', url: '/v1/segments', headers: { ...bearer(a.token), 'content-type': 'text/plain', [SEGMENTS_HEADER]: 'rec-1 1 5' }, payload: 'hello' }), status: 415, code: 'EV_ERR_API_UNSUPPORTED_MEDIA_TYPE' },
+    { name: 'a batch larger than any segment can be', request: () => ({ ...batch(() => 'rec-1 1 17825793')(), payload: Buffer.alloc(17 * 1024 * 1024 + 1) }), status: 413, code: 'EV_ERR_API_PAYLOAD_TOO_LARGE' },
     { name: 'an unknown route', request: () => ({ method: 'GET', url: '/v1/recordings/rec-1/nothing', headers: bearer(a.token) }), status: 404, code: 'EV_ERR_API_NOT_FOUND' },
   ];
 

@@ -48,6 +48,23 @@ describe('BodyChunks', () => {
     assert.equal(new BodyChunks([one], 100).bytes(), one, 'a body of one chunk is that chunk, not a copy');
     assert.throws(() => new BodyChunks([one], 100).tail(101), RangeError);
   });
+
+  it('slices any range of any cut into a body of exactly those bytes, sharing the memory rather than copying it', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 0, maxLength: 3000 }), fc.array(fc.nat(), { maxLength: 12 }), fc.nat(), fc.nat(), (bytes, cuts, x, y) => {
+        const at = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+        const chunks = [0, ...at].map((from, i) => bytes.subarray(from, [...at, bytes.length][i]));
+        const [start, end] = [x % (bytes.length + 1), y % (bytes.length + 1)].sort((a, b) => a - b) as [number, number];
+        const slice = new BodyChunks(chunks, bytes.length).slice(start, end);
+        assert.equal(slice.length, end - start);
+        assert.deepEqual(Buffer.from(slice.bytes()), Buffer.from(bytes.subarray(start, end)));
+        assert.ok(slice.chunks.every((c) => c.length > 0 && c.buffer === bytes.buffer), 'views into the body, no empty ones');
+      }),
+    );
+    const body = new BodyChunks([randomBytes(10)], 10);
+    assert.throws(() => body.slice(5, 11), RangeError);
+    assert.throws(() => body.slice(6, 5), RangeError);
+  });
 });
 
 describe('chunkedBodyParser', () => {

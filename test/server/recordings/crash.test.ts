@@ -1,6 +1,6 @@
 /**
- * Crash safety of the upload path: 50 concurrent uploaders seal random media and upload it while the
- * server is killed with SIGKILL at random moments (6 times) and restarted. Uploaders resume from the
+ * Crash safety of the upload path: 50 concurrent uploaders seal random media and upload it (half a
+ * segment per PUT, half three segments per POST /v1/segments) while the server is killed with SIGKILL at random moments (6 times) and restarted. Uploaders resume from the
  * status call. At the end every recording opens byte-identical to its source, and every segment that
  * was ever acknowledged is still stored with the acknowledged bytes.
  */
@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createRecordingSealer, exportPublicKey, generateEpochKeyPair, openRecording, toBase64Url } from '../../../src/crypto/index.js';
+import { SEGMENTS_HEADER, segmentsHeader } from '../../../src/protocol/upload.js';
 import { issueAttemptCredential } from '../../../src/server/attempts/attempt.service.js';
 import { createInstitution } from '../../../src/server/institutions/institution.service.js';
 import { openServices } from '../../../src/server/services.js';
@@ -26,6 +27,8 @@ interface Upload {
   readonly header: Uint8Array;
   readonly sources: Buffer[];
   readonly sealed: Uint8Array[];
+  /** Segments sent in one request: 1 is a PUT each, more a POST /v1/segments of that many. */
+  readonly perRequest: number;
   /** Index → SHA-256 of the bytes the server acknowledged. */
   readonly acked: Map<number, string>;
   /** Indexes known to be stored: acknowledged, or listed by a status after a restart. */
@@ -48,13 +51,18 @@ async function uploadWithRetries(server: ServerProcess, u: Upload, stop: { faile
       for (const [a, b] of status.stored) for (let i = a; i <= b; i++) stored.add(i);
       for (const i of u.acked.keys()) assert.ok(stored.has(i), `acknowledged segment ${i} of ${u.recording} is missing after a restart`);
       for (const i of stored) u.known.add(i);
-      for (let i = 0; i < SEGMENTS; i++) {
-        if (stored.has(i)) continue;
-        const body = u.sealed[i] as Uint8Array;
-        const r = await server.request('PUT', `/v1/recordings/${u.recording}/segments/${i}`, octet, body);
-        if (r.status !== 200 && r.status !== 201) throw new Error(`put ${i}: ${r.status} ${r.body}`);
-        u.acked.set(i, sha(body));
-        u.known.add(i);
+      const missing = Array.from({ length: SEGMENTS }, (_, i) => i).filter((i) => !stored.has(i));
+      for (let k = 0; k < missing.length; k += u.perRequest) {
+        const group = missing.slice(k, k + u.perRequest);
+        const bodies = group.map((i) => u.sealed[i] as Uint8Array);
+        const r = u.perRequest === 1
+          ? await server.request('PUT', `/v1/recordings/${u.recording}/segments/${group[0]}`, octet, bodies[0] as Uint8Array)
+          : await server.request('POST', '/v1/segments', { ...octet, [SEGMENTS_HEADER]: segmentsHeader(group.map((index, j) => ({ recording: u.recording, index, size: (bodies[j] as Uint8Array).length }))) }, Buffer.concat(bodies));
+        if (r.status !== 200 && r.status !== 201) throw new Error(`put ${group.join(',')}: ${r.status} ${r.body}`);
+        group.forEach((i, j) => {
+          u.acked.set(i, sha(bodies[j] as Uint8Array));
+          u.known.add(i);
+        });
         await pause(randomInt(0, 15));
       }
       const done = await server.request('POST', `/v1/recordings/${u.recording}/complete`, { ...auth, 'content-type': 'application/json' }, JSON.stringify({ segmentCount: SEGMENTS }));
@@ -100,7 +108,7 @@ describe('crash safety', () => {
       const sources = Array.from({ length: SEGMENTS }, () => randomBytes(randomInt(1, 32 * 1024)));
       const sealed = [];
       for (const [i, s] of sources.entries()) sealed.push(await sealer.sealNext(s, i === SEGMENTS - 1));
-      uploads.push({ token: issued.token, recording, header: sealer.header.bytes, sources, sealed, acked: new Map(), known: new Set() });
+      uploads.push({ token: issued.token, recording, header: sealer.header.bytes, sources, sealed, perRequest: n % 2 === 0 ? 1 : 3, acked: new Map(), known: new Set() });
     }
     await services.close();
 
