@@ -20,6 +20,7 @@ import { type Caller, callers, expectations, judge, markdownHeader, markdownRow,
 import { type Staff, addStaff, approve, register, registrationBody, revocationBody, scenario } from './custody/support.js';
 import { startTestServer } from './support/test-server.js';
 import { generateEpochKeyPair } from '../../src/crypto/index.js';
+import { SEGMENTS_HEADER } from '../../src/protocol/upload.js';
 
 const docPath = fileURLToPath(new URL('../../docs/AUTHORIZATION.md', import.meta.url));
 
@@ -120,6 +121,10 @@ describe('authorization matrix (every route the app serves)', () => {
         const options: InjectOptions = { method: route.method as InjectOptions['method'], url, headers };
         if (key === 'POST /v1/recordings' || key === 'PUT /v1/recordings/:id/segments/:n') {
           headers['content-type'] = 'application/octet-stream';
+          options.payload = Buffer.alloc(64, 1);
+        } else if (key === 'POST /v1/segments') {
+          headers['content-type'] = 'application/octet-stream';
+          headers[SEGMENTS_HEADER] = 'rec-a 0 64';
           options.payload = Buffer.alloc(64, 1);
         } else if (key === 'POST /v1/recordings/:id/complete') options.payload = { segmentCount: 1 };
         else if (key === 'POST /v1/staff/invites') options.payload = { role: 'reviewer' };

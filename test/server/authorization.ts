@@ -80,6 +80,7 @@ export const expectations: Record<string, Row> = {
   'GET /v1/recordings/:id': attemptOwner,
   'PUT /v1/recordings/:id/segments/:n': attemptOwner,
   'GET /v1/recordings/:id/segments/:n': attemptOwner,
+  'POST /v1/segments': attemptOwner,
   'GET /v1/recordings/:id/header': attemptOwner,
   'POST /v1/recordings/:id/complete': attemptOwner,
   // The attempt's own context, for its recorder (each credential learns only its own).
