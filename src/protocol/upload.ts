@@ -59,7 +59,7 @@ export interface BatchEntry {
   readonly size: number;
 }
 
-/** The EV-Segments value for `entries` (the recorder's and the CLI's side of the framing). */
+/** The EV-Segments value for `entries`: the sender's side of the framing (the recorder's uploader). */
 export function segmentsHeader(entries: readonly BatchEntry[]): string {
   return entries.map((e) => `${e.recording} ${e.index} ${e.size}`).join(', ');
 }
