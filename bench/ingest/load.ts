@@ -138,10 +138,6 @@ const REQUEST_TIMEOUT_MS = 120_000;
 /** Gives up on a request refused as busy (503 with Retry-After) this many times in a row. */
 const MAX_BUSY_RETRIES = 60;
 
-/**
- * Sends one request; a 503 with Retry-After is what a recorder is told when the server is full, so, like
- * a recorder, this waits that long and sends again. The latency runs from the first attempt.
- */
 type Check = (status: number, headers: IncomingHttpHeaders, body: Buffer) => string | null;
 
 /**
@@ -162,6 +158,10 @@ function uploads(protocol: Protocol, taker: BenchTaker, parts: readonly Part[], 
   }));
 }
 
+/**
+ * Sends one request; a 503 with Retry-After is what a recorder is told when the server is full, so, like
+ * a recorder, this waits that long and sends again. The latency runs from the first attempt.
+ */
 async function send(endpoint: Endpoint, agent: Agent, spec: RequestSpec, body: Buffer, check: Check): Promise<Outcome> {
   const started = performance.now();
   for (let busy = 0; ; busy++) {

@@ -35,4 +35,4 @@ export * from './key-file.js';
 export * from './custody/index.js';
 export * from './case-bundle.js';
 export * from './review.js';
-export { toBase64Url, fromBase64Url, toHex, fromHex } from './bytes.js';
+export { concat, toBase64Url, fromBase64Url, toHex, fromHex } from './bytes.js';

@@ -18,6 +18,7 @@ import { takesRows } from '../storage/blob-store.js';
 import { randomPool } from '../storage/random-pool.js';
 import { completeRecording, findRecording, findSegment, insertRecordingQuery, storedIndexes } from './recording.repository.js';
 import type { BodyChunks } from './body-chunks.js';
+import type { RecordingFacts } from './recording-cache.js';
 
 export const MAX_SEGMENT_INDEX = 0xffffffff;
 /** Largest body a segment PUT can carry: the format's maximum plaintext plus its tag. */
@@ -209,7 +210,7 @@ export async function recordingStatus(cell: Cell, scope: AttemptScope, recording
 }
 
 /** The cached facts of a recording this attempt owns; any other is reported absent. */
-async function ownFacts(cell: Cell, scope: AttemptScope, recordingId: string) {
+async function ownFacts(cell: Cell, scope: AttemptScope, recordingId: string): Promise<RecordingFacts> {
   const facts = await cell.recordings.get(scope.institution, recordingId);
   if (!facts || facts.institution !== scope.institution || facts.exam !== scope.exam || facts.attempt !== scope.attempt) throw recordingNotFound();
   return facts;
@@ -218,6 +219,11 @@ async function ownFacts(cell: Cell, scope: AttemptScope, recordingId: string) {
 export async function putSegment(cell: Cell, scope: AttemptScope, recordingId: string, idx: number, body: BodyChunks, now: number): Promise<SegmentReceipt> {
   const facts = await ownFacts(cell, scope, recordingId);
   checkSegment(facts.segmentCount, facts.maxSegment, idx, body.length);
+  return storeSegment(cell, scope, facts, recordingId, idx, body, now);
+}
+
+/** Stores a segment already checked against `facts`, its recording's as read for this upload. */
+async function storeSegment(cell: Cell, scope: AttemptScope, facts: RecordingFacts, recordingId: string, idx: number, body: BodyChunks, now: number): Promise<SegmentReceipt> {
   const name = newSegmentName(now);
   const upload: SegmentUpload = {
     key: segmentBlobKey(scope.institution, recordingId, idx, name),
@@ -240,10 +246,11 @@ export async function putSegment(cell: Cell, scope: AttemptScope, recordingId: s
 /**
  * Several segments of this attempt's recordings in one body, `entries` saying which and how long, in
  * body order. Every segment is checked before any is stored, so a batch refused for what it says
- * stores nothing; then all are stored together, each as `putSegment` stores one, and the batch is
- * acknowledged once every one is durable. When one fails while being stored (another upload holds
- * its index with other bytes), the others may be stored: the answer is that one's error, and sending
- * the batch again stores what is missing, the rest answering as repeats.
+ * stores nothing; then all are stored together, each as `putSegment` stores one (from the facts read
+ * for the check, not read again), and the batch is acknowledged once every one is durable. When one
+ * fails while being stored (another upload holds its index with other bytes), the others may be
+ * stored: the answer is that one's error, and sending the batch again stores what is missing, the
+ * rest answering as repeats.
  */
 export async function putSegments(cell: Cell, scope: AttemptScope, entries: readonly BatchEntry[], body: BodyChunks, now: number): Promise<SegmentReceipt[]> {
   const framing = (message: string) => uploadError('EV_ERR_UPLOAD_BATCH_FRAMING', message);
@@ -251,12 +258,14 @@ export async function putSegments(cell: Cell, scope: AttemptScope, entries: read
   if (new Set(entries.map((e) => `${e.recording} ${e.index}`)).size !== entries.length) throw framing(`${SEGMENTS_HEADER} lists a segment twice`);
   const listed = entries.reduce((n, e) => n + e.size, 0);
   if (listed !== body.length) throw framing(`${SEGMENTS_HEADER} lists ${listed} bytes; the body has ${body.length}`);
+  const checked: RecordingFacts[] = [];
   for (const e of entries) {
     const facts = await ownFacts(cell, scope, e.recording);
     checkSegment(facts.segmentCount, facts.maxSegment, e.index, e.size);
+    checked.push(facts);
   }
   let at = 0;
-  const stored = await Promise.allSettled(entries.map((e) => putSegment(cell, scope, e.recording, e.index, body.slice(at, (at += e.size)), now)));
+  const stored = await Promise.allSettled(entries.map((e, i) => storeSegment(cell, scope, checked[i] as RecordingFacts, e.recording, e.index, body.slice(at, (at += e.size)), now)));
   const failed = stored.find((s) => s.status === 'rejected');
   if (failed) throw failed.reason;
   return stored.map((s) => (s as PromiseFulfilledResult<SegmentReceipt>).value);

@@ -10,10 +10,10 @@
  * page says what went wrong. At most one segment of each recording is in flight: a recording's uploads
  * keep the order they were sealed in, so what is missing of it after a failure is always the tail.
  */
-import { TAG_LENGTH, toHex } from '../../crypto/index.js';
+import { TAG_LENGTH, concat, toHex } from '../../crypto/index.js';
 import { type BatchReceipts, MAX_BATCH_SEGMENTS, type RecordingStatus, SEGMENTS_HEADER, type SegmentReceipt, segmentsHeader } from '../../protocol/upload.js';
 import { ApiCallError, UnreachableError, call, callJson } from '../shared/api.js';
-import type { StoredRecording, Vault } from './vault.js';
+import type { StoredRecording, Vault, WaitingSegment } from './vault.js';
 
 export type Connection = 'sending' | 'idle' | 'offline' | 'failed';
 
@@ -30,9 +30,11 @@ export class ReceiptMismatchError extends Error {
   }
 }
 
-/** Whether `receipt` acknowledges exactly `sealed` as segment `index`. */
-function receiptFits(receipt: Partial<SegmentReceipt>, index: number, sealed: Uint8Array): boolean {
-  return receipt.index === index && receipt.size === sealed.length && receipt.tag === toHex(sealed.subarray(sealed.length - TAG_LENGTH));
+/** Whether `receipt` acknowledges exactly `sealed` as segment `index` of `recording`. */
+function receiptFits(receipt: Partial<SegmentReceipt>, recording: string, index: number, sealed: Uint8Array): boolean {
+  return (
+    receipt.recording === recording && receipt.index === index && receipt.size === sealed.length && receipt.tag === toHex(sealed.subarray(sealed.length - TAG_LENGTH))
+  );
 }
 
 export interface UploadState {
@@ -114,33 +116,25 @@ export function startUploader(vault: Vault, token: string, onState: (s: UploadSt
       let bytes = 0;
       for (const q of queues) {
         if (parts.length === MAX_BATCH_SEGMENTS) break;
+        let entry: WaitingSegment | undefined;
         let sealed: Uint8Array | undefined;
-        let index = 0;
-        while (!sealed && q.waiting.length > 0) {
-          index = (q.waiting.shift() as { index: number }).index;
-          sealed = await vault.sealed(q.id, index);
-        }
-        if (!sealed) continue;
+        while (!sealed && (entry = q.waiting.shift())) sealed = await vault.sealed(q.id, entry.index);
+        if (!sealed || !entry) continue;
         if (parts.length > 0 && bytes + sealed.length > MAX_BATCH_BYTES) {
-          q.waiting.unshift({ recording: q.id, index, size: sealed.length });
+          q.waiting.unshift(entry);
           break;
         }
-        parts.push({ recording: q.id, index, sealed });
+        parts.push({ recording: q.id, index: entry.index, sealed });
         bytes += sealed.length;
       }
       if (parts.length === 0) return;
-      const body = new Uint8Array(bytes);
-      let at = 0;
-      for (const p of parts) {
-        body.set(p.sealed, at);
-        at += p.sealed.length;
-      }
+      const body = concat(...parts.map((p) => p.sealed));
       const header = segmentsHeader(parts.map((p) => ({ recording: p.recording, index: p.index, size: p.sealed.length })));
       const answer = (await (await call('/v1/segments', { method: 'POST', token, bytes: body, headers: { [SEGMENTS_HEADER]: header } })).json()) as Partial<BatchReceipts>;
       // The local copies go only once the server has acknowledged these very bytes.
       for (const [i, p] of parts.entries()) {
         const receipt: Partial<SegmentReceipt> = answer.receipts?.[i] ?? {};
-        if (receipt.recording !== p.recording || !receiptFits(receipt, p.index, p.sealed)) throw new ReceiptMismatchError(p.recording, p.index);
+        if (!receiptFits(receipt, p.recording, p.index, p.sealed)) throw new ReceiptMismatchError(p.recording, p.index);
       }
       // Said only once the server answered: while offline, each retry would otherwise announce "connected".
       onState({ connection: 'sending' });
