@@ -8,9 +8,11 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { errorCodes, type FastifyRequest } from 'fastify';
+import { releaseBuffers } from '../storage/release-buffer.js';
 
 export class BodyChunks {
   private joined: Uint8Array | null = null;
+  private released = false;
 
   /** `chunks`: the body's bytes in order, `length` of them in all; nothing else holds or changes them. */
   constructor(
@@ -20,6 +22,7 @@ export class BodyChunks {
 
   /** The body in one buffer: its one chunk as it is, or the chunks joined, once. */
   bytes(): Uint8Array {
+    this.assertHeld();
     if (this.joined) return this.joined;
     const [only] = this.chunks;
     this.joined = this.chunks.length === 1 && only ? only : Buffer.concat(this.chunks, this.length);
@@ -31,6 +34,7 @@ export class BodyChunks {
    * (a POST /v1/segments carries several segments in one body).
    */
   slice(start: number, end: number): BodyChunks {
+    this.assertHeld();
     if (!(start >= 0 && start <= end && end <= this.length)) throw new RangeError(`[${start}, ${end}) is not within a body of ${this.length} bytes`);
     const out: Uint8Array[] = [];
     let at = 0;
@@ -44,8 +48,26 @@ export class BodyChunks {
     return new BodyChunks(out, end - start);
   }
 
+  /**
+   * Frees the chunks' memory now instead of at a later garbage collection (storage/release-buffer.ts),
+   * once nothing will read this body or a slice of it again: every view of them reads as empty after,
+   * and this body refuses to be read. A segment's body, like its ciphertext, would otherwise count as
+   * young external memory until a collection, and each 32 MB of it starts one. A chunk that is a view
+   * into a larger buffer is left to the collector.
+   */
+  release(): void {
+    this.released = true;
+    this.joined = null;
+    releaseBuffers(this.chunks);
+  }
+
+  private assertHeld(): void {
+    if (this.released) throw new Error('the body was released: its memory is gone');
+  }
+
   /** A copy of the body's last `n` bytes (n ≤ length). */
   tail(n: number): Buffer {
+    this.assertHeld();
     if (n > this.length) throw new RangeError(`the body has ${this.length} bytes, not ${n}`);
     const out = Buffer.allocUnsafe(n);
     let want = n;

@@ -86,6 +86,11 @@ function chunksOf(body: unknown): BodyChunks {
   return body;
 }
 
+/** A segment upload's body, freed once its handler is done with it (BodyChunks.release): the store has sealed its own copy by then. */
+function releaseBody(body: unknown): void {
+  if (body instanceof BodyChunks) body.release();
+}
+
 function octets(body: unknown): Uint8Array {
   return chunksOf(body).bytes();
 }
@@ -130,16 +135,24 @@ export const recordingRoutes: FastifyPluginAsync<RecordingRoutesOptions> = async
   });
 
   app.put<{ Params: { id: string; n: string } }>('/recordings/:id/segments/:n', { bodyLimit: MAX_SEGMENT_BODY, onRequest: admit, config: { quietWhenOk: true } }, async (request, reply) => {
-    const { cell, scope } = await auth(request);
-    const idx = parseIndex(request.params.n);
-    const receipt = await putSegment(cell, scope, parseRecordingId(request.params.id), idx, chunksOf(request.body), clock());
-    return reply.code(receipt.created ? 201 : 200).send(receipt);
+    try {
+      const { cell, scope } = await auth(request);
+      const idx = parseIndex(request.params.n);
+      const receipt = await putSegment(cell, scope, parseRecordingId(request.params.id), idx, chunksOf(request.body), clock());
+      return reply.code(receipt.created ? 201 : 200).send(receipt);
+    } finally {
+      releaseBody(request.body);
+    }
   });
 
   app.post('/segments', { bodyLimit: MAX_SEGMENT_BODY, onRequest: admit, config: { quietWhenOk: true } }, async (request): Promise<BatchReceipts> => {
-    const { cell, scope } = await auth(request);
-    const entries = parseSegmentsHeader(request.headers[SEGMENTS_HEADER]);
-    return { receipts: await putSegments(cell, scope, entries, chunksOf(request.body), clock()) };
+    try {
+      const { cell, scope } = await auth(request);
+      const entries = parseSegmentsHeader(request.headers[SEGMENTS_HEADER]);
+      return { receipts: await putSegments(cell, scope, entries, chunksOf(request.body), clock()) };
+    } finally {
+      releaseBody(request.body);
+    }
   });
 
   app.get<{ Params: { id: string; n: string } }>('/recordings/:id/segments/:n', async (request, reply) => {

@@ -143,4 +143,40 @@ describe('segment batches (POST /v1/segments)', () => {
     }
     assert.deepEqual(await storedOf(s, att, 'cam-1'), []);
   });
+  it("frees each upload's body once it is answered, whatever the answer, and what was stored reads back whole", async (t) => {
+    const s = await startTestServer(t);
+    const inst = await s.institution('eu');
+    const att = await s.attempt(inst);
+    const sealer = await s.sealer(att, 'cam-1', { maxSegment: 64_000 });
+    assert.equal((await s.app.inject({ method: 'POST', url: '/v1/recordings', headers: octets(att.token), payload: Buffer.from(sealer.header.bytes) })).statusCode, 201);
+    const plain = [randomBytes(30_000), randomBytes(20_000), randomBytes(10_000)];
+    const sealed: Buffer[] = [];
+    for (const [i, c] of plain.entries()) sealed.push(Buffer.from(await sealer.sealNext(c, i === plain.length - 1)));
+    // Payloads in buffers of their own, as Node's HTTP parser hands a body's chunks over.
+    const own = (b: Uint8Array) => Buffer.from(new Uint8Array(b).buffer);
+    const put = (index: number, payload: Buffer) => s.app.inject({ method: 'PUT', url: `/v1/recordings/cam-1/segments/${index}`, headers: octets(att.token), payload });
+    const sends: Array<[string, number, () => Promise<{ statusCode: number; body: string }>, Buffer]> = [];
+    const first = own(sealed[0] as Buffer);
+    sends.push(['a new segment', 201, () => put(0, first), first]);
+    const pair = own(Buffer.concat([sealed[1] as Buffer, sealed[2] as Buffer]));
+    const entries = [1, 2].map((index) => ({ recording: 'cam-1', index, size: (sealed[index] as Buffer).length }));
+    sends.push(['a batch', 200, () => s.app.inject({ method: 'POST', url: '/v1/segments', headers: { ...octets(att.token), [SEGMENTS_HEADER]: segmentsHeader(entries) }, payload: pair }), pair]);
+    const repeat = own(sealed[0] as Buffer);
+    sends.push(['a repeat', 200, () => put(0, repeat), repeat]);
+    const clash = own(sealed[1] as Buffer);
+    sends.push(['a conflict', 409, () => put(0, clash), clash]);
+    for (const [what, status, send, payload] of sends) {
+      const r = await send();
+      assert.equal(r.statusCode, status, `${what}: ${r.body}`);
+      assert.equal(payload.byteLength, 0, `${what}: the body's memory is freed`);
+    }
+    const done = await s.app.inject({ method: 'POST', url: '/v1/recordings/cam-1/complete', headers: bearer(att.token), payload: { segmentCount: 3 } });
+    assert.equal(done.statusCode, 200, done.body);
+    const header = await s.app.inject({ method: 'GET', url: '/v1/recordings/cam-1/header', headers: bearer(att.token) });
+    const opener = await openRecording(new Uint8Array(header.rawPayload), inst.keys.privateKey);
+    for (const [i, c] of plain.entries()) {
+      const back = await s.app.inject({ method: 'GET', url: `/v1/recordings/cam-1/segments/${i}`, headers: bearer(att.token) });
+      assert.deepEqual(Buffer.from((await opener.openSegment(i, new Uint8Array(back.rawPayload))).plaintext), c);
+    }
+  });
 });

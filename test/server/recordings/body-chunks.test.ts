@@ -65,6 +65,21 @@ describe('BodyChunks', () => {
     assert.throws(() => body.slice(5, 11), RangeError);
     assert.throws(() => body.slice(6, 5), RangeError);
   });
+
+  it('frees the chunks that are buffers of their own when released, leaves views into larger ones, and is not read again', () => {
+    const own = () => Buffer.allocUnsafeSlow(20_000).fill(1);
+    const larger = Buffer.allocUnsafeSlow(40_000).fill(2);
+    const [a, b, view] = [own(), own(), larger.subarray(0, 20_000)];
+    const body = new BodyChunks([a, view, b], 60_000);
+    const slice = body.slice(10_000, 50_000);
+    assert.equal(body.bytes().length, 60_000);
+    body.release();
+    assert.deepEqual([a.byteLength, b.byteLength, a.buffer.byteLength], [0, 0, 0], 'the memory of its own chunks is gone');
+    assert.equal(view.byteLength, 20_000);
+    assert.ok(view.every((x) => x === 2), 'a view into a larger buffer is left as it was');
+    for (const read of [() => body.bytes(), () => body.tail(16), () => body.slice(0, 1)]) assert.throws(read, /released/);
+    assert.equal(slice.chunks.reduce((n, c) => n + c.length, 0), 20_000, "a slice's views of the freed chunks read as empty");
+  });
 });
 
 describe('chunkedBodyParser', () => {
