@@ -13,7 +13,8 @@
  * interleaved across the servers: peak sustained MB/s, compared as medians of per-round ratios).
  *
  * Targets (ExamVault): ≥ 1,000 takers with p99 acknowledgement < 250 ms; ≥ 1,500 takers per server core
- * (≈ 300 MB per server CPU-second); peak MB/s ≥ 1.2 × tus and ≥ 0.35 × discard; server RSS ≤ 512 MiB.
+ * (≈ 300 MB per server CPU-second where the discard server takes 1,000: DISCARD_WHEN_SET); peak MB/s
+ * ≥ 1.2 × tus and ≥ 0.35 × discard; server RSS ≤ 512 MiB.
  * Options: --help (bench/ingest/options.ts); method and how to read the output: docs/BENCHMARKS.md.
  */
 import { execFileSync } from 'node:child_process';
@@ -41,7 +42,13 @@ const TARGET_TAKERS_PER_CORE = 1500;
 const TARGET_VS_TUS = 1.2;
 const TARGET_VS_DISCARD = 0.35;
 const TARGET_RSS = 512 * MiB;
-/** MB per CPU-second of an HTTPS server that discards bodies, on the machine the targets were set for. */
+/**
+ * MB per CPU-second of an HTTPS server that discards bodies, on the machine the targets were set for.
+ * The per-core target is a ratio to it: 300 MB/CPU-s where that server takes 1,000. This VM runs at
+ * speeds that differ by a third from one quarter of an hour to the next, and the discard server's own
+ * figure moves with them (docs/BENCHMARKS.md), so where the run measured that server at full speed,
+ * the paced figure is judged scaled by 1,000 ÷ its median MB/CPU-s, and both figures are printed.
+ */
 const DISCARD_WHEN_SET = 1000;
 /** Above this share of its core, the load generator may be what limits a run. */
 const CLIENT_SATURATED = 0.8;
@@ -339,11 +346,20 @@ function report(paced: readonly Measured[], rounds: readonly (readonly Measured[
       atScale ? failures(evPaced) === 0 && p99 < TARGET_P99_MS : null,
     ]);
     const takersPerCore = mbPerCpu(evPaced) / perTakerMBps;
-    rows.push([
-      `≥ ${f(TARGET_TAKERS_PER_CORE)} test takers per server core (≈ ${f(TARGET_TAKERS_PER_CORE * perTakerMBps, 0)} MB/CPU-s)`,
-      `${f(takersPerCore, 0)} takers/core = ${f(mbPerCpu(evPaced), 0)} MB/CPU-s (paced, ${f(o.takers)} takers)`,
-      atScale ? takersPerCore >= TARGET_TAKERS_PER_CORE : null,
-    ]);
+    const measured = `${f(takersPerCore, 0)} takers/core = ${f(mbPerCpu(evPaced), 0)} MB/CPU-s (paced, ${f(o.takers)} takers)`;
+    const discardMax = rounds.flat().filter((m) => m.kind === 'discard');
+    const target = `≥ ${f(TARGET_TAKERS_PER_CORE)} test takers per server core (≈ ${f(TARGET_TAKERS_PER_CORE * perTakerMBps, 0)} MB/CPU-s)`;
+    if (discardMax.length === 0) {
+      rows.push([target, measured, atScale ? takersPerCore >= TARGET_TAKERS_PER_CORE : null]);
+    } else {
+      // Judged as the ratio it is (DISCARD_WHEN_SET): the same figure on a machine of another speed.
+      const scale = DISCARD_WHEN_SET / median(discardMax.map(mbPerCpu));
+      rows.push([
+        `${target}, scaled`,
+        `${measured}; × ${f(scale, 2)} = ${f(takersPerCore * scale, 0)} takers/core = ${f(mbPerCpu(evPaced) * scale, 0)} MB/CPU-s`,
+        atScale ? takersPerCore * scale >= TARGET_TAKERS_PER_CORE : null,
+      ]);
+    }
   }
   if (evMax.length > 0) {
     for (const [kind, target] of [['tus', TARGET_VS_TUS], ['discard', TARGET_VS_DISCARD]] as const) {
