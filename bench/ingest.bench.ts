@@ -324,10 +324,10 @@ function failures(m: Measured): number {
  * The per-core target is in MB per CPU-second, which moves with the machine's speed: it says what the
  * discard server, measured in the same run, took, against what it took where the target was set.
  */
-function discardScale(ev: Measured | undefined, pacedDiscard: Measured | undefined, maxDiscard: readonly Measured[]): string | null {
+function discardScale(ev: Measured | undefined, pacedDiscard: Measured | undefined, discardAtFullSpeed: number | null): string | null {
   if (!ev || !pacedDiscard) return null;
   const d = mbPerCpu(pacedDiscard);
-  const max = maxDiscard.length > 0 ? ` and ${f(median(maxDiscard.map(mbPerCpu)), 0)} at full speed (median of the max-throughput rounds)` : '';
+  const max = discardAtFullSpeed !== null ? ` and ${f(discardAtFullSpeed, 0)} at full speed (median of the max-throughput rounds)` : '';
   return `for scale: the HTTPS discard server took ${f(d, 0)} MB/CPU-s paced in this run (ExamVault ${f(mbPerCpu(ev) / d, 2)} × that)${max}; the per-core target was set for a machine on which it takes about ${f(DISCARD_WHEN_SET)}`;
 }
 
@@ -336,6 +336,9 @@ function report(paced: readonly Measured[], rounds: readonly (readonly Measured[
   const evMax = rounds.map((r) => r.find((m) => m.kind === 'examvault')).filter((m): m is Measured => !!m);
   const rows: Array<[string, string, boolean | null]> = [];
   const atScale = o.takers >= TARGET_TAKERS;
+  const discardRounds = rounds.flat().filter((m) => m.kind === 'discard');
+  /** The discard server's median MB/CPU-s over the max-throughput rounds: the per-core target's scale. */
+  const discardAtFullSpeed = discardRounds.length > 0 ? median(discardRounds.map(mbPerCpu)) : null;
 
   if (evPaced) {
     const t = evPaced.run.tally;
@@ -347,13 +350,12 @@ function report(paced: readonly Measured[], rounds: readonly (readonly Measured[
     ]);
     const takersPerCore = mbPerCpu(evPaced) / perTakerMBps;
     const measured = `${f(takersPerCore, 0)} takers/core = ${f(mbPerCpu(evPaced), 0)} MB/CPU-s (paced, ${f(o.takers)} takers)`;
-    const discardMax = rounds.flat().filter((m) => m.kind === 'discard');
     const target = `≥ ${f(TARGET_TAKERS_PER_CORE)} test takers per server core (≈ ${f(TARGET_TAKERS_PER_CORE * perTakerMBps, 0)} MB/CPU-s)`;
-    if (discardMax.length === 0) {
+    if (discardAtFullSpeed === null) {
       rows.push([target, measured, atScale ? takersPerCore >= TARGET_TAKERS_PER_CORE : null]);
     } else {
       // Judged as the ratio it is (DISCARD_WHEN_SET): the same figure on a machine of another speed.
-      const scale = DISCARD_WHEN_SET / median(discardMax.map(mbPerCpu));
+      const scale = DISCARD_WHEN_SET / discardAtFullSpeed;
       rows.push([
         `${target}, scaled`,
         `${measured}; × ${f(scale, 2)} = ${f(takersPerCore * scale, 0)} takers/core = ${f(mbPerCpu(evPaced) * scale, 0)} MB/CPU-s`,
@@ -402,7 +404,7 @@ function report(paced: readonly Measured[], rounds: readonly (readonly Measured[
   for (const m of all.filter((x) => clientShare(x) >= CLIENT_SATURATED)) {
     notes.push(`the load generator used ${pct(clientShare(m))} of its core in a run against ${names[m.kind]}: that run may be limited by the generator, so the server's MB/s is a lower bound (its MB/CPU-s still holds)`);
   }
-  const scale = discardScale(evPaced, paced.find((m) => m.kind === 'discard'), rounds.flat().filter((m) => m.kind === 'discard'));
+  const scale = discardScale(evPaced, paced.find((m) => m.kind === 'discard'), discardAtFullSpeed);
   if (scale) notes.push(scale);
   notes.push('ExamVault acknowledges a segment once its blob and its index row are fsynced; @tus/file-store does not fsync (its 201 means "in the page cache"); the discard server stores nothing.');
   notes.push('MB = 10^6 bytes of sealed segments acknowledged inside the window; CPU-s = user + system time of the server process (all its threads) inside the window; kernel work done outside the process (block I/O completions, writeback threads) shows under "machine".');
